@@ -1,0 +1,91 @@
+// rnnc: the compiler driver.
+#include <fstream>
+#include <iostream>
+
+#include "frontend/zoo.h"
+#include "ir/dot.h"
+#include "ir/error.h"
+#include "ir/printer.h"
+#include "tools/cli.h"
+
+namespace {
+
+const char* kUsage = R"(usage: rnnc COMMAND [options]
+
+commands:
+  ir MODEL          print the IR of a model from the built-in zoo
+  models            list the zoo's models
+
+options of 'ir':
+  --dot             print a graphviz picture (one digraph per function and scan body) instead
+  -o FILE           (as --output FILE) write to FILE instead of standard output
+  --input N         input features of a cell model (default 16)
+  --hidden N        hidden size (default 32; imdb-classifier 128)
+  --layers N        stacked layers (default 1; imdb-classifier 2)
+  --bidirectional   two directions per layer
+  --no-lengths      cell models: no variable-lengths input
+  --vocab N         imdb-classifier: vocabulary size with specials (default 25003)
+  --embed N         imdb-classifier: embedding size (default 100)
+  --dropout P       imdb-classifier: dropout (default 0.3)
+
+models: rnn-tanh rnn-relu lstm gru peephole-lstm layernorm-lstm imdb-classifier
+)";
+
+int ir_command(const rnnc::cli::Args& args) {
+  if (args.positional().size() != 2) throw rnnc::cli::UsageError("'ir' needs exactly one MODEL");
+  const std::string& model = args.positional()[1];
+  if (!rnnc::zoo::has_model(model)) {
+    std::string known;
+    for (const std::string& n : rnnc::zoo::model_names()) known += " " + n;
+    throw rnnc::cli::UsageError("unknown model '" + model + "' (known:" + known + ")");
+  }
+  rnnc::zoo::ZooOptions zoo;
+  rnnc::zoo::ImdbClassifierOptions imdb;
+  zoo.input_size = args.get_int("input", zoo.input_size);
+  zoo.hidden_size = args.get_int("hidden", zoo.hidden_size);
+  zoo.num_layers = static_cast<int>(args.get_int("layers", zoo.num_layers));
+  zoo.bidirectional = args.has("bidirectional");
+  zoo.lengths = !args.has("no-lengths");
+  imdb.hidden_size = args.get_int("hidden", imdb.hidden_size);
+  imdb.num_layers = static_cast<int>(args.get_int("layers", imdb.num_layers));
+  imdb.bidirectional = args.has("bidirectional");
+  imdb.vocab_size = args.get_int("vocab", imdb.vocab_size);
+  imdb.embed_dim = args.get_int("embed", imdb.embed_dim);
+  imdb.dropout = args.get_double("dropout", imdb.dropout);
+  rnnc::ir::Module m = rnnc::zoo::build_model(model, zoo, imdb);
+
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  if (args.has("output")) {
+    file.open(args.get("output"));
+    if (!file) throw rnnc::UserError("cannot open '" + args.get("output") + "' for writing");
+    out = &file;
+  }
+  if (args.has("dot")) {
+    rnnc::ir::write_dot(*out, m);
+  } else {
+    rnnc::ir::print_module(*out, m);
+  }
+  return 0;
+}
+
+int rnnc_main(int argc, char** argv) {
+  // `-o FILE` is spelled --output inside.
+  std::vector<char*> argv2;
+  std::string output_flag = "--output";
+  for (int i = 0; i < argc; ++i) argv2.push_back(std::string(argv[i]) == "-o" ? output_flag.data() : argv[i]);
+  rnnc::cli::Args args(argc, argv2.data(), {"input", "hidden", "layers", "vocab", "embed", "dropout", "output"},
+                       {"dot", "bidirectional", "no-lengths"});
+  if (args.positional().empty()) throw rnnc::cli::UsageError("missing COMMAND");
+  const std::string& command = args.positional()[0];
+  if (command == "ir") return ir_command(args);
+  if (command == "models") {
+    for (const std::string& n : rnnc::zoo::model_names()) std::cout << n << "\n";
+    return 0;
+  }
+  throw rnnc::cli::UsageError("unknown command '" + command + "'");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return rnnc::cli::run_tool("rnnc", kUsage, rnnc_main, argc, argv); }
