@@ -27,7 +27,8 @@ void check_name(const std::string& name, const std::string& what) {
     ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
                 c == '.' || c == '-');
   }
-  RNNC_USER_CHECK(ok) << "invalid " << what << " '" << name << "': use letters, digits, '_', '.' and '-'";
+  ok = ok && name.find_first_not_of("0123456789") != std::string::npos;  // numbers name unnamed values
+  RNNC_USER_CHECK(ok) << "invalid " << what << " '" << name << "': use letters, digits, '_', '.' and '-' (not only digits)";
 }
 
 Scope::Scope(ir::Module& module, ir::Function& function, std::string description)

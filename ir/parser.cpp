@@ -346,7 +346,9 @@ class Parser {
   // --- values ---------------------------------------------------------------------------------------
   void define(Scope& scope, const Token& name, Value v) {
     if (!scope.values.emplace(name.text, v).second) error_at(name, "value %" + name.text + " defined twice");
-    scope.f->set_value_name(v, name.text);
+    // Numbers are what the printer gives unnamed values, so they are not kept as names (as in MLIR).
+    bool numeric = name.text.find_first_not_of("0123456789") == std::string::npos;
+    if (!numeric) scope.f->set_value_name(v, name.text);
   }
 
   Value use(Scope& scope) {
