@@ -36,7 +36,9 @@ CellDef lstm() {
             Expr f = sigmoid(gate(c, x, h, "f"));
             Expr g = tanh(gate(c, x, h, "g"));
             Expr o = sigmoid(gate(c, x, h, "o"));
-            Expr c_next = f * cs + i * g;
+            Expr forget = f * cs;
+            Expr write = i * g;
+            Expr c_next = forget + write;
             c.next("h", o * tanh(c_next));
             c.next("c", c_next);
           }};
@@ -51,7 +53,9 @@ CellDef gru(bool linear_before_reset) {
             Expr input_part = c.linear(x, "W_in", H, "b_in");
             Expr recurrent = linear_before_reset ? r * c.linear(h, "W_hn", H, "b_hn") : c.linear(r * h, "W_hn", H, "b_hn");
             Expr n = tanh(input_part + recurrent);
-            c.next("h", (1.0 - z) * n + z * h);
+            Expr keep_new = (1.0 - z) * n;
+            Expr keep_old = z * h;
+            c.next("h", keep_new + keep_old);
           }};
 }
 
@@ -59,11 +63,19 @@ CellDef peephole_lstm() {
   return {"peephole-lstm", [](Cell& c) {
             Expr x = c.input(), h = c.state("h"), cs = c.state("c");
             int64_t H = c.hidden_size();
-            Expr i = sigmoid(gate(c, x, h, "i") + c.param("p_i", {ir::Dim::fixed(H)}) * cs);
-            Expr f = sigmoid(gate(c, x, h, "f") + c.param("p_f", {ir::Dim::fixed(H)}) * cs);
+            // Each gate plus its peephole term, as named steps so the op order is the same under every compiler.
+            auto peephole_gate = [&](const std::string& g, const Expr& cell) {
+              Expr pre = gate(c, x, h, g);
+              Expr peep = c.param("p_" + g, {ir::Dim::fixed(H)}) * cell;
+              return sigmoid(pre + peep);
+            };
+            Expr i = peephole_gate("i", cs);
+            Expr f = peephole_gate("f", cs);
             Expr g = tanh(gate(c, x, h, "g"));
-            Expr c_next = f * cs + i * g;
-            Expr o = sigmoid(gate(c, x, h, "o") + c.param("p_o", {ir::Dim::fixed(H)}) * c_next);
+            Expr forget = f * cs;
+            Expr write = i * g;
+            Expr c_next = forget + write;
+            Expr o = peephole_gate("o", c_next);
             c.next("h", o * tanh(c_next));
             c.next("c", c_next);
           }};
@@ -75,14 +87,18 @@ CellDef layernorm_lstm() {
             int64_t H = c.hidden_size();
             ir::Shape gates{ir::Dim::fixed(4 * H)}, hidden{ir::Dim::fixed(H)};
             auto ln = [&](const Expr& v, const std::string& name, const ir::Shape& shape) {
-              return layer_norm(v, c.param(name + ".gamma", shape, ir::InitSpec::ones()),
-                                c.param(name + ".beta", shape, ir::InitSpec::zeros()));
+              Expr gamma = c.param(name + ".gamma", shape, ir::InitSpec::ones());
+              Expr beta = c.param(name + ".beta", shape, ir::InitSpec::zeros());
+              return layer_norm(v, gamma, beta);
             };
             Expr input_part = ln(c.linear(x, "W_ih", 4 * H), "ln_ih", gates);
             Expr hidden_part = ln(c.linear(h, "W_hh", 4 * H), "ln_hh", gates);
             std::vector<Expr> g = split(input_part + hidden_part, 4);
-            Expr c_next = ln(sigmoid(g[1]) * cs + sigmoid(g[0]) * tanh(g[2]), "ln_c", hidden);
-            c.next("h", sigmoid(g[3]) * tanh(c_next));
+            Expr i = sigmoid(g[0]), f = sigmoid(g[1]), cand = tanh(g[2]), o = sigmoid(g[3]);
+            Expr forget = f * cs;
+            Expr write = i * cand;
+            Expr c_next = ln(forget + write, "ln_c", hidden);
+            c.next("h", o * tanh(c_next));
             c.next("c", c_next);
           }};
 }

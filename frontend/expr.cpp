@@ -1,5 +1,6 @@
 #include "frontend/expr.h"
 
+#include <cctype>
 #include <cmath>
 
 #include "ir/error.h"
@@ -27,8 +28,11 @@ void check_name(const std::string& name, const std::string& what) {
     ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
                 c == '.' || c == '-');
   }
-  ok = ok && name.find_first_not_of("0123456789") != std::string::npos;  // numbers name unnamed values
-  RNNC_USER_CHECK(ok) << "invalid " << what << " '" << name << "': use letters, digits, '_', '.' and '-' (not only digits)";
+  // A leading letter keeps names apart from numbers (the printer's names for unnamed values) and lets
+  // every name parse back wherever the text puts it.
+  ok = ok && (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_');
+  RNNC_USER_CHECK(ok) << "invalid " << what << " '" << name
+                      << "': start with a letter or '_', then letters, digits, '_', '.' and '-'";
 }
 
 Scope::Scope(ir::Module& module, ir::Function& function, std::string description)

@@ -6,10 +6,12 @@
 namespace rnnc::ir {
 namespace {
 
+// Quotes a label for dot. Backslashes pass through: the labels use dot's own "\n" line breaks, and IR
+// names cannot contain a backslash.
 std::string quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
+    if (c == '"') out += '\\';
     out += c;
   }
   return out + "\"";

@@ -9,6 +9,7 @@
 //   RNNC_INTERNAL_CHECK(node < n) << "node id out of range";
 #pragma once
 
+#include <cstdint>
 #include <exception>
 #include <sstream>
 #include <stdexcept>
@@ -30,6 +31,13 @@ class InternalError : public Error {
  public:
   using Error::Error;
 };
+
+// "1 operand", "3 operands": messages count things in proper English.
+inline std::string counted(int64_t n, const std::string& noun) {
+  if (n == 1) return "1 " + noun;
+  bool consonant_y = noun.size() > 1 && noun.back() == 'y' && std::string("aeiou").find(noun[noun.size() - 2]) == std::string::npos;
+  return std::to_string(n) + " " + (consonant_y ? noun.substr(0, noun.size() - 1) + "ies" : noun + "s");
+}
 
 [[noreturn]] inline void throw_user_error(const std::string& message) { throw UserError(message); }
 

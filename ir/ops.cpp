@@ -15,6 +15,10 @@ using Types = std::vector<TensorType>;
 // Every type-rule failure names the op and shows the types involved.
 #define TYPE_CHECK(cond) RNNC_USER_CHECK(cond) << op_name(sig.op) << ": "
 
+std::string with_article(const std::string& noun) {
+  return (std::string("aeiou").find(noun[0]) != std::string::npos ? "an " : "a ") + noun;
+}
+
 std::string types_str(const Types& types) {
   std::string s;
   for (size_t i = 0; i < types.size(); ++i) s += (i ? ", " : "") + types[i].str();
@@ -210,7 +214,7 @@ Types scan(const OpSignature& sig) {
   TYPE_CHECK(body.has_return()) << "body has no yield";
   Types body_results = body.result_types();
   TYPE_CHECK(body_results.size() >= static_cast<size_t>(carries))
-      << "body yields " << body_results.size() << " values, fewer than its " << carries << " carries";
+      << "body yields " << counted(body_results.size(), "value") << ", fewer than its " << counted(carries, "carry");
 
   auto operand = [&](int64_t i) -> const TensorType& { return sig.operands[first + i]; };
   const Dim time = operand(carries).rank() >= 1 ? operand(carries).shape[0] : Dim::fixed(0);
@@ -336,12 +340,14 @@ std::string check_attrs(OpKind kind, const Attrs& attrs) {
   for (const AttrSpec& spec : info.attrs) {
     if (spec.required && !attrs.has(spec.name)) return std::string("missing attribute '") + spec.name + "'";
   }
-  for (const auto& [name, value] : attrs.values()) {
+  for (const auto& entry : attrs.values()) {
+    const std::string& name = entry.first;
     auto spec = std::find_if(info.attrs.begin(), info.attrs.end(), [&](const AttrSpec& s) { return name == s.name; });
     if (spec == info.attrs.end()) return "unknown attribute '" + name + "'";
-    if (attr_kind_of(value) != spec->kind) {
-      return "attribute '" + name + "' must be a " + attr_kind_name(spec->kind) + ", got a " +
-             attr_kind_name(attr_kind_of(value));
+    AttrKind got = attr_kind_of(entry.second);
+    if (got != spec->kind) {
+      return "attribute '" + name + "' must be " + with_article(attr_kind_name(spec->kind)) + ", got " +
+             with_article(attr_kind_name(got));
     }
   }
   return "";
@@ -351,11 +357,12 @@ std::vector<TensorType> infer_types(const OpSignature& sig) {
   const OpInfo& info = op_info(sig.op);
   int n = static_cast<int>(sig.operands.size());
   RNNC_USER_CHECK(n >= info.min_operands && (info.max_operands == kAny || n <= info.max_operands))
-      << info.name << ": takes " << info.min_operands
-      << (info.max_operands == info.min_operands ? ""
-          : info.max_operands == kAny           ? " or more"
-                                                : " to " + std::to_string(info.max_operands))
-      << " operands, got " << n;
+      << info.name << ": takes "
+      << (info.max_operands == info.min_operands ? counted(info.min_operands, "operand")
+          : info.max_operands == kAny            ? counted(info.min_operands, "operand") + " or more"
+                                                 : std::to_string(info.min_operands) + " to " +
+                                                       counted(info.max_operands, "operand"))
+      << ", got " << n;
   std::string problem = check_attrs(sig.op, sig.attrs);
   RNNC_USER_CHECK(problem.empty()) << info.name << ": " << problem;
   return info.infer(sig);

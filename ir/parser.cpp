@@ -296,7 +296,7 @@ class Parser {
       do {
         Token arg = expect(Tok::Percent, "an argument '%name'");
         expect_punct(":");
-        define(scope, arg, f.add_arg(arg.text, type()));
+        define(scope, arg, f.add_arg("", type()));
       } while (accept_punct(","));
       expect_punct(")");
     }
@@ -308,7 +308,7 @@ class Parser {
     if (!accept_punct(")")) {
       do {
         std::string rname;
-        if (tok_.kind == Tok::Ident && !is_type_start()) {
+        if (tok_.kind == Tok::Ident && Lexer(lexer_).next().text == ":") {
           rname = take().text;
           expect_punct(":");
         }
@@ -318,12 +318,12 @@ class Parser {
       expect_punct(")");
     }
     expect_punct("{");
-    while (!is_word("return")) statement(m, scope);
+    while (!is_word("return")) statement(m, scope, "return");
     Token ret = take();
     std::vector<Value> results;
     if (!is_punct("}")) results = value_list(scope);
     if (results.size() != result_types.size()) {
-      error_at(ret, "return gives " + std::to_string(results.size()) + " values but @" + f.name() + " declares " +
+      error_at(ret, "return gives " + counted(results.size(), "value") + " but @" + f.name() + " declares " +
                         std::to_string(result_types.size()));
     }
     for (size_t i = 0; i < results.size(); ++i) {
@@ -337,11 +337,6 @@ class Parser {
     m.add_function(std::move(f));
   }
 
-  // A result name is an identifier followed by ':'; a type is an element type followed by '['.
-  bool is_type_start() {
-    DType d;
-    return dtype_from_name(tok_.text, &d);
-  }
 
   // --- values ---------------------------------------------------------------------------------------
   void define(Scope& scope, const Token& name, Value v) {
@@ -365,9 +360,10 @@ class Parser {
   }
 
   // --- statements -----------------------------------------------------------------------------------
-  void statement(Module& m, Scope& scope) {
+  // `terminator` is the word that ends this body: 'return' in a function, 'yield' in a scan body.
+  void statement(Module& m, Scope& scope, const char* terminator) {
     std::vector<Token> names;
-    if (tok_.kind != Tok::Percent) fail("a statement '%name = op ...' or 'return'");
+    if (tok_.kind != Tok::Percent) fail(std::string("a statement '%name = op ...' or '") + terminator + "'");
     do {
       names.push_back(expect(Tok::Percent, "a result name '%name'"));
     } while (accept_punct(","));
@@ -391,8 +387,8 @@ class Parser {
     }
     const NodeData& d = scope.f->node(n);
     if (names.size() != d.types.size()) {
-      error_at(names[0], std::string(op_name(op)) + " gives " + std::to_string(d.types.size()) + " results, but " +
-                             std::to_string(names.size()) + " names are bound");
+      error_at(names[0], std::string(op_name(op)) + " gives " + counted(d.types.size(), "result") + ", but " +
+                             counted(names.size(), "name") + (names.size() == 1 ? " is" : " are") + " bound");
     }
     for (size_t r = 0; r < names.size(); ++r) define(scope, names[r], Value{n, static_cast<int>(r)});
   }
@@ -468,8 +464,8 @@ class Parser {
     }
     const std::vector<TensorType>& inferred = scope.f->node(n).types;
     if (inferred.size() != annotated.size()) {
-      error_at(op_tok, std::string(op_name(op)) + " gives " + std::to_string(inferred.size()) + " results but " +
-                           std::to_string(annotated.size()) + " types are written");
+      error_at(op_tok, std::string(op_name(op)) + " gives " + counted(inferred.size(), "result") + " but " +
+                           counted(annotated.size(), "type") + (annotated.size() == 1 ? " is" : " are") + " written");
     }
     for (size_t r = 0; r < inferred.size(); ++r) {
       if (inferred[r] != annotated[r]) {
@@ -514,7 +510,7 @@ class Parser {
             if (t.rank() < 1) error_at(bound_tok, "a scanned sequence needs a time dimension, got " + t.str());
             t.shape.erase(t.shape.begin());
           }
-          define(inner, arg, body->add_arg(arg.text, t));
+          define(inner, arg, body->add_arg("", t));
           operands.push_back(bound);
           ++count;
         } while (accept_punct(","));
@@ -526,7 +522,7 @@ class Parser {
     attrs.set("sequences", group("seq", true));
     attrs.set("invariants", group("invariant", false));
     expect_punct("{");
-    while (!is_word("yield")) statement(m, inner);
+    while (!is_word("yield")) statement(m, inner, "yield");
     Token yield = take();
     expect_word("next");
     expect_punct("(");
@@ -536,8 +532,8 @@ class Parser {
       expect_punct(")");
     }
     if (static_cast<int64_t>(results.size()) != attrs.get_int("carries")) {
-      error_at(yield, "yield next() gives " + std::to_string(results.size()) + " values for " +
-                          std::to_string(attrs.get_int("carries")) + " carries");
+      error_at(yield, "yield next() gives " + counted(results.size(), "value") + " for " +
+                          counted(attrs.get_int("carries"), "carry"));
     }
     expect_word("out");
     expect_punct("(");

@@ -157,6 +157,11 @@ std::vector<Violation> verify(const Module& module) {
   std::set<std::string> names;
   for (const ParamDecl& p : module.params()) {
     if (!names.insert(p.name).second) out.push_back({"duplicate-param", "@" + module.name(), "@" + p.name + " declared twice"});
+    if (p.init.zero_row >= 0 &&
+        (p.type.rank() == 0 || (!p.type.shape[0].is_symbolic() && p.init.zero_row >= p.type.shape[0].size))) {
+      out.push_back({"param", "@" + module.name(),
+                     "@" + p.name + " " + p.type.str() + " has no row " + std::to_string(p.init.zero_row) + " to zero"});
+    }
   }
   names.clear();
   Verifier v(module, out);

@@ -164,7 +164,7 @@ TEST(Dsl, MisuseIsCaughtWhereItHappens) {
               Model m("m");
               m.input("x y", DType::F32, {});
             }),
-            "invalid input name 'x y': use letters, digits, '_', '.' and '-' (not only digits)");
+            "invalid input name 'x y': start with a letter or '_', then letters, digits, '_', '.' and '-'");
   EXPECT_EQ(error_of([&] {
               Model m("m");
               m.finish();

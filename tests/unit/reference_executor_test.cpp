@@ -28,7 +28,7 @@ ir::Module one_op(OpKind op, const std::vector<TensorType>& args, Attrs attrs = 
   ir::Module m("m");
   ir::Function& f = m.add_function(ir::Function("forward"));
   std::vector<ir::Value> values;
-  for (size_t i = 0; i < args.size(); ++i) values.push_back(f.add_arg("a" + std::to_string(i), args[i]));
+  for (size_t i = 0; i < args.size(); ++i) values.push_back(f.add_arg(std::string(1, static_cast<char>('a' + i)), args[i]));
   f.set_results({f.add(op, values, std::move(attrs))});
   return m;
 }
@@ -111,9 +111,9 @@ TEST(ReferenceOps, EmbeddingGathersRowsAndRejectsBadIds) {
 TEST(ReferenceOps, DropoutIsAReproducibleScaledMask) {
   ir::Module m = one_op(OpKind::Dropout, {f64({100, 100}), TensorType{DType::I64, {}}}, Attrs().set("p", 0.3).set("salt", int64_t{5}));
   Tensor<double> x({100, 100}, 1.0);
-  Tensor<double> a = run1(m, {x, IntTensor({}, {11})});
-  Tensor<double> b = run1(m, {x, IntTensor({}, {11})});
-  Tensor<double> c = run1(m, {x, IntTensor({}, {12})});
+  Tensor<double> a = run1(m, {x, IntTensor(Dims{}, std::vector<int64_t>{11})});
+  Tensor<double> b = run1(m, {x, IntTensor(Dims{}, std::vector<int64_t>{11})});
+  Tensor<double> c = run1(m, {x, IntTensor(Dims{}, std::vector<int64_t>{12})});
   EXPECT_EQ(a.data, b.data);
   EXPECT_NE(a.data, c.data);
   int kept = 0;

@@ -180,7 +180,9 @@ TEST_P(ReferenceScanTest, MatchesHandWrittenLoops) {
       dirs.push_back(run_layer(c.cell, ex.params(), name, layer_in, len, d == 1, c.H));
       std::string suffix = ".l" + std::to_string(l) + (d ? "_reverse" : "");
       EXPECT_LT(max_diff(dirs.back().final[0], *by_name.at("h_n" + suffix)), 1e-12) << suffix;
-      if (dirs.back().final.size() > 1) EXPECT_LT(max_diff(dirs.back().final[1], *by_name.at("c_n" + suffix)), 1e-12);
+      if (dirs.back().final.size() > 1) {
+        EXPECT_LT(max_diff(dirs.back().final[1], *by_name.at("c_n" + suffix)), 1e-12);
+      }
     }
     y = dirs[0].y;
     if (dirs.size() == 2) {
