@@ -109,3 +109,29 @@ TEST(Parser, CorruptedModulesNeverCrash) {
 
 }  // namespace
 }  // namespace rnnc::ir
+
+namespace rnnc::ir {
+namespace {
+
+// A result may be named like a type (`f32`) or contain '.' and '-': it still parses back.
+TEST(Parser, ResultNamesThatLookLikeTypesRoundTrip) {
+  Module m("m");
+  Function& f = m.add_function(Function("forward"));
+  Value a = f.add_arg("a", TensorType{DType::F32, {Dim::fixed(4)}});
+  f.set_results({a, a}, {"f32", "h_n.l0-x"});
+  std::string text = print_module(m);
+  Module parsed = parse_module(text);
+  std::string why;
+  EXPECT_TRUE(structurally_equal(m, parsed, &why)) << why;
+  EXPECT_EQ(print_module(parsed), text);
+}
+
+TEST(Parser, AZeroRowOutsideTheParameterIsAViolation) {
+  Module m = parse_module("module @m {\n  param @e : f32[3, 2] init normal(0.0, 1.0) zero_row(7)\n}\n");
+  std::vector<Violation> v = verify(m);
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].str(), "@m: [param] @e f32[3, 2] has no row 7 to zero");
+}
+
+}  // namespace
+}  // namespace rnnc::ir
