@@ -27,12 +27,12 @@ void write_function(std::ostream& os, const Function& f, const std::string& grap
       label += "\\n" + (d.names[r].empty() ? std::string("%") + std::to_string(n) : "%" + d.names[r]) + " : " +
                d.types[r].str();
     }
-    if (d.op == OpKind::Scan) {
-      std::string body_name = graph_name + ".scan" + std::to_string(n);
+    if (has_body(d.op)) {
+      std::string body_name = graph_name + "." + op_name(d.op) + std::to_string(n);
       label += "\\nbody: " + body_name;
       bodies.push_back({n, body_name});
     }
-    const char* shape = d.op == OpKind::Scan ? "box3d" : (d.op == OpKind::Arg || d.op == OpKind::Param) ? "ellipse" : "box";
+    const char* shape = has_body(d.op) ? "box3d" : (d.op == OpKind::Arg || d.op == OpKind::Param) ? "ellipse" : "box";
     out << "[label=" << quote(label) << ", shape=" << shape << "]";
   };
   auto edge_writer = [&](std::ostream& out, Graph::edge_descriptor e) {

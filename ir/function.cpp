@@ -96,6 +96,73 @@ void Function::replace_all_uses(Value from, Value to) {
   for (const Use& u : users(from)) set_operand(u.user, u.operand, to);
 }
 
+void Function::insert_operand(NodeId user, int slot, Value v) {
+  std::vector<Graph::edge_descriptor> later;
+  for (auto e : boost::make_iterator_range(boost::in_edges(user, graph_))) {
+    if (graph_[e].operand >= slot) later.push_back(e);
+  }
+  for (auto e : later) ++graph_[e].operand;
+  boost::add_edge(v.node, user, EdgeData{slot, v.result}, graph_);
+}
+
+void Function::remove_operand(NodeId user, int slot) {
+  std::vector<Graph::edge_descriptor> doomed, later;
+  for (auto e : boost::make_iterator_range(boost::in_edges(user, graph_))) {
+    if (graph_[e].operand == slot) doomed.push_back(e);
+    if (graph_[e].operand > slot) later.push_back(e);
+  }
+  RNNC_INTERNAL_CHECK(doomed.size() == 1) << "operand " << slot << " of node " << user << " is not set once";
+  for (auto e : later) --graph_[e].operand;
+  boost::remove_edge(doomed[0], graph_);
+}
+
+int Function::append_result(NodeId n, const TensorType& type, const std::string& name) {
+  graph_[n].types.push_back(type);
+  graph_[n].names.push_back(name);
+  return static_cast<int>(graph_[n].types.size()) - 1;
+}
+
+void Function::remove_result(NodeId n, int result) {
+  RNNC_INTERNAL_CHECK(users(Value{n, result}).empty()) << op_name(graph_[n].op) << " result " << result << " is still used";
+  for (auto e : boost::make_iterator_range(boost::out_edges(n, graph_))) {
+    if (graph_[e].result > result) --graph_[e].result;
+  }
+  graph_[n].types.erase(graph_[n].types.begin() + result);
+  graph_[n].names.erase(graph_[n].names.begin() + result);
+}
+
+Value Function::insert_arg(size_t position, const std::string& name, const TensorType& type) {
+  RNNC_INTERNAL_CHECK(position <= args_.size()) << "argument position " << position << " out of range";
+  Value v = add_arg(name, type);
+  std::vector<NodeId> order = args_;
+  order.pop_back();
+  order.insert(order.begin() + position, v.node);
+  permute_args(order);
+  return v;
+}
+
+void Function::erase_nodes(std::vector<NodeId> nodes) {
+  std::sort(nodes.begin(), nodes.end(), std::greater<NodeId>());
+  nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+  bool args_changed = false;
+  for (NodeId n : nodes) {
+    RNNC_INTERNAL_CHECK(boost::out_degree(n, graph_) == 0) << op_name(graph_[n].op) << " node " << n << " is still used";
+    RNNC_INTERNAL_CHECK(!return_node_ || *return_node_ != n) << "cannot erase the return node";
+    boost::clear_vertex(n, graph_);
+    boost::remove_vertex(n, graph_);
+    auto it = std::find(args_.begin(), args_.end(), n);
+    if (it != args_.end()) {
+      args_.erase(it);
+      args_changed = true;
+    }
+    for (NodeId& a : args_) a -= a > n ? 1 : 0;
+    if (return_node_ && *return_node_ > n) --*return_node_;
+  }
+  if (args_changed) {
+    for (size_t i = 0; i < args_.size(); ++i) graph_[args_[i]].attrs.set("index", static_cast<int64_t>(i));
+  }
+}
+
 std::vector<Value> Function::operands(NodeId n) const {
   std::vector<std::pair<int, Value>> slots;
   for (auto e : boost::make_iterator_range(boost::in_edges(n, graph_))) {

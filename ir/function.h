@@ -97,6 +97,16 @@ class Function {
   // Rewiring, for passes.
   void set_operand(NodeId user, int operand, Value v);
   void replace_all_uses(Value from, Value to);
+  // Operand and result surgery: slots and results after the edited one shift by one.
+  void insert_operand(NodeId user, int slot, Value v);
+  void remove_operand(NodeId user, int slot);
+  int append_result(NodeId n, const TensorType& type, const std::string& name = "");
+  void remove_result(NodeId n, int result);  // the result must have no users
+  // Adds an argument at `position` (later arguments move up one).
+  Value insert_arg(size_t position, const std::string& name, const TensorType& type);
+  // Removes nodes that nothing uses any more (an arg node also leaves the argument list). Node ids above
+  // a removed one shift down, as Boost.Graph renumbers a vecS graph: ids held across this call are stale.
+  void erase_nodes(std::vector<NodeId> nodes);
 
   // --- reading --------------------------------------------------------------------------------------
   const Graph& graph() const { return graph_; }

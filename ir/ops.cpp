@@ -196,11 +196,13 @@ Types scan(const OpSignature& sig) {
   TYPE_CHECK(direction == "forward" || direction == "reverse")
       << "direction must be forward or reverse, got " << direction;
   int64_t carries = sig.attrs.get_int("carries"), sequences = sig.attrs.get_int("sequences"),
-          invariants = sig.attrs.get_int("invariants");
+          invariants = sig.attrs.get_int("invariants"), unroll = sig.attrs.get_int_or("unroll", 1);
   TYPE_CHECK(carries >= 0 && sequences >= 1 && invariants >= 0)
       << "needs carries >= 0, sequences >= 1, invariants >= 0; got " << carries << ", " << sequences << ", "
       << invariants;
   bool has_lengths = sig.attrs.has_flag("lengths");
+  TYPE_CHECK(unroll >= 1) << "unroll must be >= 1, got " << unroll;
+  TYPE_CHECK(unroll == 1 || !has_lengths) << "an unrolled scan takes no lengths: its body masks steps itself";
   size_t first = has_lengths ? 1 : 0;
   TYPE_CHECK(sig.operands.size() == first + carries + sequences + invariants)
       << "has " << sig.operands.size() << " operands, expected " << first + carries + sequences + invariants
@@ -209,12 +211,17 @@ Types scan(const OpSignature& sig) {
   TYPE_CHECK(sig.body != nullptr) << "has no body";
   const Function& body = *sig.body;
   Types body_args = body.arg_types();
-  TYPE_CHECK(body_args.size() == static_cast<size_t>(carries + sequences + invariants))
-      << "body takes " << body_args.size() << " arguments, expected " << carries + sequences + invariants;
+  const int64_t step_args = unroll * sequences;
+  TYPE_CHECK(body_args.size() == static_cast<size_t>(carries + step_args + invariants))
+      << "body takes " << body_args.size() << " arguments, expected " << carries + step_args + invariants;
   TYPE_CHECK(body.has_return()) << "body has no yield";
   Types body_results = body.result_types();
   TYPE_CHECK(body_results.size() >= static_cast<size_t>(carries))
       << "body yields " << counted(body_results.size(), "value") << ", fewer than its " << counted(carries, "carry");
+  const int64_t step_results = static_cast<int64_t>(body_results.size()) - carries;
+  TYPE_CHECK(step_results % unroll == 0) << "body yields " << counted(step_results, "step output")
+                                         << ", not a multiple of unroll " << unroll;
+  const int64_t outputs = step_results / unroll;
 
   auto operand = [&](int64_t i) -> const TensorType& { return sig.operands[first + i]; };
   const Dim time = operand(carries).rank() >= 1 ? operand(carries).shape[0] : Dim::fixed(0);
@@ -231,13 +238,23 @@ Types scan(const OpSignature& sig) {
     TYPE_CHECK(seq.rank() >= 1 && seq.shape[0] == time)
         << "sequence " << j << " is " << seq << ", expected a leading time dimension " << time;
     TensorType step{seq.dtype, Shape(seq.shape.begin() + 1, seq.shape.end())};
-    TYPE_CHECK(body_args[carries + j] == step) << "sequence " << j << " " << seq << " steps as " << step
-                                               << " but the body takes " << body_args[carries + j];
+    for (int64_t u = 0; u < unroll; ++u) {
+      const TensorType& arg = body_args[carries + u * sequences + j];
+      TYPE_CHECK(arg == step) << "sequence " << j << " " << seq << " steps as " << step << " but the body takes "
+                              << arg;
+    }
   }
   for (int64_t k = 0; k < invariants; ++k) {
     const TensorType& inv = operand(carries + sequences + k);
-    TYPE_CHECK(body_args[carries + sequences + k] == inv)
-        << "invariant " << k << " is " << inv << " but the body takes " << body_args[carries + sequences + k];
+    TYPE_CHECK(body_args[carries + step_args + k] == inv)
+        << "invariant " << k << " is " << inv << " but the body takes " << body_args[carries + step_args + k];
+  }
+  for (int64_t o = 0; o < outputs; ++o) {
+    for (int64_t u = 1; u < unroll; ++u) {
+      TYPE_CHECK(body_results[carries + u * outputs + o] == body_results[carries + o])
+          << "step output " << o << " is " << body_results[carries + o] << " in sub-step 0 but "
+          << body_results[carries + u * outputs + o] << " in sub-step " << u;
+    }
   }
   if (has_lengths) {
     const TensorType& lengths = sig.operands[0];
@@ -254,12 +271,101 @@ Types scan(const OpSignature& sig) {
           << r - carries << " is " << body_results[r];
     }
   }
-  for (size_t r = carries; r < body_results.size(); ++r) {
-    TensorType stacked = body_results[r];
+  for (int64_t o = 0; o < outputs; ++o) {
+    TensorType stacked = body_results[carries + o];
     stacked.shape.insert(stacked.shape.begin(), time);
     out.push_back(stacked);
   }
   return out;
+}
+
+Types fused(const OpSignature& sig) {
+  TYPE_CHECK(sig.body != nullptr) << "has no body";
+  const Function& body = *sig.body;
+  TYPE_CHECK(body.arg_types() == sig.operands) << "body takes (" << types_str(body.arg_types())
+                                               << ") but the operands are (" << types_str(sig.operands) << ")";
+  TYPE_CHECK(body.has_return()) << "body has no yield";
+  for (NodeId n = 0; n < body.num_nodes(); ++n) {
+    OpKind k = body.op(n);
+    TYPE_CHECK(k == OpKind::Arg || k == OpKind::Return || is_fusible(k))
+        << "body holds a " << op_name(k) << ", which is not elementwise";
+  }
+  return body.result_types();
+}
+
+Types relu_mask(const OpSignature& sig) { return unary_float(sig); }
+
+Types broadcast_like(const OpSignature& sig) {
+  const TensorType& x = sig.operands[0];
+  const TensorType& like = sig.operands[1];
+  TYPE_CHECK(is_suffix(x.shape, like.shape)) << "shape of " << x << " is not a suffix of " << like;
+  return {TensorType{x.dtype, like.shape}};
+}
+
+Types same_as_operand(const OpSignature& sig, size_t i, size_t j) {
+  TYPE_CHECK(is_float(sig.operands[i].dtype) && sig.operands[i] == sig.operands[j])
+      << "operands " << i << " and " << j << " must be float tensors of one type, got " << sig.operands[i] << " and "
+      << sig.operands[j];
+  return {sig.operands[j]};
+}
+
+Types layer_norm_grad(const OpSignature& sig) {
+  Types out = same_as_operand(sig, 0, 1);
+  const TensorType& x = sig.operands[1];
+  TYPE_CHECK(x.rank() >= 1) << "x must have rank >= 1, got " << x;
+  if (sig.operands.size() == 3) {
+    TYPE_CHECK(sig.operands[2] == (TensorType{x.dtype, {x.shape.back()}}))
+        << "gamma must be " << TensorType{x.dtype, {x.shape.back()}} << ", got " << sig.operands[2];
+  }
+  return out;
+}
+
+Types softmax_grad(const OpSignature& sig) { return same_as_operand(sig, 0, 1); }
+
+Types cross_entropy_grad(const OpSignature& sig) {
+  const TensorType& dloss = sig.operands[0];
+  TYPE_CHECK(is_float(dloss.dtype) && dloss.rank() == 0) << "dloss must be a float scalar, got " << dloss;
+  OpSignature forward{OpKind::CrossEntropy, sig.attrs, {sig.operands[1], sig.operands[2]}, sig.declared, nullptr};
+  cross_entropy(forward);
+  return {sig.operands[1]};
+}
+
+Types mse_grad(const OpSignature& sig) {
+  const TensorType& dloss = sig.operands[0];
+  TYPE_CHECK(is_float(dloss.dtype) && dloss.rank() == 0) << "dloss must be a float scalar, got " << dloss;
+  return same_as_operand(sig, 1, 2);
+}
+
+Types embedding_grad(const OpSignature& sig) {
+  const TensorType& dy = sig.operands[0];
+  const TensorType& ids = sig.operands[1];
+  TYPE_CHECK(is_int(ids.dtype)) << "ids must be integers, got " << ids;
+  TYPE_CHECK(is_float(dy.dtype) && dy.rank() == ids.rank() + 1 &&
+             Shape(dy.shape.begin(), dy.shape.end() - 1) == ids.shape)
+      << "dy must be ids' shape plus an embedding dimension: dy " << dy << ", ids " << ids;
+  int64_t vocab = sig.attrs.get_int("vocab");
+  TYPE_CHECK(vocab >= 1) << "vocab must be positive, got " << vocab;
+  return {TensorType{dy.dtype, {Dim::fixed(vocab), dy.shape.back()}}};
+}
+
+Types step_mask(const OpSignature& sig) {
+  const TensorType& seq = sig.operands[0];
+  TYPE_CHECK(seq.rank() >= 2) << "needs a sequence [time, batch, ...], got " << seq;
+  if (sig.operands.size() == 2) {
+    const TensorType& lengths = sig.operands[1];
+    TYPE_CHECK(is_int(lengths.dtype) && lengths.shape == Shape{seq.shape[1]})
+        << "lengths must be integers [" << seq.shape[1] << "], got " << lengths;
+  }
+  return {TensorType{DType::I32, {seq.shape[0], seq.shape[1]}}};
+}
+
+Types select_rows(const OpSignature& sig) {
+  const TensorType& mask = sig.operands[0];
+  const TensorType& a = sig.operands[1];
+  TYPE_CHECK(a == sig.operands[2]) << "both choices must have one type, got " << a << " and " << sig.operands[2];
+  TYPE_CHECK(is_int(mask.dtype) && mask.rank() == 1 && a.rank() >= 1 && a.shape[0] == mask.shape[0])
+      << "mask must be integers [rows] matching the rows of " << a << ", got " << mask;
+  return {a};
 }
 
 Types no_results(const OpSignature&) { return {}; }
@@ -299,9 +405,21 @@ const std::vector<OpInfo>& op_table() {
         {"carries", K::Int, true},
         {"sequences", K::Int, true},
         {"invariants", K::Int, true},
-        {"lengths", K::Flag, false}},
+        {"lengths", K::Flag, false},
+        {"unroll", K::Int, false}},
        scan, false},
+      {OpKind::Fused, "fused", 0, kAny, {}, fused, false},
       {OpKind::Return, "return", 0, kAny, {}, no_results, false},
+      {OpKind::ReluMask, "relu_mask", 1, 1, {}, relu_mask, false},
+      {OpKind::BroadcastLike, "broadcast_like", 2, 2, {}, broadcast_like, false},
+      {OpKind::LayerNormGrad, "layer_norm_grad", 2, 3, {{"eps", K::Float, true}}, layer_norm_grad, false},
+      {OpKind::SoftmaxGrad, "softmax_grad", 2, 2, {}, softmax_grad, false},
+      {OpKind::CrossEntropyGrad, "cross_entropy_grad", 3, 3, {}, cross_entropy_grad, false},
+      {OpKind::MseGrad, "mse_grad", 3, 3, {}, mse_grad, false},
+      {OpKind::EmbeddingGrad, "embedding_grad", 2, 2, {{"vocab", K::Int, true}, {"padding_idx", K::Int, false}},
+       embedding_grad, false},
+      {OpKind::StepMask, "step_mask", 1, 2, {}, step_mask, false},
+      {OpKind::SelectRows, "select_rows", 3, 3, {}, select_rows, false},
   };
   return table;
 }
@@ -333,6 +451,11 @@ bool is_unary_elementwise(OpKind k) {
 
 bool is_binary_elementwise(OpKind k) {
   return k == OpKind::Add || k == OpKind::Sub || k == OpKind::Mul || k == OpKind::Div;
+}
+
+bool is_fusible(OpKind k) {
+  return is_unary_elementwise(k) || is_binary_elementwise(k) || k == OpKind::Constant || k == OpKind::Slice ||
+         k == OpKind::Concat || k == OpKind::ReluMask || k == OpKind::BroadcastLike || k == OpKind::SelectRows;
 }
 
 std::string check_attrs(OpKind kind, const Attrs& attrs) {

@@ -42,8 +42,40 @@
 //                  stacked along a new leading time dim. With lengths[batch] (integers), step t only
 //                  updates row b of the carries when t < lengths[b]; other rows keep their carry and get
 //                  zero outputs, so each row's final carry is the one at its own last step (in both
-//                  directions), as PyTorch's packed sequences give
-//   return         the function's results (printed `yield` in a scan body)
+//                  directions), as PyTorch's packed sequences give.
+//                  {unroll = k} (k > 1, never with lengths): the body runs k consecutive steps. Its
+//                  arguments are the carries, then k groups of sequence steps (step-major: all sequences
+//                  of sub-step 0, then of sub-step 1, …), then the invariants; it yields the next carries,
+//                  then k groups of step outputs. Steps past the time dimension (the last, partial
+//                  chunk) read zeros and their outputs are dropped; the body masks them itself (see
+//                  step_mask), as the unroll pass writes it
+//   fused          a group of elementwise ops that codegen turns into one kernel. Operands bind the
+//                  body's arguments one to one; the results are what the body yields. The body holds
+//                  only elementwise ops, constants, slices, concats, broadcast_like and select_rows
+//   return         the function's results (printed `yield` in a scan or fused body)
+//
+// Ops the passes introduce (autodiff, unrolling):
+//   relu_mask x    1 where x > 0, else 0 (relu's derivative)
+//   broadcast_like x, like
+//                  x repeated over like's leading dims: x's shape is a suffix of like's; result has
+//                  like's shape and x's element type
+//   layer_norm_grad dy, x[, gamma]
+//                  the gradient of layer_norm with respect to x, given the output gradient dy; `eps`
+//   softmax_grad dy, y
+//                  the gradient of softmax with respect to its input, given its output y
+//   cross_entropy_grad dloss, logits, labels
+//                  dloss[] · (softmax(logits) - onehot(labels)) / N -> [N, C]
+//   mse_grad dloss, pred, target
+//                  dloss[] · 2 (pred - target) / numel -> pred's type
+//   embedding_grad dy, ids
+//                  scatter-add of dy[..., E] into a zero [vocab, E] table at rows ids[...]; the row
+//                  `padding_idx` (optional) stays zero
+//   step_mask seq[, lengths]
+//                  i32[time, batch]: 1 where step t is inside row b's sequence (t < lengths[b], or
+//                  every step without lengths); seq is [time, batch, …]
+//   select_rows mask, a, b
+//                  row r of a where mask[r] != 0, else row r of b; mask is an integer [batch], a and b
+//                  one type with a leading batch dim
 #pragma once
 
 #include <string>
@@ -81,7 +113,17 @@ enum class OpKind {
   CrossEntropy,
   Mse,
   Scan,
+  Fused,
   Return,
+  ReluMask,
+  BroadcastLike,
+  LayerNormGrad,
+  SoftmaxGrad,
+  CrossEntropyGrad,
+  MseGrad,
+  EmbeddingGrad,
+  StepMask,
+  SelectRows,
 };
 
 // What a type rule sees: the op's attributes, its operand types, the types written down for ops that
@@ -117,6 +159,10 @@ const char* op_name(OpKind kind);
 bool op_from_name(const std::string& name, OpKind* out);
 bool is_unary_elementwise(OpKind kind);
 bool is_binary_elementwise(OpKind kind);
+// Ops a fused group may hold (see `fused`).
+bool is_fusible(OpKind kind);
+// Ops that own a body: scan and fused.
+inline bool has_body(OpKind kind) { return kind == OpKind::Scan || kind == OpKind::Fused; }
 
 // Runs the op's type rule. Throws UserError naming the op and the shapes involved.
 std::vector<TensorType> infer_types(const OpSignature& sig);

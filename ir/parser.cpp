@@ -382,6 +382,8 @@ class Parser {
       n = build(scope, op_tok, op, {}, Attrs().set("value", value), {type()}, nullptr);
     } else if (op == OpKind::Scan) {
       n = scan_op(m, scope, op_tok);
+    } else if (op == OpKind::Fused) {
+      n = fused_op(m, scope, op_tok);
     } else {
       n = generic_op(scope, op_tok, op);
     }
@@ -486,6 +488,16 @@ class Parser {
     std::vector<Value> operands;
     Attrs attrs;
     attrs.set("direction", dir.text);
+    int64_t unroll = 1;
+    if (is_word("unroll")) {
+      take();
+      expect_punct("(");
+      Token k = tok_;
+      unroll = integer("an unroll factor");
+      if (unroll < 1) error_at(k, "unroll factor must be >= 1, got " + std::to_string(unroll));
+      expect_punct(")");
+      attrs.set("unroll", unroll);
+    }
     if (is_word("lengths")) {
       take();
       expect_punct("(");
@@ -495,13 +507,22 @@ class Parser {
     }
     auto body = std::make_unique<Function>("body");
     Scope inner{body.get(), {}};
+    // Each entry binds body arguments to one outer value: `%a = %x`, or for an unrolled sequence one
+    // argument per sub-step, `%a0, %a1 = %x`. Sequence arguments are added step-major once the group is read.
+    std::vector<std::vector<std::pair<Token, TensorType>>> sequence_args;
     auto group = [&](const char* keyword, bool is_sequence) {
       expect_word(keyword);
       expect_punct("(");
       int64_t count = 0;
       if (!accept_punct(")")) {
         do {
-          Token arg = expect(Tok::Percent, "a body argument '%name'");
+          std::vector<Token> names{expect(Tok::Percent, "a body argument '%name'")};
+          while (accept_punct(",")) names.push_back(expect(Tok::Percent, "a body argument '%name'"));
+          int64_t want = is_sequence ? unroll : 1;
+          if (static_cast<int64_t>(names.size()) != want) {
+            error_at(names[0], std::string(keyword) + " binds " + counted(want, "body argument") + " per value, got " +
+                                   std::to_string(names.size()));
+          }
           expect_punct("=");
           Token bound_tok = tok_;
           Value bound = use(outer);
@@ -509,8 +530,12 @@ class Parser {
           if (is_sequence) {
             if (t.rank() < 1) error_at(bound_tok, "a scanned sequence needs a time dimension, got " + t.str());
             t.shape.erase(t.shape.begin());
+            std::vector<std::pair<Token, TensorType>> args;
+            for (const Token& name : names) args.push_back({name, t});
+            sequence_args.push_back(args);
+          } else {
+            define(inner, names[0], body->add_arg("", t));
           }
-          define(inner, arg, body->add_arg("", t));
           operands.push_back(bound);
           ++count;
         } while (accept_punct(","));
@@ -520,6 +545,9 @@ class Parser {
     };
     attrs.set("carries", group("carry", false));
     attrs.set("sequences", group("seq", true));
+    for (int64_t u = 0; u < unroll; ++u) {
+      for (const auto& args : sequence_args) define(inner, args[u].first, body->add_arg("", args[u].second));
+    }
     attrs.set("invariants", group("invariant", false));
     expect_punct("{");
     while (!is_word("yield")) statement(m, inner, "yield");
@@ -547,6 +575,35 @@ class Parser {
     std::vector<TensorType> annotated{type()};
     while (accept_punct(",")) annotated.push_back(type());
     return build(outer, op_tok, OpKind::Scan, operands, std::move(attrs), annotated, std::move(body));
+  }
+
+  // fused(%a = %x, …) { … yield %r, … } : types
+  NodeId fused_op(Module& m, Scope& outer, const Token& op_tok) {
+    auto body = std::make_unique<Function>("body");
+    Scope inner{body.get(), {}};
+    std::vector<Value> operands;
+    expect_punct("(");
+    if (!accept_punct(")")) {
+      do {
+        Token arg = expect(Tok::Percent, "a body argument '%name'");
+        expect_punct("=");
+        Value bound = use(outer);
+        define(inner, arg, body->add_arg("", outer.f->type(bound)));
+        operands.push_back(bound);
+      } while (accept_punct(","));
+      expect_punct(")");
+    }
+    expect_punct("{");
+    while (!is_word("yield")) statement(m, inner, "yield");
+    take();
+    std::vector<Value> results;
+    if (!is_punct("}")) results = value_list(inner);
+    body->set_results(results);
+    expect_punct("}");
+    expect_punct(":");
+    std::vector<TensorType> annotated{type()};
+    while (accept_punct(",")) annotated.push_back(type());
+    return build(outer, op_tok, OpKind::Fused, operands, Attrs(), annotated, std::move(body));
   }
 
   Lexer lexer_;

@@ -105,7 +105,7 @@ class Printer {
       }
     }
     os_ << ") {\n";
-    body(f, order, name, depth + 1, /*is_scan_body=*/false, 0);
+    body(f, order, name, depth + 1, BodyKind::Function, 0);
     indent(depth);
     os_ << "}\n";
   }
@@ -117,7 +117,9 @@ class Printer {
     for (size_t i = 0; i < values.size(); ++i) os_ << (i ? ", " : "") << name(values[i]);
   }
 
-  void body(const Function& f, const std::vector<NodeId>& order, const Namer& name, int depth, bool is_scan_body,
+  enum class BodyKind { Function, Scan, Fused };
+
+  void body(const Function& f, const std::vector<NodeId>& order, const Namer& name, int depth, BodyKind kind,
             int64_t carries) {
     for (NodeId n : order) {
       OpKind op = f.op(n);
@@ -127,7 +129,11 @@ class Printer {
     if (!f.has_return()) return;
     indent(depth);
     std::vector<Value> results = f.results();
-    if (is_scan_body) {
+    if (kind == BodyKind::Fused) {
+      os_ << "yield ";
+      value_list(results, name);
+      os_ << "\n";
+    } else if (kind == BodyKind::Scan) {
       os_ << "yield next(";
       value_list(std::vector<Value>(results.begin(), results.begin() + carries), name);
       os_ << ") out(";
@@ -158,6 +164,9 @@ class Printer {
       case OpKind::Scan:
         scan(f, n, operands, name, depth);
         return;
+      case OpKind::Fused:
+        fused(f, n, operands, name, depth);
+        return;
       default:
         break;
     }
@@ -178,36 +187,68 @@ class Printer {
     os_ << "\n";
   }
 
+  void types_line(const NodeData& d) {
+    os_ << " : ";
+    for (size_t r = 0; r < d.types.size(); ++r) os_ << (r ? ", " : "") << d.types[r];
+    os_ << "\n";
+  }
+
+  // scan DIR [unroll(k)] [lengths(%l)] carry(…) seq(…) invariant(…) { … yield next(…) out(…) } : types
   void scan(const Function& f, NodeId n, const std::vector<Value>& operands, const Namer& outer, int depth) {
     const NodeData& d = f.node(n);
     const Function& b = *d.body.get();
     std::vector<NodeId> order = b.topological_order();
     Namer inner(b, order);
     int64_t carries = d.attrs.get_int("carries"), sequences = d.attrs.get_int("sequences");
+    int64_t unroll = d.attrs.get_int_or("unroll", 1);
     bool has_lengths = d.attrs.has_flag("lengths");
     size_t first = has_lengths ? 1 : 0;
     os_ << " " << d.attrs.get_word("direction");
+    if (d.attrs.has("unroll")) os_ << " unroll(" << unroll << ")";
     if (has_lengths) os_ << " lengths(" << outer(operands[0]) << ")";
-    // One operand group per line: a scan over a real cell binds dozens of invariants.
-    auto group = [&](const char* keyword, size_t begin, size_t end) {
+    // One operand group per line: a scan over a real cell binds dozens of invariants. Each entry binds
+    // body arguments to one outer value; an unrolled sequence binds one argument per sub-step.
+    auto bind = [&](const char* keyword, size_t operand_begin, int64_t count, auto body_args_of) {
       os_ << "\n";
       indent(depth + 2);
       os_ << keyword << "(";
-      for (size_t i = begin; i < end; ++i) {
-        os_ << (i > begin ? ", " : "") << inner(b.arg(i)) << " = " << outer(operands[first + i]);
+      for (int64_t i = 0; i < count; ++i) {
+        std::vector<size_t> args = body_args_of(i);
+        os_ << (i ? ", " : "");
+        for (size_t k = 0; k < args.size(); ++k) os_ << (k ? ", " : "") << inner(b.arg(args[k]));
+        os_ << " = " << outer(operands[first + operand_begin + i]);
       }
       os_ << ")";
     };
-    size_t args = b.args().size();
-    group("carry", 0, carries);
-    group("seq", carries, carries + sequences);
-    group("invariant", carries + sequences, args);
+    int64_t invariants = d.attrs.get_int("invariants");
+    bind("carry", 0, carries, [&](int64_t i) { return std::vector<size_t>{static_cast<size_t>(i)}; });
+    bind("seq", carries, sequences, [&](int64_t j) {
+      std::vector<size_t> args;
+      for (int64_t u = 0; u < unroll; ++u) args.push_back(carries + u * sequences + j);
+      return args;
+    });
+    bind("invariant", carries + sequences, invariants,
+         [&](int64_t k) { return std::vector<size_t>{static_cast<size_t>(carries + unroll * sequences + k)}; });
     os_ << " {\n";
-    body(b, order, inner, depth + 1, /*is_scan_body=*/true, carries);
+    body(b, order, inner, depth + 1, BodyKind::Scan, carries);
     indent(depth);
-    os_ << "} : ";
-    for (size_t r = 0; r < d.types.size(); ++r) os_ << (r ? ", " : "") << d.types[r];
-    os_ << "\n";
+    os_ << "}";
+    types_line(d);
+  }
+
+  // fused(%a = %x, …) { … yield … } : types
+  void fused(const Function& f, NodeId n, const std::vector<Value>& operands, const Namer& outer, int depth) {
+    const NodeData& d = f.node(n);
+    const Function& b = *d.body.get();
+    std::vector<NodeId> order = b.topological_order();
+    Namer inner(b, order);
+    os_ << "(";
+    for (size_t i = 0; i < operands.size(); ++i) os_ << (i ? ", " : "") << inner(b.arg(i)) << " = " << outer(operands[i]);
+    os_ << ") {\n";
+    body(b, order, inner, depth + 1, BodyKind::Fused, 0);
+    indent(depth);
+    os_ << "}";
+    types_line(d);
   }
 
   std::ostream& os_;

@@ -64,7 +64,7 @@ class Verifier {
         ++returns;
         if (boost::out_degree(n, g) != 0) report("return", describe(f, n) + " is used by another node");
       }
-      if (d.op == OpKind::Scan && !d.body) report("scan-body", describe(f, n) + " has no body");
+      if (has_body(d.op) && !d.body) report("scan-body", describe(f, n) + " has no body");
     }
     if (returns != 1) report("return", "has " + std::to_string(returns) + " return nodes, expected 1");
     if (f.has_return() && f.result_names().size() != boost::in_degree(f.return_node(), g)) {
@@ -122,10 +122,10 @@ class Verifier {
                             decl->name + " is declared " + decl->type.str());
       }
     }
-    if (d.op == OpKind::Scan && d.body) {
+    if (has_body(d.op) && d.body) {
       std::string outer = where_;
       std::string name = d.names.empty() ? std::to_string(n) : d.names[0];
-      function(*d.body.get(), outer + ", scan %" + name + " body");
+      function(*d.body.get(), outer + ", " + op_name(d.op) + " %" + name + " body");
       where_ = outer;
     }
     std::vector<TensorType> operands = f.operand_types(n);

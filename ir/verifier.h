@@ -9,7 +9,7 @@
 //   args             arg nodes are exactly the function's arguments, numbered in order
 //   return           one return node, used by nothing, and result names match the results
 //   param            a param op names a declared parameter and has its type
-//   scan-body        the invariants hold inside every scan body too
+//   scan-body        the invariants hold inside every scan and fused body too
 //   duplicate-function, duplicate-param
 #pragma once
 

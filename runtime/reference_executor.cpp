@@ -135,6 +135,83 @@ class Interpreter {
         return {Tensor<T>({}, sum / static_cast<T>(std::max<int64_t>(p.size(), 1)))};
       }
       case OpKind::Scan: return scan(f, n, in, b);
+      case OpKind::Fused: {
+        std::vector<Value<T>> args;
+        for (const Value<T>* v : in) args.push_back(*v);
+        return call(*f.body(n), args, b);
+      }
+      case OpKind::ReluMask: return {map(F(in[0]), [](T x) { return x > T(0) ? T(1) : T(0); })};
+      case OpKind::BroadcastLike: {
+        Dims shape = shape_of(*in[1]);
+        const Tensor<T>& x = F(in[0]);
+        Tensor<T> out(shape);
+        for (int64_t i = 0; i < out.size(); ++i) out[i] = x[i % std::max<int64_t>(x.size(), 1)];
+        return {out};
+      }
+      case OpKind::LayerNormGrad:
+        return {layer_norm_grad(F(in[0]), F(in[1]), in.size() > 2 ? &F(in[2]) : nullptr, static_cast<T>(a.get_float("eps")))};
+      case OpKind::SoftmaxGrad: {
+        const Tensor<T>& dy = F(in[0]);
+        const Tensor<T>& y = F(in[1]);
+        int64_t dim = y.shape.back(), rows = dim ? y.size() / dim : 0;
+        Tensor<T> out(y.shape);
+        for (int64_t r = 0; r < rows; ++r) {
+          T dot = 0;
+          for (int64_t i = 0; i < dim; ++i) dot += dy[r * dim + i] * y[r * dim + i];
+          for (int64_t i = 0; i < dim; ++i) out[r * dim + i] = y[r * dim + i] * (dy[r * dim + i] - dot);
+        }
+        return {out};
+      }
+      case OpKind::CrossEntropyGrad: {
+        T dloss = F(in[0])[0];
+        const Tensor<T>& logits = F(in[1]);
+        const IntTensor& labels = I(in[2]);
+        cross_entropy(logits, labels);  // validates the labels
+        Tensor<T> p = softmax(logits);
+        int64_t rows = logits.shape[0], classes = logits.shape[1];
+        for (int64_t r = 0; r < rows; ++r) p[r * classes + labels[r]] -= T(1);
+        for (T& v : p.data) v *= dloss / static_cast<T>(std::max<int64_t>(rows, 1));
+        return {p};
+      }
+      case OpKind::MseGrad: {
+        T dloss = F(in[0])[0];
+        const Tensor<T>& p = F(in[1]);
+        const Tensor<T>& t = F(in[2]);
+        Tensor<T> out(p.shape);
+        T scale = dloss * T(2) / static_cast<T>(std::max<int64_t>(p.size(), 1));
+        for (int64_t i = 0; i < p.size(); ++i) out[i] = scale * (p[i] - t[i]);
+        return {out};
+      }
+      case OpKind::EmbeddingGrad: {
+        const Tensor<T>& dy = F(in[0]);
+        const IntTensor& ids = I(in[1]);
+        int64_t vocab = a.get_int("vocab"), dim = dy.shape.back(), pad = a.get_int_or("padding_idx", -1);
+        Tensor<T> out({vocab, dim});
+        for (int64_t i = 0; i < ids.size(); ++i) {
+          int64_t id = ids[i];
+          RNNC_USER_CHECK(id >= 0 && id < vocab) << "embedding_grad: id " << id << " at flat position " << i
+                                                 << " is outside the table's " << vocab << " rows";
+          if (id == pad) continue;
+          for (int64_t j = 0; j < dim; ++j) out[id * dim + j] += dy[i * dim + j];
+        }
+        return {out};
+      }
+      case OpKind::StepMask: {
+        const Dims& seq = shape_of(*in[0]);
+        IntTensor out({seq[0], seq[1]}, int64_t{1});
+        if (in.size() > 1) {
+          const IntTensor& lengths = I(in[1]);
+          for (int64_t t = 0; t < seq[0]; ++t)
+            for (int64_t r = 0; r < seq[1]; ++r) out[t * seq[1] + r] = t < lengths[r] ? 1 : 0;
+        }
+        return {out};
+      }
+      case OpKind::SelectRows: {
+        const IntTensor& mask = I(in[0]);
+        Value<T> out = *in[2];
+        keep_rows_where(out, *in[1], mask);
+        return {out};
+      }
       case OpKind::Arg:
       case OpKind::Return: break;
     }
@@ -244,6 +321,34 @@ class Interpreter {
     return out;
   }
 
+  // d/dx of layer_norm: with xhat = (x - mean) / sigma and g = dy * gamma,
+  // dx = (g - mean(g) - xhat * mean(g * xhat)) / sigma, row by row.
+  static Tensor<T> layer_norm_grad(const Tensor<T>& dy, const Tensor<T>& x, const Tensor<T>* gamma, T eps) {
+    int64_t dim = x.shape.back(), rows = dim ? x.size() / dim : 0;
+    Tensor<T> out(x.shape);
+    for (int64_t r = 0; r < rows; ++r) {
+      T mean = 0, var = 0;
+      for (int64_t i = 0; i < dim; ++i) mean += x[r * dim + i];
+      mean /= static_cast<T>(dim);
+      for (int64_t i = 0; i < dim; ++i) var += (x[r * dim + i] - mean) * (x[r * dim + i] - mean);
+      var /= static_cast<T>(dim);
+      T inv = T(1) / std::sqrt(var + eps);
+      T mean_g = 0, mean_gx = 0;
+      for (int64_t i = 0; i < dim; ++i) {
+        T g = dy[r * dim + i] * (gamma ? (*gamma)[i] : T(1));
+        mean_g += g;
+        mean_gx += g * (x[r * dim + i] - mean) * inv;
+      }
+      mean_g /= static_cast<T>(dim);
+      mean_gx /= static_cast<T>(dim);
+      for (int64_t i = 0; i < dim; ++i) {
+        T g = dy[r * dim + i] * (gamma ? (*gamma)[i] : T(1));
+        out[r * dim + i] = (g - mean_g - (x[r * dim + i] - mean) * inv * mean_gx) * inv;
+      }
+    }
+    return out;
+  }
+
   static Tensor<T> embedding(const Tensor<T>& table, const IntTensor& ids) {
     int64_t vocab = table.shape[0], dim = table.shape[1];
     Dims shape = ids.shape;
@@ -340,36 +445,58 @@ class Interpreter {
             << "scan: lengths[" << r << "] = " << (*lengths)[r] << " is outside [0, " << steps << "]";
       }
     }
-    std::vector<std::vector<Value<T>>> outputs;
-    for (int64_t s = 0; s < steps; ++s) {
-      int64_t t = reverse ? steps - 1 - s : s;
+    // Chunks of `unroll` steps (one step each unless unrolled); a step past the time dimension reads
+    // zeros and its outputs are dropped.
+    int64_t unroll = a.get_int_or("unroll", 1);
+    size_t num_outputs = (body.results().size() - carries) / unroll;
+    std::vector<std::vector<Value<T>>> by_time(steps);
+    for (int64_t chunk = 0; chunk * unroll < steps; ++chunk) {
+      std::vector<int64_t> times;
+      for (int64_t u = 0; u < unroll; ++u) {
+        int64_t s = chunk * unroll + u;
+        times.push_back(s >= steps ? -1 : reverse ? steps - 1 - s : s);
+      }
       std::vector<Value<T>> args = carry;
-      for (int64_t j = 0; j < sequences; ++j) args.push_back(step_of(*in[first + carries + j], t));
-      for (size_t k = carries + sequences; k < num_args; ++k) args.push_back(*in[first + k]);
-      std::vector<Value<T>> res = call(body, args, b);
-      std::vector<Value<T>> out(res.begin() + carries, res.end());
-      for (int64_t i = 0; i < carries; ++i) {
-        if (lengths) {
-          keep_rows(res[i], carry[i], *lengths, t, /*zero=*/false);
+      for (int64_t t : times) {
+        for (int64_t j = 0; j < sequences; ++j) {
+          const Value<T>& seq = *in[first + carries + j];
+          args.push_back(t >= 0 ? step_of(seq, t) : zero_step_of(seq));
         }
+      }
+      for (size_t k = 0; k < num_args - carries - unroll * sequences; ++k) args.push_back(*in[first + carries + sequences + k]);
+      std::vector<Value<T>> res = call(body, args, b);
+      for (int64_t i = 0; i < carries; ++i) {
+        if (lengths) keep_rows(res[i], carry[i], *lengths, times[0], /*zero=*/false);
         carry[i] = res[i];
       }
-      if (lengths) {
-        for (Value<T>& o : out) keep_rows(o, o, *lengths, t, /*zero=*/true);
+      for (int64_t u = 0; u < unroll; ++u) {
+        if (times[u] < 0) continue;
+        auto begin = res.begin() + carries + u * num_outputs;
+        std::vector<Value<T>> out(begin, begin + num_outputs);
+        if (lengths) {
+          for (Value<T>& o : out) keep_rows(o, o, *lengths, times[u], /*zero=*/true);
+        }
+        by_time[times[u]] = out;
       }
-      outputs.push_back(out);
     }
     std::vector<Value<T>> results = carry;
-    size_t num_outputs = body.results().size() - carries;
     for (size_t o = 0; o < num_outputs; ++o) {
-      // Stack in time order: output of time t at index t, whichever way the scan ran.
-      const Value<T>& sample = outputs.empty() ? Value<T>(Tensor<T>(concrete(body.result_types()[carries + o].shape, b)))
-                                               : outputs[0][o];
+      const Value<T>& sample = by_time.empty() ? Value<T>(Tensor<T>(concrete(body.result_types()[carries + o].shape, b)))
+                                               : by_time[0][o];
       Dims shape = shape_of(sample);
       shape.insert(shape.begin(), steps);
-      results.push_back(stack(outputs, o, shape, reverse));
+      results.push_back(stack(by_time, o, shape));
     }
     return results;
+  }
+
+  static Value<T> zero_step_of(const Value<T>& seq) {
+    return std::visit(
+        [](const auto& x) -> Value<T> {
+          using Tn = std::decay_t<decltype(x)>;
+          return Tn(Dims(x.shape.begin() + 1, x.shape.end()));
+        },
+        seq);
   }
 
   static Value<T> step_of(const Value<T>& seq, int64_t t) {
@@ -400,21 +527,36 @@ class Interpreter {
         next);
   }
 
-  static Value<T> stack(const std::vector<std::vector<Value<T>>>& outputs, size_t o, const Dims& shape, bool reverse) {
+  // Rows r of `out` where mask[r] != 0 are replaced by those of `chosen`.
+  static void keep_rows_where(Value<T>& out, const Value<T>& chosen, const IntTensor& mask) {
+    std::visit(
+        [&](auto& x) {
+          using Tn = std::decay_t<decltype(x)>;
+          const Tn& c = std::get<Tn>(chosen);
+          int64_t rows = x.shape[0], row = rows ? x.size() / rows : 0;
+          for (int64_t r = 0; r < rows; ++r) {
+            if (mask[r] == 0) continue;
+            std::copy(c.data.begin() + r * row, c.data.begin() + (r + 1) * row, x.data.begin() + r * row);
+          }
+        },
+        out);
+  }
+
+  // Stacks the step outputs, by_time[t][o], along a new leading time dim.
+  static Value<T> stack(const std::vector<std::vector<Value<T>>>& by_time, size_t o, const Dims& shape) {
     return std::visit(
         [&](const auto& sample) -> Value<T> {
           using Tn = std::decay_t<decltype(sample)>;
           Tn out(shape);
-          int64_t steps = static_cast<int64_t>(outputs.size());
+          int64_t steps = static_cast<int64_t>(by_time.size());
           int64_t step = steps ? out.size() / steps : 0;
-          for (int64_t s = 0; s < steps; ++s) {
-            int64_t t = reverse ? steps - 1 - s : s;
-            const Tn& x = std::get<Tn>(outputs[s][o]);
+          for (int64_t t = 0; t < steps; ++t) {
+            const Tn& x = std::get<Tn>(by_time[t][o]);
             std::copy(x.data.begin(), x.data.end(), out.data.begin() + t * step);
           }
           return out;
         },
-        outputs.empty() ? Value<T>(Tensor<T>()) : outputs[0][o]);
+        by_time.empty() ? Value<T>(Tensor<T>()) : by_time[0][o]);
   }
 
   const std::map<std::string, Tensor<T>>& params_;
