@@ -131,6 +131,17 @@ void Function::remove_result(NodeId n, int result) {
   graph_[n].names.erase(graph_[n].names.begin() + result);
 }
 
+void Function::append_function_result(Value v, const std::string& name) {
+  insert_operand(return_node(), static_cast<int>(result_names_.size()), v);
+  result_names_.push_back(name);
+}
+
+void Function::remove_function_result(size_t i) {
+  RNNC_INTERNAL_CHECK(i < result_names_.size()) << "function @" << name_ << " has no result " << i;
+  remove_operand(return_node(), static_cast<int>(i));
+  result_names_.erase(result_names_.begin() + i);
+}
+
 Value Function::insert_arg(size_t position, const std::string& name, const TensorType& type) {
   RNNC_INTERNAL_CHECK(position <= args_.size()) << "argument position " << position << " out of range";
   Value v = add_arg(name, type);
@@ -144,10 +155,17 @@ Value Function::insert_arg(size_t position, const std::string& name, const Tenso
 void Function::erase_nodes(std::vector<NodeId> nodes) {
   std::sort(nodes.begin(), nodes.end(), std::greater<NodeId>());
   nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
+  std::vector<bool> doomed(num_nodes(), false);
+  for (NodeId n : nodes) doomed.at(n) = true;
+  for (NodeId n : nodes) {
+    RNNC_INTERNAL_CHECK(!return_node_ || *return_node_ != n) << "cannot erase the return node";
+    for (auto e : boost::make_iterator_range(boost::out_edges(n, graph_))) {
+      RNNC_INTERNAL_CHECK(doomed[boost::target(e, graph_)])
+          << op_name(graph_[n].op) << " node " << n << " is still used by a node that stays";
+    }
+  }
   bool args_changed = false;
   for (NodeId n : nodes) {
-    RNNC_INTERNAL_CHECK(boost::out_degree(n, graph_) == 0) << op_name(graph_[n].op) << " node " << n << " is still used";
-    RNNC_INTERNAL_CHECK(!return_node_ || *return_node_ != n) << "cannot erase the return node";
     boost::clear_vertex(n, graph_);
     boost::remove_vertex(n, graph_);
     auto it = std::find(args_.begin(), args_.end(), n);

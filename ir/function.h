@@ -102,9 +102,12 @@ class Function {
   void remove_operand(NodeId user, int slot);
   int append_result(NodeId n, const TensorType& type, const std::string& name = "");
   void remove_result(NodeId n, int result);  // the result must have no users
+  // Adds or removes one of the function's results.
+  void append_function_result(Value v, const std::string& name = "");
+  void remove_function_result(size_t i);
   // Adds an argument at `position` (later arguments move up one).
   Value insert_arg(size_t position, const std::string& name, const TensorType& type);
-  // Removes nodes that nothing uses any more (an arg node also leaves the argument list). Node ids above
+  // Removes nodes whose users are all among them (an arg node also leaves the argument list). Node ids above
   // a removed one shift down, as Boost.Graph renumbers a vecS graph: ids held across this call are stale.
   void erase_nodes(std::vector<NodeId> nodes);
 
