@@ -325,11 +325,19 @@ class BodySweep : public Sweep {
   const std::vector<Value>& sequences() const { return sequences_; }
   const std::vector<Value>& invariants() const { return invariants_; }
 
-  // A deferred invariant gradient: per-step values the backward scan emits, and how to sum them after.
+  // A deferred invariant gradient: per-step factors and how to sum them after the scan. A factor that
+  // is just a sequence the backward scan reads (an input x_t, a stored h_t) is taken from outside
+  // directly instead of being copied out again: the other factor, the gradient, is zero in finished
+  // rows, so the product needs no mask from this one.
+  struct Factor {
+    bool outside;  // `value` is the stacked sequence in @backward; otherwise `output` indexes step_outputs
+    Value value;
+    size_t output;
+  };
   struct Deferred {
     int64_t invariant;  // forward invariant index
     Grad::Kind kind;
-    size_t first_output;  // index among the backward scan's step outputs
+    std::vector<Factor> factors;
   };
   std::vector<Value> step_outputs;  // in the backward body
   std::vector<Deferred> deferred;
@@ -351,15 +359,24 @@ class BodySweep : public Sweep {
                            " has no batch rows to mask with the lengths; compute that value outside the cell");
         }
       }
-      deferred.push_back({k, g.kind, step_outputs.size()});
-      step_outputs.push_back(g.a);
-      if (g.kind == Grad::Kind::MatmulTA) step_outputs.push_back(g.b);
+      Deferred d{k, g.kind, {factor(g.a, g.kind == Grad::Kind::MatmulTA)}};
+      if (g.kind == Grad::Kind::MatmulTA) d.factors.push_back(factor(g.b, true));
+      deferred.push_back(d);
       return;
     }
     Sweep::contribute(target, g);
   }
 
  private:
+  Factor factor(Value v, bool may_read_outside) {
+    if (may_read_outside && out_.op(v.node) == OpKind::Arg) {
+      size_t index = std::find(out_.args().begin(), out_.args().end(), v.node) - out_.args().begin();
+      if (index >= carries_ && index < carries_ + sequences_.size()) return {true, sequences_[index - carries_], 0};
+    }
+    step_outputs.push_back(v);
+    return {false, {}, step_outputs.size() - 1};
+  }
+
   OuterSweep& outer_;
   Function& forward_fn_;
   NodeId scan_;
@@ -420,7 +437,7 @@ Value BodySweep::primal(Value v) {
   Value p;
   auto stored = [&]() {
     // Stack the value over time as a new step output of the forward scan, and read it back per step.
-    Value stacked = add_scan_output(forward_fn_, scan_, v, name.empty() ? "" : name + ".saved");
+    Value stacked = add_scan_output(forward_fn_, scan_, v, name);
     return add_sequence(outer_.primal(stacked), fwd_.type(v), name);
   };
   if (d.op == OpKind::Constant) {
@@ -530,12 +547,13 @@ void OuterSweep::scan_vjp(NodeId scan) {
   for (int64_t j : sequence_outputs) give_dense(operands[l.sequence_operand(j)], Value{bscan, result++});
   for (const BodySweep::Deferred& d : sweep.deferred) {
     Value target = operands[l.invariant_operand(d.invariant)];
-    Value first{bscan, result + static_cast<int>(d.first_output)};
+    std::vector<Value> f;
+    for (const BodySweep::Factor& x : d.factors) f.push_back(x.outside ? x.value : Value{bscan, result + static_cast<int>(x.output)});
     // Summed over time (and over the rows of a broadcast), or one matmul over all steps and rows.
-    Grad g = d.kind == Grad::Kind::MatmulTA ? Grad::matmul_ta(first, Value{bscan, first.result + 1})
-                                            : Grad::sum_leading(first);
+    Grad g = d.kind == Grad::Kind::MatmulTA ? Grad::matmul_ta(f[0], f[1]) : Grad::sum_leading(f[0]);
     if (wants(target)) contribute(target, g);
   }
+
 }
 
 class Autodiff : public Pass {

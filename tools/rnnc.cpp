@@ -6,15 +6,18 @@
 #include "ir/dot.h"
 #include "ir/error.h"
 #include "ir/printer.h"
+#include "passes/pipeline.h"
 #include "tools/cli.h"
+#include "tools/pass_flags.h"
 
 namespace {
 
-const char* kUsage = R"(usage: rnnc COMMAND [options]
+const std::string kUsage = std::string(R"(usage: rnnc COMMAND [options]
 
 commands:
-  ir MODEL          print the IR of a model from the built-in zoo
+  ir MODEL          print the IR of a model from the built-in zoo (after the passes asked for)
   models            list the zoo's models
+  passes            list the passes
 
 options of 'ir':
   --dot             print a graphviz picture (one digraph per function and scan body) instead
@@ -29,7 +32,7 @@ options of 'ir':
   --dropout P       imdb-classifier: dropout (default 0.3)
 
 models: rnn-tanh rnn-relu lstm gru peephole-lstm layernorm-lstm imdb-classifier
-)";
+)") + rnnc::cli::kPassFlagsHelp;
 
 int ir_command(const rnnc::cli::Args& args) {
   if (args.positional().size() != 2) throw rnnc::cli::UsageError("'ir' needs exactly one MODEL");
@@ -61,6 +64,9 @@ int ir_command(const rnnc::cli::Args& args) {
     if (!file) throw rnnc::UserError("cannot open '" + args.get("output") + "' for writing");
     out = &file;
   }
+  rnnc::passes::PassManager pm;
+  rnnc::cli::configure_passes(args, pm, out);
+  pm.run(m);
   if (args.has("dot")) {
     rnnc::ir::write_dot(*out, m);
   } else {
@@ -74,11 +80,17 @@ int rnnc_main(int argc, char** argv) {
   std::vector<char*> argv2;
   std::string output_flag = "--output";
   for (int i = 0; i < argc; ++i) argv2.push_back(std::string(argv[i]) == "-o" ? output_flag.data() : argv[i]);
-  rnnc::cli::Args args(argc, argv2.data(), {"input", "hidden", "layers", "vocab", "embed", "dropout", "output"},
-                       {"dot", "bidirectional", "no-lengths"});
+  std::set<std::string> valued = rnnc::cli::kPassValuedFlags, switches = rnnc::cli::kPassSwitches;
+  valued.insert({"input", "hidden", "layers", "vocab", "embed", "dropout", "output"});
+  switches.insert({"dot", "bidirectional", "no-lengths"});
+  rnnc::cli::Args args(argc, argv2.data(), valued, switches);
   if (args.positional().empty()) throw rnnc::cli::UsageError("missing COMMAND");
   const std::string& command = args.positional()[0];
   if (command == "ir") return ir_command(args);
+  if (command == "passes") {
+    for (const std::string& n : rnnc::passes::pass_names()) std::cout << n << "\n";
+    return 0;
+  }
   if (command == "models") {
     for (const std::string& n : rnnc::zoo::model_names()) std::cout << n << "\n";
     return 0;

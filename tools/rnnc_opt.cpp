@@ -10,18 +10,20 @@
 #include "ir/printer.h"
 #include "ir/verifier.h"
 #include "tools/cli.h"
+#include "tools/pass_flags.h"
 
 namespace {
 
-const char* kUsage = R"(usage: rnnc-opt FILE [options]
+const std::string kUsage = std::string(R"(usage: rnnc-opt FILE [options]
 
-Parses the textual IR in FILE ('-' for standard input), verifies it and prints it back.
-Errors name the line and column (parse) or the violated invariant (verify); exit status 1.
+Parses the textual IR in FILE ('-' for standard input), verifies it, runs the passes asked for (the
+verifier runs after each) and prints the result. Errors name the line and column (parse), the violated
+invariant (verify) or the pass and node (passes); exit status 1.
 
 options:
   --dot            print a graphviz picture instead of the text
   --output FILE    write to FILE instead of standard output
-)";
+)") + rnnc::cli::kPassFlagsHelp;
 
 std::string read_input(const std::string& path) {
   if (path == "-") {
@@ -36,7 +38,10 @@ std::string read_input(const std::string& path) {
 }
 
 int opt_main(int argc, char** argv) {
-  rnnc::cli::Args args(argc, argv, {"output"}, {"dot"});
+  std::set<std::string> valued = rnnc::cli::kPassValuedFlags, switches = rnnc::cli::kPassSwitches;
+  valued.insert("output");
+  switches.insert("dot");
+  rnnc::cli::Args args(argc, argv, valued, switches);
   if (args.positional().size() != 1) throw rnnc::cli::UsageError("needs exactly one input FILE");
   const std::string& path = args.positional()[0];
   rnnc::ir::Module m = rnnc::ir::parse_module(read_input(path), path == "-" ? "<stdin>" : path);
@@ -48,6 +53,9 @@ int opt_main(int argc, char** argv) {
     if (!file) throw rnnc::UserError("cannot open '" + args.get("output") + "' for writing");
     out = &file;
   }
+  rnnc::passes::PassManager pm;
+  rnnc::cli::configure_passes(args, pm, out);
+  pm.run(m);
   if (args.has("dot")) {
     rnnc::ir::write_dot(*out, m);
   } else {
