@@ -465,6 +465,10 @@ std::string check_attrs(OpKind kind, const Attrs& attrs) {
   }
   for (const auto& entry : attrs.values()) {
     const std::string& name = entry.first;
+    if (name == "kernel") {
+      if (attr_kind_of(entry.second) != AttrKind::Word) return "attribute 'kernel' must be a word";
+      continue;
+    }
     auto spec = std::find_if(info.attrs.begin(), info.attrs.end(), [&](const AttrSpec& s) { return name == s.name; });
     if (spec == info.attrs.end()) return "unknown attribute '" + name + "'";
     AttrKind got = attr_kind_of(entry.second);

@@ -54,6 +54,8 @@
 //                  only elementwise ops, constants, slices, concats, broadcast_like and select_rows
 //   return         the function's results (printed `yield` in a scan or fused body)
 //
+// Every op may carry `kernel = <word>`: the kernel partitioning's name for the kernel the op belongs to.
+//
 // Ops the passes introduce (autodiff, unrolling):
 //   relu_mask x    1 where x > 0, else 0 (relu's derivative)
 //   broadcast_like x, like

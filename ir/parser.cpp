@@ -413,22 +413,26 @@ class Parser {
     std::vector<Value> operands;
     if (tok_.kind == Tok::Percent) operands = value_list(scope);
     Attrs attrs;
-    if (accept_punct("{")) {
-      do {
-        Token key = expect(Tok::Ident, "an attribute name");
-        if (attrs.has(key.text)) error_at(key, "attribute '" + key.text + "' given twice");
-        if (accept_punct("=")) {
-          attrs.set(key.text, attr_value(op, key.text));
-        } else {
-          attrs.set_flag(key.text);
-        }
-      } while (accept_punct(","));
-      expect_punct("}");
-    }
+    attr_dict(op, attrs);
     expect_punct(":");
     std::vector<TensorType> annotated{type()};
     while (accept_punct(",")) annotated.push_back(type());
     return build(scope, op_tok, op, operands, std::move(attrs), annotated, nullptr);
+  }
+
+  // `{key = value, flag}`, if present, into attrs.
+  void attr_dict(OpKind op, Attrs& attrs) {
+    if (!accept_punct("{")) return;
+    do {
+      Token key = expect(Tok::Ident, "an attribute name");
+      if (attrs.has(key.text)) error_at(key, "attribute '" + key.text + "' given twice");
+      if (accept_punct("=")) {
+        attrs.set(key.text, attr_value(op, key.text));
+      } else {
+        attrs.set_flag(key.text);
+      }
+    } while (accept_punct(","));
+    expect_punct("}");
   }
 
   // The op's spec says which kind a value must be; a bare integer is accepted where a float is expected.
@@ -481,12 +485,13 @@ class Parser {
   // scan DIR [lengths(%l)] carry(%a = %x, …) seq(%b = %y, …) invariant(%c = %z, …) { … yield next(…) out(…) }
   //   : types
   NodeId scan_op(Module& m, Scope& outer, const Token& op_tok) {
+    Attrs attrs;
+    attr_dict(OpKind::Scan, attrs);
     Token dir = expect(Tok::Ident, "a direction (forward or reverse)");
     if (dir.text != "forward" && dir.text != "reverse") {
       error_at(dir, "expected a direction (forward or reverse), got '" + dir.text + "'");
     }
     std::vector<Value> operands;
-    Attrs attrs;
     attrs.set("direction", dir.text);
     int64_t unroll = 1;
     if (is_word("unroll")) {
@@ -582,6 +587,8 @@ class Parser {
     auto body = std::make_unique<Function>("body");
     Scope inner{body.get(), {}};
     std::vector<Value> operands;
+    Attrs attrs;
+    attr_dict(OpKind::Fused, attrs);
     expect_punct("(");
     if (!accept_punct(")")) {
       do {
@@ -603,7 +610,7 @@ class Parser {
     expect_punct(":");
     std::vector<TensorType> annotated{type()};
     while (accept_punct(",")) annotated.push_back(type());
-    return build(outer, op_tok, OpKind::Fused, operands, Attrs(), annotated, std::move(body));
+    return build(outer, op_tok, OpKind::Fused, operands, std::move(attrs), annotated, std::move(body));
   }
 
   Lexer lexer_;

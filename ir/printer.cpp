@@ -172,19 +172,22 @@ class Printer {
     }
     if (!operands.empty()) os_ << " ";
     value_list(operands, name);
-    if (!d.attrs.values().empty()) {
-      os_ << " {";
-      bool first = true;
-      for (const auto& [key, value] : d.attrs.values()) {
-        os_ << (first ? "" : ", ") << key;
-        if (attr_kind_of(value) != AttrKind::Flag) os_ << " = " << format_attr_value(value);
-        first = false;
-      }
-      os_ << "}";
-    }
+    attr_dict(d.attrs, {});
     os_ << " : ";
     for (size_t r = 0; r < d.types.size(); ++r) os_ << (r ? ", " : "") << d.types[r];
     os_ << "\n";
+  }
+
+  // ` {key = value, flag}`, leaving out the keys a custom syntax already shows.
+  void attr_dict(const Attrs& attrs, const std::set<std::string>& shown) {
+    bool first = true;
+    for (const auto& [key, value] : attrs.values()) {
+      if (shown.count(key)) continue;
+      os_ << (first ? " {" : ", ") << key;
+      if (attr_kind_of(value) != AttrKind::Flag) os_ << " = " << format_attr_value(value);
+      first = false;
+    }
+    if (!first) os_ << "}";
   }
 
   void types_line(const NodeData& d) {
@@ -203,6 +206,7 @@ class Printer {
     int64_t unroll = d.attrs.get_int_or("unroll", 1);
     bool has_lengths = d.attrs.has_flag("lengths");
     size_t first = has_lengths ? 1 : 0;
+    attr_dict(d.attrs, {"direction", "unroll", "lengths", "carries", "sequences", "invariants"});
     os_ << " " << d.attrs.get_word("direction");
     if (d.attrs.has("unroll")) os_ << " unroll(" << unroll << ")";
     if (has_lengths) os_ << " lengths(" << outer(operands[0]) << ")";
@@ -242,7 +246,8 @@ class Printer {
     const Function& b = *d.body.get();
     std::vector<NodeId> order = b.topological_order();
     Namer inner(b, order);
-    os_ << "(";
+    attr_dict(d.attrs, {});
+    os_ << (d.attrs.values().empty() ? "(" : " (");
     for (size_t i = 0; i < operands.size(); ++i) os_ << (i ? ", " : "") << inner(b.arg(i)) << " = " << outer(operands[i]);
     os_ << ") {\n";
     body(b, order, inner, depth + 1, BodyKind::Fused, 0);

@@ -12,16 +12,28 @@ namespace rnnc::passes {
 void add_training_pipeline(PassManager& pm) {
   pm.add(create_canonicalize());
   pm.add(create_cse());
-  pm.add(create_autodiff());
+  pm.add(create_fuse_gates());          // one [batch, 4H] product per step, as written per gate
+  pm.add(create_hoist_projections());   // x · W_ih for all steps at once, before the loop
+  pm.add(create_autodiff());            // @backward, through time
+  pm.add(create_hoist_projections());   // dx = dg · W_ih for all steps at once, after the loop
   pm.add(create_canonicalize());
   pm.add(create_cse());
   pm.add(create_dce());
+  pm.add(create_fuse_elementwise());    // each step's gate math: one fused group
+  pm.add(create_partition_kernels());
 }
 
 void add_inference_pipeline(PassManager& pm) {
+  pm.add(create_strip_training());      // no dropout, no loss
+  pm.add(create_canonicalize());
+  pm.add(create_cse());
+  pm.add(create_fuse_gates());
+  pm.add(create_hoist_projections());
   pm.add(create_canonicalize());
   pm.add(create_cse());
   pm.add(create_dce());
+  pm.add(create_fuse_elementwise());
+  pm.add(create_partition_kernels());
 }
 
 namespace {
@@ -34,6 +46,12 @@ const std::map<std::string, Factory>& registry() {
       {"cse", [](const std::string&) { return create_cse(); }},
       {"dce", [](const std::string&) { return create_dce(); }},
       {"autodiff", [](const std::string&) { return create_autodiff(); }},
+      {"fuse-gates", [](const std::string&) { return create_fuse_gates(); }},
+      {"fuse-elementwise", [](const std::string&) { return create_fuse_elementwise(); }},
+      {"unroll", [](const std::string& factor) { return create_unroll(factor); }},
+      {"partition-kernels", [](const std::string&) { return create_partition_kernels(); }},
+      {"strip-training", [](const std::string&) { return create_strip_training(); }},
+      {"hoist-projections", [](const std::string&) { return create_hoist_projections(); }},
   };
   return table;
 }
