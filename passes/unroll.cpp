@@ -48,16 +48,22 @@ void unroll_scan(Function& f, NodeId scan, int64_t k) {
   ScanLayout l = ScanLayout::of(f, scan);
   const Function& step = *f.body(scan);
   std::vector<Value> operands = f.operands(scan);
-  const ir::Dim batch = l.carries > 0 && f.type(operands[l.carry_operand(0)]).rank() > 0
-                            ? f.type(operands[l.carry_operand(0)]).shape[0]
-                            : ir::Dim::fixed(0);
-
-  // The mask sequence: steps inside each row's sequence (and inside the time dimension).
+  // The mask is per step and row: every carry (and, with lengths, every step output) must have the
+  // sequences' batch dim first.
   Value first_seq = operands[l.sequence_operand(0)];
-  bool masked_rows = l.carries > 0 || l.lengths;
   const TensorType& seq_type = f.type(first_seq);
-  RNNC_USER_CHECK(!masked_rows || (seq_type.rank() >= 2 && seq_type.shape[1] == batch) || l.carries == 0)
-      << "unroll: " << describe_node(f, scan) << " has carries without a batch dim matching its sequences";
+  RNNC_USER_CHECK(seq_type.rank() >= 2)
+      << "unroll: " << describe_node(f, scan) << " scans " << seq_type << ", which has no batch dim to mask";
+  const ir::Dim batch = seq_type.shape[1];
+  auto check_rows = [&](const TensorType& t, const std::string& what) {
+    RNNC_USER_CHECK(t.rank() >= 1 && t.shape[0] == batch)
+        << "unroll: " << describe_node(f, scan) << ": " << what << " " << t << " does not lead with the batch dim "
+        << batch << " of its sequences";
+  };
+  for (int64_t i = 0; i < l.carries; ++i) check_rows(f.type(operands[l.carry_operand(i)]), "carry");
+  if (l.lengths) {
+    for (int64_t o = 0; o < l.outputs; ++o) check_rows(step.type(step.results()[l.body_output(o)]), "step output");
+  }
   Value mask;
   if (l.lengths) {
     mask = f.add(OpKind::StepMask, {first_seq, operands[0]});
