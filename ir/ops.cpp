@@ -359,6 +359,12 @@ Types step_mask(const OpSignature& sig) {
   return {TensorType{DType::I32, {seq.shape[0], seq.shape[1]}}};
 }
 
+Types transpose(const OpSignature& sig) {
+  const TensorType& x = sig.operands[0];
+  TYPE_CHECK(x.rank() == 2) << "operand must be a matrix, got " << x;
+  return {TensorType{x.dtype, {x.shape[1], x.shape[0]}}};
+}
+
 Types select_rows(const OpSignature& sig) {
   const TensorType& mask = sig.operands[0];
   const TensorType& a = sig.operands[1];
@@ -420,6 +426,7 @@ const std::vector<OpInfo>& op_table() {
        embedding_grad, false},
       {OpKind::StepMask, "step_mask", 1, 2, {}, step_mask, false},
       {OpKind::SelectRows, "select_rows", 3, 3, {}, select_rows, false},
+      {OpKind::Transpose, "transpose", 1, 1, {}, transpose, false},
   };
   return table;
 }

@@ -75,6 +75,7 @@
 //   step_mask seq[, lengths]
 //                  i32[time, batch]: 1 where step t is inside row b's sequence (t < lengths[b], or
 //                  every step without lengths); seq is [time, batch, …]
+//   transpose x    a matrix [M, N] -> [N, M] (weights laid out for codegen, see transpose-weights)
 //   select_rows mask, a, b
 //                  row r of a where mask[r] != 0, else row r of b; mask is an integer [batch], a and b
 //                  one type with a leading batch dim
@@ -126,6 +127,7 @@ enum class OpKind {
   EmbeddingGrad,
   StepMask,
   SelectRows,
+  Transpose,
 };
 
 // What a type rule sees: the op's attributes, its operand types, the types written down for ops that

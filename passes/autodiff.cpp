@@ -259,6 +259,7 @@ class Sweep {
         return;
       }
       case OpKind::BroadcastLike: return give(x[0], unbroadcast(g, x[0]));
+      case OpKind::Transpose: return give(x[0], Grad::dense(emit(OpKind::Transpose, {g})));
       case OpKind::SelectRows: {
         Value mask = primal(x[0]);
         Value zero = zeros(fwd_.type(y));

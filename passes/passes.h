@@ -17,6 +17,7 @@ PassPtr create_fuse_elementwise();  // fuse_elementwise.cpp: elementwise chains 
 PassPtr create_unroll(const std::string& factor);  // unroll.cpp: K steps per scan iteration
 PassPtr create_partition_kernels();  // partition_kernels.cpp: which ops form which kernel
 PassPtr create_strip_training();     // strip_training.cpp: @forward for inference
+PassPtr create_transpose_weights();  // transpose_weights.cpp: weights [K, N] for plain matmuls
 PassPtr create_hoist_projections();  // hoist_projections.cpp: loop-invariant code, input/output projections
 
 // Helpers other passes reuse.

@@ -19,6 +19,7 @@ void add_training_pipeline(PassManager& pm) {
   pm.add(create_canonicalize());
   pm.add(create_cse());
   pm.add(create_dce());
+  pm.add(create_transpose_weights());   // weights as [K, N], transposed once, outside the loops
   pm.add(create_fuse_elementwise());    // each step's gate math: one fused group
   pm.add(create_partition_kernels());
 }
@@ -32,6 +33,7 @@ void add_inference_pipeline(PassManager& pm) {
   pm.add(create_canonicalize());
   pm.add(create_cse());
   pm.add(create_dce());
+  pm.add(create_transpose_weights());
   pm.add(create_fuse_elementwise());
   pm.add(create_partition_kernels());
 }
@@ -51,6 +53,7 @@ const std::map<std::string, Factory>& registry() {
       {"unroll", [](const std::string& factor) { return create_unroll(factor); }},
       {"partition-kernels", [](const std::string&) { return create_partition_kernels(); }},
       {"strip-training", [](const std::string&) { return create_strip_training(); }},
+      {"transpose-weights", [](const std::string&) { return create_transpose_weights(); }},
       {"hoist-projections", [](const std::string&) { return create_hoist_projections(); }},
   };
   return table;

@@ -206,6 +206,14 @@ class Interpreter {
         }
         return {out};
       }
+      case OpKind::Transpose: {
+        const Tensor<T>& x = F(in[0]);
+        int64_t rows = x.shape[0], cols = x.shape[1];
+        Tensor<T> out({cols, rows});
+        for (int64_t i = 0; i < rows; ++i)
+          for (int64_t j = 0; j < cols; ++j) out[j * rows + i] = x[i * cols + j];
+        return {out};
+      }
       case OpKind::SelectRows: {
         const IntTensor& mask = I(in[0]);
         Value<T> out = *in[2];

@@ -91,7 +91,7 @@ INSTANTIATE_TEST_SUITE_P(
     EveryPassOnEveryModel, PassPreservation,
     ::testing::Combine(::testing::ValuesIn(models()),
                        ::testing::Values("canonicalize", "cse", "dce", "fuse-gates", "hoist-projections",
-                                         "fuse-elementwise", "unroll=2", "unroll=3", "unroll=8", "partition-kernels",
+                                         "fuse-elementwise", "transpose-weights", "unroll=2", "unroll=3", "unroll=8", "partition-kernels",
                                          "fuse-gates,hoist-projections,canonicalize,cse,dce,fuse-elementwise,unroll=2")),
     [](const auto& info) {
       std::string n = std::get<0>(info.param) + "_" + std::get<1>(info.param);
