@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 
 #include "ir/error.h"
 #include "ir/verifier.h"
 #include "runtime/dropout_mask.h"
+#include "runtime/param_init.h"
 
 namespace rnnc::runtime {
 
@@ -600,26 +600,7 @@ const Tensor<T>& ReferenceExecutor<T>::param(const std::string& name) const {
 
 template <typename T>
 void ReferenceExecutor<T>::init_params(uint64_t seed) {
-  std::mt19937_64 gen(seed);
-  for (const ir::ParamDecl& p : module_.params()) {
-    Dims shape;
-    for (const ir::Dim& d : p.type.shape) shape.push_back(d.size);
-    Tensor<T> t(shape);
-    const ir::InitSpec& init = p.init;
-    for (int64_t i = 0; i < t.size(); ++i) {
-      switch (init.kind) {
-        case ir::InitSpec::Kind::Zeros: t[i] = 0; break;
-        case ir::InitSpec::Kind::Ones: t[i] = 1; break;
-        case ir::InitSpec::Kind::Uniform: t[i] = static_cast<T>(std::uniform_real_distribution<double>(init.a, init.b)(gen)); break;
-        case ir::InitSpec::Kind::Normal: t[i] = static_cast<T>(std::normal_distribution<double>(init.a, init.b)(gen)); break;
-      }
-    }
-    if (init.zero_row >= 0 && !shape.empty() && init.zero_row < shape[0]) {
-      int64_t row = t.size() / shape[0];
-      std::fill(t.data.begin() + init.zero_row * row, t.data.begin() + (init.zero_row + 1) * row, T(0));
-    }
-    params_[p.name] = std::move(t);
-  }
+  params_ = draw_params<T>(module_, seed);
 }
 
 template <typename T>

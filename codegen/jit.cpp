@@ -1,0 +1,102 @@
+#include "codegen/jit.h"
+
+#include <dlfcn.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+
+#include "codegen/compile.h"
+#include "ir/error.h"
+#include "ir/printer.h"
+
+namespace rnnc::codegen {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Bumped whenever lowering or scheduling changes what a module compiles to.
+constexpr const char* kCodegenVersion = "rnnc-codegen-1";
+
+fs::path cache_dir() {
+  if (const char* dir = std::getenv("RNNC_CACHE_DIR"); dir && *dir) return dir;
+  if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".cache" / "rnnc";
+  return fs::temp_directory_path() / "rnnc-cache";
+}
+
+std::string hex(size_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%016zx", v);
+  return buf;
+}
+
+struct SharedObject {
+  void* handle = nullptr;
+  ~SharedObject() {
+    if (handle) dlclose(handle);
+  }
+};
+
+// Links `object` into a shared object at `so`; the object is position-independent (Halide's default).
+void link_shared(const fs::path& object, const fs::path& so) {
+  const char* linker = std::getenv("RNNC_LINKER");
+  std::string cmd = std::string(linker && *linker ? linker : "c++") + " -shared -o '" + so.string() + "' '" +
+                    object.string() + "' -lpthread -ldl 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  RNNC_USER_CHECK(pipe) << "codegen: cannot run the linker: " << cmd;
+  std::string output;
+  char buf[512];
+  while (fgets(buf, sizeof buf, pipe)) output += buf;
+  int rc = pclose(pipe);
+  RNNC_USER_CHECK(rc == 0) << "codegen: linking the JIT kernels failed (" << cmd << "):\n" << output;
+}
+
+}  // namespace
+
+runtime::KernelTable jit_compile(const runtime::ExecutionPlan& plan, const std::string& target_string) {
+  static std::mutex mutex;
+  static std::map<std::string, runtime::KernelTable> loaded;
+  std::lock_guard<std::mutex> lock(mutex);
+  Halide::Target target = parse_target(target_string);
+  std::string key = std::string(kCodegenVersion) + "\n" + target.to_string() + "\n" + ir::print_module(plan.module());
+  if (auto it = loaded.find(key); it != loaded.end()) return it->second;
+
+  std::string name = runtime::c_identifier(plan.module().name()) + "_" + hex(std::hash<std::string>{}(key));
+  fs::path dir = cache_dir();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  RNNC_USER_CHECK(!ec) << "codegen: cannot create the kernel cache " << dir << ": " << ec.message();
+  fs::path so = dir / (name + ".so");
+  if (!fs::exists(so)) {
+    Halide::Module module = compile_plan(plan, target, name);
+    // Build beside the final name and rename: a concurrent or killed build never leaves half a file.
+    std::string tmp = (dir / (name + "." + std::to_string(getpid()))).string();
+    try {
+      module.compile({{Halide::OutputFileType::object, tmp + ".o"}});
+    } catch (const Halide::Error& e) {
+      throw InternalError(std::string("codegen: compiling ") + name + " failed: " + e.what());
+    }
+    link_shared(tmp + ".o", tmp + ".so");
+    fs::remove(tmp + ".o", ec);
+    fs::rename(tmp + ".so", so, ec);
+    RNNC_USER_CHECK(!ec) << "codegen: cannot store " << so << ": " << ec.message();
+  }
+  auto object = std::make_shared<SharedObject>();
+  object->handle = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
+  RNNC_USER_CHECK(object->handle) << "codegen: cannot load " << so << ": " << dlerror();
+  runtime::KernelTable table;
+  for (const runtime::KernelSpec& spec : plan.kernels()) {
+    void* fn = dlsym(object->handle, (spec.name + "_argv").c_str());
+    RNNC_USER_CHECK(fn) << "codegen: " << so << " lacks kernel " << spec.name << " (a stale cache? remove it)";
+    table.functions[spec.name] = reinterpret_cast<runtime::KernelFunction>(fn);
+  }
+  table.keep_alive = object;
+  loaded[key] = table;
+  return table;
+}
+
+}  // namespace rnnc::codegen

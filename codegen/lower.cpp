@@ -1,0 +1,529 @@
+#include "codegen/lower.h"
+
+#include <map>
+#include <set>
+
+#include "ir/error.h"
+#include "runtime/dropout_mask.h"
+
+namespace rnnc::codegen {
+
+using Halide::Expr;
+using Halide::Func;
+using Halide::RDom;
+using Halide::Var;
+using ir::NodeId;
+using ir::OpKind;
+using ir::TensorType;
+using ir::Value;
+
+Halide::Type halide_type(ir::DType dtype) {
+  switch (dtype) {
+    case ir::DType::F32: return Halide::Float(32);
+    case ir::DType::F64: return Halide::Float(64);
+    case ir::DType::I32: return Halide::Int(32);
+    case ir::DType::I64: return Halide::Int(64);
+  }
+  return Halide::Float(32);
+}
+
+namespace {
+
+// tanh through exp: Halide 14 lowers tanh() to scalar libm calls, which do not vectorise. Near zero the
+// Taylor series avoids the cancellation in (1 - e) / (1 + e).
+Expr vector_tanh(Expr x) {
+  Expr ax = Halide::abs(x);
+  Expr e = Halide::exp(-2 * ax);
+  Expr t = (1 - e) / (1 + e);
+  Expr x2 = x * x;
+  Expr series = x * (1 - x2 * (Halide::Internal::make_const(x.type(), 1.0 / 3.0) - x2 * Halide::Internal::make_const(x.type(), 2.0 / 15.0)));
+  return Halide::select(ax < Halide::Internal::make_const(x.type(), 0.05), series, Halide::select(x < 0, -t, t));
+}
+
+Expr vector_sigmoid(Expr x) { return 1 / (1 + Halide::exp(-x)); }
+
+class Lowerer {
+ public:
+  explicit Lowerer(const runtime::KernelSpec& spec) : spec_(spec), f_(*spec.function) {
+    // Not "v<N>": Halide names its own implicit Vars that way.
+    for (int i = 0; i < 8; ++i) vars_.push_back(Var("d" + std::to_string(i)));
+  }
+
+  LoweredKernel run() {
+    LoweredKernel out;
+    out.name = spec_.name;
+    // Inputs: one buffer each; their dims tell the symbolic extents.
+    for (size_t i = 0; i < spec_.inputs.size(); ++i) {
+      const TensorType& t = f_.type(spec_.inputs[i]);
+      Halide::ImageParam p(halide_type(t.dtype), t.rank(), "in" + std::to_string(i));
+      for (int h = 0; h < t.rank(); ++h) {
+        const ir::Dim& d = t.shape[t.rank() - 1 - h];
+        if (d.is_symbolic() && !extents_.count(d.symbol)) extents_[d.symbol] = p.dim(h).extent();
+      }
+      Func wrap("input" + std::to_string(i));
+      wrap(vars(t.rank())) = p(vars(t.rank()));
+      values_[spec_.inputs[i]] = wrap;
+      out.arguments.push_back(p);
+      inputs_.push_back(p);
+    }
+    if (spec_.masked) {
+      lengths_ = Halide::ImageParam(Halide::Int(32), 1, "lengths");
+      step_ = Halide::Param<int32_t>("t");
+      out.arguments.push_back(*lengths_);
+      out.arguments.push_back(*step_);
+      if (!extents_.count("batch")) extents_["batch"] = lengths_->dim(0).extent();
+    }
+    for (NodeId n : spec_.nodes) lower(f_, n, values_);
+    for (size_t i = 0; i < spec_.outputs.size(); ++i) {
+      Value v = spec_.outputs[i];
+      const TensorType& t = f_.type(v);
+      Func o("output" + std::to_string(i));
+      std::vector<Var> vs = vars(t.rank());
+      Expr value = at(values_, v, args(vs));
+      if (spec_.masked) {
+        // Finished rows (t >= lengths[b]) keep their carry and output zero.
+        Expr active = *step_ < (*lengths_)(vs.back());
+        Expr previous = i < static_cast<size_t>(spec_.carries) ? at(values_, spec_.inputs[i], args(vs))
+                                                                : Halide::cast(value.type(), 0);
+        value = Halide::select(active, value, previous);
+      }
+      o(vs) = value;
+      out.outputs.push_back(o);
+      std::vector<int64_t> statics;
+      for (int h = 0; h < t.rank(); ++h) {
+        const ir::Dim& d = t.shape[t.rank() - 1 - h];
+        statics.push_back(d.is_symbolic() ? -1 : d.size);
+      }
+      out.output_static_extents.push_back(statics);
+    }
+    out.roles = roles_;
+    return out;
+  }
+
+ private:
+  using ValueMap = std::map<Value, Func>;
+
+  std::vector<Var> vars(int rank) const { return std::vector<Var>(vars_.begin(), vars_.begin() + rank); }
+  static std::vector<Expr> args(const std::vector<Var>& vs) { return std::vector<Expr>(vs.begin(), vs.end()); }
+
+  Expr at(const ValueMap& m, Value v, const std::vector<Expr>& idx) {
+    auto it = m.find(v);
+    RNNC_INTERNAL_CHECK(it != m.end()) << "codegen " << spec_.name << ": value of node " << v.node << " not lowered";
+    Func f = it->second;
+    return f(idx);
+  }
+
+  Expr extent(const ir::Dim& d) {
+    if (!d.is_symbolic()) return Expr(static_cast<int>(d.size));
+    auto it = extents_.find(d.symbol);
+    RNNC_USER_CHECK(it != extents_.end())
+        << "codegen " << spec_.name << ": no input of the kernel carries the extent of dimension '" << d.symbol << "'";
+    return it->second;
+  }
+
+  // The extent of Halide dim h of an IR type.
+  Expr extent(const TensorType& t, int h) { return extent(t.shape[t.rank() - 1 - h]); }
+
+  void lower(const ir::Function& f, NodeId n, ValueMap& m) {
+    const ir::NodeData& d = f.node(n);
+    const ir::Attrs& a = d.attrs;
+    std::vector<Value> in = f.operands(n);
+    const TensorType& out = d.types.empty() ? TensorType{} : d.types[0];
+    const int R = out.rank();
+    std::vector<Var> v = vars(R);
+    std::vector<Expr> idx = args(v);
+    Halide::Type type = halide_type(out.dtype);
+    Func r(op_func_name(f, n));
+    auto x = [&](size_t i, const std::vector<Expr>& index) { return at(m, in[i], index); };
+    // An operand of lower rank is broadcast along the leading (outer) dims: it takes the inner indices.
+    auto bx = [&](size_t i) {
+      int rank = f.type(in[i]).rank();
+      return x(i, std::vector<Expr>(idx.begin(), idx.begin() + rank));
+    };
+    switch (d.op) {
+      case OpKind::Constant: r(v) = Halide::Internal::make_const(type, a.get_float("value")); break;
+      case OpKind::Neg: r(v) = -bx(0); break;
+      case OpKind::Exp: r(v) = Halide::exp(bx(0)); break;
+      case OpKind::Log: r(v) = Halide::log(bx(0)); break;
+      case OpKind::Sigmoid: r(v) = vector_sigmoid(bx(0)); break;
+      case OpKind::Tanh: r(v) = vector_tanh(bx(0)); break;
+      case OpKind::Relu: r(v) = Halide::max(bx(0), Halide::cast(type, 0)); break;
+      case OpKind::ReluMask: r(v) = Halide::select(bx(0) > 0, Halide::cast(type, 1), Halide::cast(type, 0)); break;
+      case OpKind::Add: r(v) = bx(0) + bx(1); break;
+      case OpKind::Sub: r(v) = bx(0) - bx(1); break;
+      case OpKind::Mul: r(v) = bx(0) * bx(1); break;
+      case OpKind::Div: r(v) = bx(0) / bx(1); break;
+      case OpKind::BroadcastLike: r(v) = bx(0); break;
+      case OpKind::Transpose:
+        r(v) = x(0, {idx[1], idx[0]});
+        roles_.roots.push_back(r);
+        break;
+      case OpKind::MatMul: r = matmul(f, n, in, m); break;
+      case OpKind::Concat: {
+        int64_t axis = a.get_int("axis");
+        if (axis < 0) axis += R;
+        int h = R - 1 - static_cast<int>(axis);
+        std::vector<std::pair<int64_t, int64_t>> parts;  // offset, size
+        int64_t offset = 0;
+        for (const Value& p : in) {
+          int64_t size = f.type(p).shape[axis].size;
+          parts.push_back({offset, size});
+          offset += size;
+        }
+        Expr e;
+        for (size_t i = in.size(); i-- > 0;) {
+          std::vector<Expr> j = idx;
+          j[h] = Halide::clamp(idx[h] - static_cast<int>(parts[i].first), 0, static_cast<int>(parts[i].second) - 1);
+          Expr part = x(i, j);
+          e = e.defined() ? Halide::select(idx[h] < static_cast<int>(parts[i].first + parts[i].second), part, e) : part;
+        }
+        r(v) = e;
+        break;
+      }
+      case OpKind::Slice: {
+        int64_t axis = a.get_int("axis");
+        if (axis < 0) axis += R;
+        std::vector<Expr> j = idx;
+        j[R - 1 - axis] = idx[R - 1 - axis] + static_cast<int>(a.get_int("start"));
+        r(v) = x(0, j);
+        break;
+      }
+      case OpKind::LayerNorm:
+      case OpKind::LayerNormGrad: r = layer_norm(f, n, in, m); break;
+      case OpKind::Embedding: {
+        const TensorType& table = f.type(in[0]);
+        Expr rows = static_cast<int>(table.shape[0].size);
+        std::vector<Expr> id_idx(idx.begin() + 1, idx.end());
+        Expr id = Halide::clamp(Halide::cast<int>(x(1, id_idx)), 0, rows - 1);
+        r(v) = x(0, {idx[0], id});
+        break;
+      }
+      case OpKind::Dropout: {
+        // The same hash as runtime/dropout_mask.h, on the element's row-major index.
+        Expr linear = Halide::cast<uint64_t>(idx[R - 1]);
+        for (int h = R - 2; h >= 0; --h) {
+          linear = linear * Halide::cast<uint64_t>(extent(out, h)) + Halide::cast<uint64_t>(idx[h]);
+        }
+        uint64_t salt_mix = (static_cast<uint64_t>(a.get_int("salt")) + 1) * runtime::kDropoutSaltMix;
+        Expr seed = Halide::cast<uint64_t>(x(1, {}));
+        Expr h = seed ^ Halide::Internal::make_const(Halide::UInt(64), salt_mix) ^
+                 ((linear + 1) * Halide::Internal::make_const(Halide::UInt(64), runtime::kDropoutIndexMix));
+        h = h ^ (h >> 30);
+        h = h * Halide::Internal::make_const(Halide::UInt(64), uint64_t{0xBF58476D1CE4E5B9ull});
+        h = h ^ (h >> 27);
+        h = h * Halide::Internal::make_const(Halide::UInt(64), uint64_t{0x94D049BB133111EBull});
+        h = h ^ (h >> 31);
+        double p = a.get_float("p");
+        // Kept when u = (h >> 40) / 2^24 >= p: compare the 24 bits with the smallest integer that passes.
+        uint64_t threshold = 0;
+        while (static_cast<double>(static_cast<float>(threshold) * (1.0f / 16777216.0f)) < p) ++threshold;
+        Expr keep = (h >> 40) >= Halide::Internal::make_const(Halide::UInt(64), threshold);
+        Expr scaled = bx(0) * Halide::Internal::make_const(type, static_cast<float>(1.0 / (1.0 - p)));
+        r(v) = Halide::select(keep, scaled, Halide::cast(type, 0));
+        break;
+      }
+      case OpKind::Softmax:
+      case OpKind::SoftmaxGrad: r = softmax(f, n, in, m); break;
+      case OpKind::ReduceSum: r = reduce_sum(f, n, in, m); break;
+      case OpKind::CrossEntropy:
+      case OpKind::CrossEntropyGrad: r = cross_entropy(f, n, in, m); break;
+      case OpKind::Mse:
+      case OpKind::MseGrad: {
+        bool grad = d.op == OpKind::MseGrad;
+        size_t p = grad ? 1 : 0;
+        const TensorType& pt = f.type(in[p]);
+        Expr numel = Halide::cast(type, 1);
+        for (int h = 0; h < pt.rank(); ++h) numel = numel * Halide::cast(type, extent(pt, h));
+        if (grad) {
+          r(v) = x(0, {}) * 2 * (x(1, idx) - x(2, idx)) / numel;
+        } else {
+          std::vector<Halide::Range> ranges;
+          for (int h = 0; h < pt.rank(); ++h) ranges.push_back({0, extent(pt, h)});
+          RDom all(ranges);
+          std::vector<Expr> ri;
+          for (int h = 0; h < pt.rank(); ++h) ri.push_back(all[h]);
+          Func total(r.name() + "_sum");
+          total() = Halide::cast(type, 0);
+          Expr diff = x(0, ri) - x(1, ri);
+          total() += diff * diff;
+          roles_.reductions.push_back(total);
+          r() = total() / numel;
+        }
+        break;
+      }
+      case OpKind::EmbeddingGrad: {
+        const TensorType& ids = f.type(in[1]);
+        int64_t vocab = a.get_int("vocab"), pad = a.get_int_or("padding_idx", -1);
+        std::vector<Halide::Range> ranges;
+        for (int h = 0; h < ids.rank(); ++h) ranges.push_back({0, extent(ids, h)});
+        RDom rr(ranges);
+        std::vector<Expr> ri, dyi{idx[0]};
+        for (int h = 0; h < ids.rank(); ++h) ri.push_back(rr[h]);
+        dyi.insert(dyi.end(), ri.begin(), ri.end());
+        Expr id = Halide::cast<int>(x(1, ri));
+        r(v) = Halide::cast(type, 0);
+        r(idx[0], Halide::clamp(id, 0, static_cast<int>(vocab) - 1)) +=
+            Halide::select(id == static_cast<int>(pad), Halide::cast(type, 0), x(0, dyi));
+        roles_.scatters.push_back(r);
+        break;
+      }
+      case OpKind::StepMask: {
+        // [time, batch]: Halide (b, t).
+        if (in.size() > 1) {
+          r(v) = Halide::select(idx[1] < x(1, {idx[0]}), 1, 0);
+        } else {
+          r(v) = Halide::cast<int32_t>(1);
+        }
+        break;
+      }
+      case OpKind::SelectRows: {
+        Expr mask = x(0, {idx[R - 1]});
+        r(v) = Halide::select(mask != 0, x(1, idx), x(2, idx));
+        break;
+      }
+      case OpKind::Fused: {
+        const ir::Function& body = *f.body(n);
+        ValueMap inner;
+        for (size_t i = 0; i < in.size(); ++i) inner[body.arg(i)] = m.at(in[i]);
+        for (NodeId b : body.topological_order()) {
+          OpKind op = body.op(b);
+          if (op == OpKind::Arg || op == OpKind::Return) continue;
+          lower(body, b, inner);
+        }
+        std::vector<Value> results = body.results();
+        for (size_t i = 0; i < results.size(); ++i) m[Value{n, static_cast<int>(i)}] = inner.at(results[i]);
+        return;
+      }
+      default:
+        throw_user_error(std::string("codegen: no lowering for ") + ir::op_name(d.op) + " in kernel " + spec_.name);
+    }
+    m[Value{n, 0}] = r;
+  }
+
+  std::string op_func_name(const ir::Function& f, NodeId n) {
+    std::string base = ir::op_name(f.op(n));
+    return base + "_" + std::to_string(counter_++);
+  }
+
+  Func matmul(const ir::Function& f, NodeId n, const std::vector<Value>& in, ValueMap& m) {
+    const ir::Attrs& a = f.node(n).attrs;
+    const TensorType& ta = f.type(in[0]);
+    const TensorType& tb = f.type(in[1]);
+    const TensorType& out = f.type(Value{n, 0});
+    Halide::Type type = halide_type(out.dtype);
+    Func mm(op_func_name(f, n));
+    FuncRoles::MatMul role;
+    std::vector<Var> v = vars(out.rank());
+    mm(v) = Halide::cast(type, 0);
+    if (a.has_flag("transpose_a")) {
+      // out(n, m) = sum over the leading dims l of a(m, l…) * b(n, l…)
+      std::vector<Halide::Range> ranges;
+      for (int h = 1; h < ta.rank(); ++h) ranges.push_back({0, extent(ta, h)});
+      RDom r(ranges);
+      std::vector<Expr> ia{v[1]}, ib{v[0]};
+      for (int j = 0; j < r.dimensions(); ++j) {
+        ia.push_back(r[j]);
+        ib.push_back(r[j]);
+      }
+      mm(v) += at(m, in[0], ia) * at(m, in[1], ib);
+      role.k = r;
+    } else {
+      const ir::Dim& k_dim = ta.shape.back();
+      RDom r(0, extent(k_dim));
+      std::vector<Expr> ia{r.x};
+      for (int h = 1; h < out.rank(); ++h) ia.push_back(v[h]);
+      bool tbf = a.has_flag("transpose_b");
+      // b [K, N] is Halide (n, k); transposed, [N, K] is (k, n).
+      Expr bv = tbf ? at(m, in[1], {r.x, v[0]}) : at(m, in[1], {v[0], r.x});
+      mm(v) += at(m, in[0], ia) * bv;
+      role.k = r;
+      role.k_extent = k_dim.is_symbolic() ? -1 : k_dim.size;
+    }
+    (void)tb;
+    role.func = mm;
+    role.rank = out.rank();
+    role.n_extent = out.shape.back().is_symbolic() ? -1 : out.shape.back().size;
+    roles_.matmuls.push_back(role);
+    return mm;
+  }
+
+  // Row statistics over the last (innermost) dim: mean and 1/sqrt(var + eps).
+  std::pair<Func, Func> row_stats(Func x, const TensorType& t, int R, double eps, const std::string& name) {
+    Halide::Type type = halide_type(t.dtype);
+    int D = static_cast<int>(t.shape.back().size);
+    std::vector<Var> rows(vars_.begin() + 1, vars_.begin() + R);
+    std::vector<Expr> rows_e = args(rows);
+    RDom r(0, D);
+    std::vector<Expr> xi{r.x};
+    xi.insert(xi.end(), rows_e.begin(), rows_e.end());
+    Func mean(name + "_mean"), inv(name + "_inv");
+    mean(rows) = Halide::cast(type, 0);
+    mean(rows) += x(xi);
+    Func mean_norm(name + "_mu");
+    mean_norm(rows) = mean(rows_e) / D;
+    Func var(name + "_var");
+    var(rows) = Halide::cast(type, 0);
+    Expr dev = x(xi) - mean_norm(rows_e);
+    var(rows) += dev * dev;
+    inv(rows) = 1 / Halide::sqrt(var(rows_e) / D + Halide::Internal::make_const(type, eps));
+    roles_.reductions.push_back(mean);
+    roles_.reductions.push_back(var);
+    return {mean_norm, inv};
+  }
+
+  Func layer_norm(const ir::Function& f, NodeId n, const std::vector<Value>& in, ValueMap& m) {
+    const ir::NodeData& d = f.node(n);
+    bool grad = d.op == OpKind::LayerNormGrad;
+    const TensorType& xt = f.type(in[grad ? 1 : 0]);
+    int R = xt.rank();
+    std::vector<Var> v = vars(R);
+    std::vector<Expr> idx = args(v);
+    std::vector<Expr> rows(idx.begin() + 1, idx.end());
+    Halide::Type type = halide_type(xt.dtype);
+    Func x = m.at(in[grad ? 1 : 0]);
+    auto [mean, inv] = row_stats(x, xt, R, d.attrs.get_float("eps"), op_func_name(f, n));
+    Expr xhat = (x(idx) - mean(rows)) * inv(rows);
+    Func r(op_func_name(f, n));
+    if (!grad) {
+      r(v) = in.size() == 3 ? xhat * at(m, in[1], {idx[0]}) + at(m, in[2], {idx[0]}) : xhat;
+      return r;
+    }
+    // dx = (g - mean(g) - xhat * mean(g * xhat)) * inv, with g = dy * gamma.
+    int D = static_cast<int>(xt.shape.back().size);
+    Func g(r.name() + "_g");
+    g(v) = in.size() == 3 ? at(m, in[0], idx) * at(m, in[2], {idx[0]}) : at(m, in[0], idx);
+    std::vector<Var> rv(vars_.begin() + 1, vars_.begin() + R);
+    RDom k(0, D);
+    std::vector<Expr> ki{k.x};
+    ki.insert(ki.end(), rows.begin(), rows.end());
+    Func sum_g(r.name() + "_sg"), sum_gx(r.name() + "_sgx");
+    sum_g(rv) = Halide::cast(type, 0);
+    sum_g(rv) += g(ki);
+    sum_gx(rv) = Halide::cast(type, 0);
+    sum_gx(rv) += g(ki) * (x(ki) - mean(rows)) * inv(rows);
+    roles_.reductions.push_back(sum_g);
+    roles_.reductions.push_back(sum_gx);
+    r(v) = (g(idx) - sum_g(rows) / D - xhat * sum_gx(rows) / D) * inv(rows);
+    return r;
+  }
+
+  Func softmax(const ir::Function& f, NodeId n, const std::vector<Value>& in, ValueMap& m) {
+    bool grad = f.op(n) == OpKind::SoftmaxGrad;
+    const TensorType& t = f.type(Value{n, 0});
+    int R = t.rank();
+    Halide::Type type = halide_type(t.dtype);
+    std::vector<Var> v = vars(R);
+    std::vector<Expr> idx = args(v);
+    std::vector<Expr> rows(idx.begin() + 1, idx.end());
+    std::vector<Var> rv(vars_.begin() + 1, vars_.begin() + R);
+    RDom k(0, extent(t, 0));
+    std::vector<Expr> ki{k.x};
+    ki.insert(ki.end(), rows.begin(), rows.end());
+    Func r(op_func_name(f, n));
+    if (grad) {
+      Func dot(r.name() + "_dot");
+      dot(rv) = Halide::cast(type, 0);
+      dot(rv) += at(m, in[0], ki) * at(m, in[1], ki);
+      roles_.reductions.push_back(dot);
+      r(v) = at(m, in[1], idx) * (at(m, in[0], idx) - dot(rows));
+      return r;
+    }
+    Func mx(r.name() + "_max"), sum(r.name() + "_sum");
+    mx(rv) = type.min();
+    mx(rv) = Halide::max(mx(rows), at(m, in[0], ki));
+    sum(rv) = Halide::cast(type, 0);
+    sum(rv) += Halide::exp(at(m, in[0], ki) - mx(rows));
+    roles_.reductions.push_back(mx);
+    roles_.reductions.push_back(sum);
+    r(v) = Halide::exp(at(m, in[0], idx) - mx(rows)) / sum(rows);
+    return r;
+  }
+
+  Func reduce_sum(const ir::Function& f, NodeId n, const std::vector<Value>& in, ValueMap& m) {
+    const TensorType& xt = f.type(in[0]);
+    const TensorType& out = f.type(Value{n, 0});
+    int R = xt.rank();
+    std::set<int> reduced;
+    for (int64_t axis : f.node(n).attrs.get_int_list("axes")) reduced.insert(static_cast<int>(axis < 0 ? axis + R : axis));
+    std::vector<Halide::Range> ranges;
+    std::vector<int> reduced_halide;
+    for (int h = 0; h < R; ++h) {
+      if (reduced.count(R - 1 - h)) {
+        ranges.push_back({0, extent(xt, h)});
+        reduced_halide.push_back(h);
+      }
+    }
+    std::vector<Var> v = vars(out.rank());
+    Func r(op_func_name(f, n));
+    r(v) = Halide::cast(halide_type(out.dtype), 0);
+    if (ranges.empty()) {
+      r(v) += at(m, in[0], args(v));
+      return r;
+    }
+    RDom rd(ranges);
+    std::vector<Expr> xi;
+    int kept = 0, red = 0;
+    for (int h = 0; h < R; ++h) {
+      if (reduced.count(R - 1 - h)) {
+        xi.push_back(rd[red++]);
+      } else {
+        xi.push_back(v[kept++]);
+      }
+    }
+    r(v) += at(m, in[0], xi);
+    roles_.reductions.push_back(r);
+    return r;
+  }
+
+  Func cross_entropy(const ir::Function& f, NodeId n, const std::vector<Value>& in, ValueMap& m) {
+    bool grad = f.op(n) == OpKind::CrossEntropyGrad;
+    size_t lo = grad ? 1 : 0;  // logits operand
+    const TensorType& lt = f.type(in[lo]);
+    Halide::Type type = halide_type(lt.dtype);
+    Var c = vars_[0], row = vars_[1];
+    Expr classes = extent(lt, 0), rows = extent(lt, 1);
+    Func r(op_func_name(f, n));
+    RDom k(0, classes);
+    Func mx(r.name() + "_max"), sum(r.name() + "_sum");
+    mx(row) = type.min();
+    mx(row) = Halide::max(mx(row), at(m, in[lo], {k.x, row}));
+    sum(row) = Halide::cast(type, 0);
+    sum(row) += Halide::exp(at(m, in[lo], {k.x, row}) - mx(row));
+    roles_.reductions.push_back(mx);
+    roles_.reductions.push_back(sum);
+    Expr label = Halide::clamp(Halide::cast<int>(at(m, in[lo + 1], {row})), 0, classes - 1);
+    if (grad) {
+      Expr p = Halide::exp(at(m, in[lo], {c, row}) - mx(row)) / sum(row);
+      Expr onehot = Halide::select(c == label, Halide::cast(type, 1), Halide::cast(type, 0));
+      r(c, row) = at(m, in[0], {}) * (p - onehot) / Halide::cast(type, rows);
+      return r;
+    }
+    Func per_row(r.name() + "_row");
+    per_row(row) = Halide::log(sum(row)) + mx(row) - at(m, in[lo], {label, row});
+    RDom all(0, rows);
+    Func total(r.name() + "_total");
+    total() = Halide::cast(type, 0);
+    total() += per_row(all.x);
+    roles_.reductions.push_back(per_row);
+    roles_.reductions.push_back(total);
+    r() = total() / Halide::cast(type, rows);
+    return r;
+  }
+
+  const runtime::KernelSpec& spec_;
+  const ir::Function& f_;
+  std::vector<Var> vars_;
+  std::map<std::string, Expr> extents_;
+  ValueMap values_;
+  std::vector<Halide::ImageParam> inputs_;
+  std::optional<Halide::ImageParam> lengths_;
+  std::optional<Halide::Param<int32_t>> step_;
+  FuncRoles roles_;
+  int counter_ = 0;
+};
+
+}  // namespace
+
+LoweredKernel lower_kernel(const runtime::KernelSpec& spec) { return Lowerer(spec).run(); }
+
+}  // namespace rnnc::codegen

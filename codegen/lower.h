@@ -1,0 +1,44 @@
+// Lowering: one KernelSpec of the execution plan -> one Halide pipeline, for any op mix the IR allows
+// (the DSL's cells are not special: a kernel is built from its ops). Dimensions are reversed on the way:
+// IR shape [d0, …, dn-1] (row-major) is a Halide buffer with dn-1 innermost, so the memory layout is the
+// same and buffers pass between the two without copies.
+#pragma once
+
+#include <Halide.h>
+
+#include <string>
+#include <vector>
+
+#include "runtime/execution_plan.h"
+
+namespace rnnc::codegen {
+
+// What the schedule needs to know about the Funcs lowering made.
+struct FuncRoles {
+  struct MatMul {
+    Halide::Func func;
+    Halide::RDom k;        // the reduction
+    int rank = 2;          // Halide dims of the result (n innermost)
+    int64_t n_extent = -1; // static extent of dim 0 (the outputs), -1 if symbolic
+    int64_t k_extent = -1;
+  };
+  std::vector<MatMul> matmuls;
+  std::vector<Halide::Func> reductions;  // row statistics, sums: computed once, before their users
+  std::vector<Halide::Func> scatters;    // embedding gradients: serial over ids, vectorised over rows
+  std::vector<Halide::Func> roots;       // layout changes (transposes) computed once
+};
+
+struct LoweredKernel {
+  std::string name;
+  std::vector<Halide::Func> outputs;
+  std::vector<Halide::Argument> arguments;  // the kernel's inputs in plan order (outputs follow them)
+  std::vector<std::vector<int64_t>> output_static_extents;  // per output, per Halide dim; -1 symbolic
+  FuncRoles roles;
+};
+
+// Builds the Funcs of one kernel (unscheduled).
+LoweredKernel lower_kernel(const runtime::KernelSpec& spec);
+
+Halide::Type halide_type(ir::DType dtype);
+
+}  // namespace rnnc::codegen

@@ -1,0 +1,16 @@
+// CPU schedules for lowered kernels (x86-64 AVX2 / AVX-512), chosen from the kernel's static shapes and
+// the target's vector width, never written per model.
+#pragma once
+
+#include <Halide.h>
+
+#include "codegen/lower.h"
+
+namespace rnnc::codegen {
+
+void schedule_cpu(LoweredKernel& kernel, const Halide::Target& target);
+
+// f32 lanes of the target's widest vectors: 16 with AVX-512, 8 with AVX2/AVX, 4 otherwise.
+int vector_lanes(const Halide::Target& target);
+
+}  // namespace rnnc::codegen

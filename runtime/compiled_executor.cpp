@@ -1,0 +1,351 @@
+#include "runtime/compiled_executor.h"
+
+#include <HalideBuffer.h>
+
+#include <cstring>
+
+#include "ir/error.h"
+#include "ir/verifier.h"
+#include "ir/scan_layout.h"
+#include "runtime/param_init.h"
+
+namespace rnnc::runtime {
+
+using Buffer = Halide::Runtime::Buffer<void>;
+using ir::Function;
+using ir::NodeId;
+using ir::OpKind;
+using IrValue = ir::Value;
+
+namespace {
+
+halide_type_t buffer_type(ir::DType dtype) {
+  switch (dtype) {
+    case ir::DType::F32: return halide_type_t(halide_type_float, 32);
+    case ir::DType::F64: return halide_type_t(halide_type_float, 64);
+    case ir::DType::I32: return halide_type_t(halide_type_int, 32);
+    case ir::DType::I64: return halide_type_t(halide_type_int, 64);
+  }
+  return halide_type_t(halide_type_float, 32);
+}
+
+// IR shape [d0, …, dn-1] -> Halide extents (dn-1, …, d0): the same row-major memory.
+std::vector<int> halide_sizes(const Dims& dims) {
+  return std::vector<int>(dims.rbegin(), dims.rend());
+}
+
+Buffer make_buffer(ir::DType dtype, const Dims& dims) {
+  Buffer b(buffer_type(dtype), halide_sizes(dims));
+  if (b.size_in_bytes()) std::memset(b.data(), 0, b.size_in_bytes());
+  return b;
+}
+
+Dims dims_of(const Buffer& b) {
+  Dims out;
+  for (int h = b.dimensions() - 1; h >= 0; --h) out.push_back(b.dim(h).extent());
+  return out;
+}
+
+using Bindings = std::map<std::string, int64_t>;
+
+Dims concrete(const ir::TensorType& t, const Bindings& b) {
+  Dims out;
+  for (const ir::Dim& d : t.shape) {
+    if (!d.is_symbolic()) {
+      out.push_back(d.size);
+      continue;
+    }
+    auto it = b.find(d.symbol);
+    RNNC_USER_CHECK(it != b.end()) << "dimension '" << d.symbol << "' is not bound by any argument";
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+class Run {
+ public:
+  Run(const ExecutionPlan& plan, const KernelTable& kernels, const std::map<std::string, Tensor<float>>& params,
+      const Function& f)
+      : plan_(plan), kernels_(kernels), params_(params), f_(f) {}
+
+  std::vector<Value<float>> operator()(const std::vector<Value<float>>& args) {
+    RNNC_USER_CHECK(args.size() == f_.args().size())
+        << "@" << f_.name() << " takes " << f_.args().size() << " arguments, got " << args.size();
+    for (size_t i = 0; i < args.size(); ++i) bind_arg(i, args[i]);
+    check_indices();
+    for (const PlanStep& step : plan_.function(f_.name()).steps) {
+      const KernelSpec& spec = plan_.kernels()[step.kernel];
+      if (step.kind == PlanStep::Kind::Kernel) {
+        run_kernel(spec);
+      } else {
+        run_scan(step.node, spec);
+      }
+    }
+    std::vector<Value<float>> out;
+    for (const IrValue& v : f_.results()) out.push_back(to_value(get(v), f_.type(v).dtype));
+    return out;
+  }
+
+ private:
+  void bind_arg(size_t i, const Value<float>& arg) {
+    IrValue v = f_.arg(i);
+    const ir::TensorType& t = f_.type(v);
+    const std::string& name = f_.value_name(v);
+    bool is_int_arg = std::holds_alternative<IntTensor>(arg);
+    RNNC_USER_CHECK(is_int_arg == ir::is_int(t.dtype))
+        << "@" << f_.name() << ": argument '" << name << "' must be " << (is_int_arg ? "a float" : "an integer")
+        << " tensor (" << t << ")";
+    const Dims& dims = shape_of(arg);
+    RNNC_USER_CHECK(static_cast<int>(dims.size()) == t.rank())
+        << "@" << f_.name() << ": argument '" << name << "' has shape " << dims_str(dims) << " but is declared " << t;
+    for (int d = 0; d < t.rank(); ++d) {
+      const ir::Dim& want = t.shape[d];
+      if (!want.is_symbolic()) {
+        RNNC_USER_CHECK(dims[d] == want.size)
+            << "@" << f_.name() << ": argument '" << name << "' has shape " << dims_str(dims) << " but is declared " << t;
+        continue;
+      }
+      auto [it, fresh] = bindings_.emplace(want.symbol, dims[d]);
+      RNNC_USER_CHECK(fresh || it->second == dims[d])
+          << "@" << f_.name() << ": dimension '" << want.symbol << "' is " << it->second << " elsewhere but argument '"
+          << name << "' " << dims_str(dims) << " makes it " << dims[d];
+    }
+    Buffer b = make_buffer(t.dtype, dims);
+    if (const auto* ft = std::get_if<Tensor<float>>(&arg)) {
+      RNNC_USER_CHECK(t.dtype == ir::DType::F32) << "@" << f_.name() << ": argument '" << name << "' is " << t
+                                                 << "; the compiled executor runs f32 only";
+      std::memcpy(b.data(), ft->data.data(), ft->data.size() * sizeof(float));
+    } else {
+      const IntTensor& it = std::get<IntTensor>(arg);
+      for (int64_t k = 0; k < it.size(); ++k) {
+        if (t.dtype == ir::DType::I32) {
+          static_cast<int32_t*>(b.data())[k] = static_cast<int32_t>(it[k]);
+        } else {
+          static_cast<int64_t*>(b.data())[k] = it[k];
+        }
+      }
+    }
+    buffers_[v] = b;
+  }
+
+  // The compiled kernels clamp ids and labels into range; out-of-range input is caught here instead,
+  // with the message the reference executor gives.
+  void check_indices() {
+    for (NodeId n = 0; n < f_.num_nodes(); ++n) {
+      OpKind op = f_.op(n);
+      std::vector<IrValue> in = f_.operands(n);
+      int64_t limit = -1;
+      IrValue ids;
+      const char* what = "";
+      if (op == OpKind::Embedding) {
+        ids = in[1];
+        limit = f_.type(in[0]).shape[0].size;
+        what = "embedding: id";
+      } else if (op == OpKind::CrossEntropy || op == OpKind::CrossEntropyGrad) {
+        size_t lo = op == OpKind::CrossEntropy ? 0 : 1;
+        ids = in[lo + 1];
+        limit = f_.type(in[lo]).shape[1].is_symbolic() ? -1 : f_.type(in[lo]).shape[1].size;
+        what = "cross_entropy: label";
+      }
+      if (limit < 0 || f_.op(ids.node) != OpKind::Arg || !buffers_.count(ids)) continue;
+      const Buffer& b = buffers_.at(ids);
+      for (size_t k = 0; k < b.number_of_elements(); ++k) {
+        int64_t id = f_.type(ids).dtype == ir::DType::I32 ? static_cast<const int32_t*>(b.data())[k]
+                                                         : static_cast<const int64_t*>(b.data())[k];
+        RNNC_USER_CHECK(id >= 0 && id < limit) << what << " " << id << " at flat position " << k << " is outside [0, "
+                                               << limit << ")";
+      }
+    }
+  }
+
+  Buffer& get(IrValue v) {
+    if (auto it = buffers_.find(v); it != buffers_.end()) return it->second;
+    const ir::NodeData& d = f_.node(v.node);
+    if (d.op == OpKind::Param) {
+      const std::string& name = d.attrs.get_word("name");
+      auto p = params_.find(name);
+      RNNC_USER_CHECK(p != params_.end()) << "parameter @" << name << " has no value";
+      // The parameter's storage, unchanged: kernels only read their inputs.
+      Buffer b(buffer_type(ir::DType::F32), const_cast<float*>(p->second.data.data()), halide_sizes(p->second.shape));
+      return buffers_[v] = b;
+    }
+    if (d.op == OpKind::Constant) {
+      Buffer b = make_buffer(d.types[0].dtype, concrete(d.types[0], bindings_));
+      double value = d.attrs.get_float("value");
+      size_t count = b.number_of_elements();
+      if (d.types[0].dtype == ir::DType::F32) {
+        std::fill_n(static_cast<float*>(b.data()), count, static_cast<float>(value));
+      } else if (d.types[0].dtype == ir::DType::I32) {
+        std::fill_n(static_cast<int32_t*>(b.data()), count, static_cast<int32_t>(value));
+      } else {
+        throw_user_error("compiled executor: constants of type " + d.types[0].str() + " are not supported");
+      }
+      return buffers_[v] = b;
+    }
+    RNNC_INTERNAL_CHECK(false) << "compiled executor: no buffer for node " << v.node << " (" << ir::op_name(d.op) << ")";
+    return buffers_.begin()->second;
+  }
+
+  void call(const KernelSpec& spec, std::vector<void*>& args) {
+    auto it = kernels_.functions.find(spec.name);
+    RNNC_INTERNAL_CHECK(it != kernels_.functions.end()) << "kernel " << spec.name << " was not compiled";
+    int rc = it->second(args.data());
+    RNNC_USER_CHECK(rc == 0) << "kernel " << spec.name << " failed (Halide error " << rc << ")";
+  }
+
+  void run_kernel(const KernelSpec& spec) {
+    std::vector<void*> args;
+    for (const IrValue& v : spec.inputs) args.push_back(get(v).raw_buffer());
+    for (const IrValue& v : spec.outputs) {
+      buffers_[v] = make_buffer(f_.type(v).dtype, concrete(f_.type(v), bindings_));
+      args.push_back(buffers_[v].raw_buffer());
+    }
+    call(spec, args);
+  }
+
+  void run_scan(NodeId scan, const KernelSpec& spec) {
+    ir::ScanLayout l = ir::ScanLayout::of(f_, scan);
+    const Function& body = *f_.body(scan);
+    std::vector<IrValue> operands = f_.operands(scan);
+    Buffer& first_seq = get(operands[l.sequence_operand(0)]);
+    const int steps = first_seq.dim(first_seq.dimensions() - 1).extent();
+
+    std::vector<Buffer> carry, next;
+    for (int64_t i = 0; i < l.carries; ++i) {
+      Buffer& init = get(operands[l.carry_operand(i)]);
+      carry.push_back(init.copy());
+      next.push_back(init.copy());
+    }
+    std::vector<Buffer> sequences, zero_steps, invariants, stacked, scratch;
+    for (int64_t j = 0; j < l.sequences; ++j) {
+      sequences.push_back(get(operands[l.sequence_operand(j)]));
+      const ir::TensorType& t = body.type(body.arg(l.sequence_arg(j)));
+      zero_steps.push_back(make_buffer(t.dtype, concrete(t, bindings_)));
+    }
+    for (int64_t k = 0; k < l.invariants; ++k) invariants.push_back(get(operands[l.invariant_operand(k)]));
+    for (int64_t o = 0; o < l.outputs; ++o) {
+      IrValue result{scan, l.output_result(o)};
+      stacked.push_back(make_buffer(f_.type(result).dtype, concrete(f_.type(result), bindings_)));
+      const ir::TensorType& t = body.type(body.results()[l.body_output(o)]);
+      scratch.push_back(make_buffer(t.dtype, concrete(t, bindings_)));
+    }
+    Buffer* lengths = l.lengths ? &get(operands[0]) : nullptr;
+    if (lengths) {
+      for (size_t r = 0; r < lengths->number_of_elements(); ++r) {
+        int32_t len = static_cast<const int32_t*>(lengths->data())[r];
+        RNNC_USER_CHECK(len >= 0 && len <= steps) << "scan: lengths[" << r << "] = " << len << " is outside [0, " << steps << "]";
+      }
+    }
+
+    int32_t t_arg = 0;
+    std::vector<Buffer> views;
+    std::vector<void*> args;
+    for (int chunk = 0; chunk * l.unroll < steps; ++chunk) {
+      views.clear();
+      args.clear();
+      std::vector<int> times;
+      for (int64_t u = 0; u < l.unroll; ++u) {
+        int s = chunk * static_cast<int>(l.unroll) + static_cast<int>(u);
+        times.push_back(s >= steps ? -1 : (spec_direction_reverse(scan) ? steps - 1 - s : s));
+      }
+      views.reserve(l.unroll * (l.sequences + l.outputs));
+      for (Buffer& c : carry) args.push_back(c.raw_buffer());
+      for (int t : times) {
+        for (int64_t j = 0; j < l.sequences; ++j) {
+          if (t < 0) {
+            args.push_back(zero_steps[j].raw_buffer());
+          } else {
+            views.push_back(sequences[j].sliced(sequences[j].dimensions() - 1, t));
+            args.push_back(views.back().raw_buffer());
+          }
+        }
+      }
+      for (Buffer& inv : invariants) args.push_back(inv.raw_buffer());
+      if (spec.masked) {
+        t_arg = times[0];
+        args.push_back(lengths->raw_buffer());
+        args.push_back(&t_arg);
+      }
+      for (Buffer& n : next) args.push_back(n.raw_buffer());
+      for (int t : times) {
+        for (int64_t o = 0; o < l.outputs; ++o) {
+          if (t < 0) {
+            args.push_back(scratch[o].raw_buffer());
+          } else {
+            views.push_back(stacked[o].sliced(stacked[o].dimensions() - 1, t));
+            args.push_back(views.back().raw_buffer());
+          }
+        }
+      }
+      call(spec, args);
+      std::swap(carry, next);
+    }
+    for (int64_t i = 0; i < l.carries; ++i) buffers_[IrValue{scan, l.carry_result(i)}] = carry[i];
+    for (int64_t o = 0; o < l.outputs; ++o) buffers_[IrValue{scan, l.output_result(o)}] = stacked[o];
+  }
+
+  bool spec_direction_reverse(NodeId scan) const { return f_.node(scan).attrs.get_word("direction") == "reverse"; }
+
+  static Value<float> to_value(const Buffer& b, ir::DType dtype) {
+    Dims dims = dims_of(b);
+    size_t count = b.number_of_elements();
+    if (dtype == ir::DType::F32) {
+      Tensor<float> t(dims);
+      std::memcpy(t.data.data(), b.data(), count * sizeof(float));
+      return t;
+    }
+    IntTensor t(dims);
+    for (size_t k = 0; k < count; ++k) {
+      t[k] = dtype == ir::DType::I32 ? static_cast<const int32_t*>(b.data())[k] : static_cast<const int64_t*>(b.data())[k];
+    }
+    return t;
+  }
+
+  const ExecutionPlan& plan_;
+  const KernelTable& kernels_;
+  const std::map<std::string, Tensor<float>>& params_;
+  const Function& f_;
+  Bindings bindings_;
+  std::map<IrValue, Buffer> buffers_;
+};
+
+}  // namespace
+
+CompiledModule::CompiledModule(ir::Module module) : module_(std::make_unique<ir::Module>(std::move(module))) {
+  ir::verify_or_throw(*module_, "before compiling");
+  plan_ = std::make_unique<ExecutionPlan>(*module_);
+}
+
+void CompiledModule::load(KernelTable kernels) {
+  for (const KernelSpec& spec : plan_->kernels()) {
+    RNNC_USER_CHECK(kernels.functions.count(spec.name)) << "the compiled kernels lack " << spec.name;
+  }
+  kernels_ = std::move(kernels);
+}
+
+void CompiledModule::set_param(const std::string& name, Tensor<float> value) {
+  const ir::ParamDecl* decl = module_->find_param(name);
+  RNNC_USER_CHECK(decl) << "module @" << module_->name() << " has no parameter @" << name;
+  Dims want;
+  for (const ir::Dim& d : decl->type.shape) want.push_back(d.size);
+  RNNC_USER_CHECK(value.shape == want && value.size() == num_elements(want))
+      << "parameter @" << name << " is declared " << decl->type << " but the value has shape " << dims_str(value.shape);
+  params_[name] = std::move(value);
+}
+
+const Tensor<float>& CompiledModule::param(const std::string& name) const {
+  auto it = params_.find(name);
+  RNNC_USER_CHECK(it != params_.end()) << "parameter @" << name << " has no value";
+  return it->second;
+}
+
+void CompiledModule::init_params(uint64_t seed) { params_ = draw_params<float>(*module_, seed); }
+
+std::vector<Value<float>> CompiledModule::run(const std::string& function, const std::vector<Value<float>>& args) const {
+  const ir::Function* f = module_->find_function(function);
+  RNNC_USER_CHECK(f) << "module @" << module_->name() << " has no function @" << function;
+  RNNC_USER_CHECK(!kernels_.functions.empty() || plan_->kernels().empty()) << "the module's kernels are not loaded";
+  return Run(*plan_, kernels_, params_, *f)(args);
+}
+
+}  // namespace rnnc::runtime

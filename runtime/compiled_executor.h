@@ -1,0 +1,46 @@
+// Runs a compiled module: buffers for every value, the kernels of the execution plan in order, and for
+// each scan the time loop on the host around its step kernel (carries double-buffered, sequences and
+// stacked outputs passed as per-step slices without copies). Needs only Halide's runtime headers, not
+// libHalide: AOT-compiled models link it as it is. Float data is f32 (as the IR's f32 values).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/function.h"
+#include "runtime/execution_plan.h"
+#include "runtime/kernel_table.h"
+#include "runtime/tensor.h"
+
+namespace rnnc::runtime {
+
+class CompiledModule {
+ public:
+  // Plans the (optimised) module; kernels come with load().
+  explicit CompiledModule(ir::Module module);
+  CompiledModule(const CompiledModule&) = delete;
+  CompiledModule& operator=(const CompiledModule&) = delete;
+
+  const ir::Module& module() const { return *module_; }
+  const ExecutionPlan& plan() const { return *plan_; }
+  // Takes the compiled kernels; every kernel of the plan must be in the table.
+  void load(KernelTable kernels);
+
+  void set_param(const std::string& name, Tensor<float> value);
+  const Tensor<float>& param(const std::string& name) const;
+  const std::map<std::string, Tensor<float>>& params() const { return params_; }
+  void init_params(uint64_t seed);
+
+  // Runs a function. Errors (shapes, ids or labels out of range, a failing kernel) are UserErrors.
+  std::vector<Value<float>> run(const std::string& function, const std::vector<Value<float>>& args) const;
+
+ private:
+  std::unique_ptr<ir::Module> module_;  // stable address: the plan points into it
+  std::unique_ptr<ExecutionPlan> plan_;
+  KernelTable kernels_;
+  std::map<std::string, Tensor<float>> params_;
+};
+
+}  // namespace rnnc::runtime

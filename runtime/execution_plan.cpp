@@ -1,0 +1,137 @@
+#include "runtime/execution_plan.h"
+
+#include <algorithm>
+#include <queue>
+#include <set>
+
+#include "ir/error.h"
+
+namespace rnnc::runtime {
+
+using ir::Function;
+using ir::NodeId;
+using ir::OpKind;
+using ir::Value;
+
+std::string c_identifier(const std::string& name) {
+  std::string s = name;
+  for (char& c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) s = "_" + s;
+  return s;
+}
+
+namespace {
+
+bool is_leaf(OpKind op) {
+  return op == OpKind::Arg || op == OpKind::Return || op == OpKind::Param || op == OpKind::Constant;
+}
+
+// Inputs and outputs of a set of nodes of f.
+void wire(const Function& f, KernelSpec& spec) {
+  std::set<NodeId> inside(spec.nodes.begin(), spec.nodes.end());
+  std::set<Value> seen;
+  for (NodeId n : spec.nodes) {
+    for (const Value& v : f.operands(n)) {
+      if (inside.count(v.node) || f.op(v.node) == OpKind::Constant) continue;
+      if (seen.insert(v).second) spec.inputs.push_back(v);
+    }
+  }
+  for (NodeId n : spec.nodes) {
+    for (int r = 0; r < static_cast<int>(f.node(n).types.size()); ++r) {
+      for (const ir::Use& u : f.users(Value{n, r})) {
+        if (!inside.count(u.user)) {
+          spec.outputs.push_back(Value{n, r});
+          break;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+ExecutionPlan::ExecutionPlan(const ir::Module& module) : module_(&module) {
+  for (const Function& f : module.functions()) plan_function(f);
+}
+
+const FunctionPlan& ExecutionPlan::function(const std::string& name) const {
+  auto it = functions_.find(name);
+  RNNC_USER_CHECK(it != functions_.end()) << "module @" << module_->name() << " has no function @" << name;
+  return it->second;
+}
+
+void ExecutionPlan::plan_function(const Function& f) {
+  const std::string prefix = c_identifier(module_->name()) + "_" + c_identifier(f.name());
+  // Group the ops: a scan alone; otherwise by `kernel` attribute, or one op per group.
+  std::map<std::string, size_t> group_of_label;
+  std::vector<std::vector<NodeId>> groups;
+  std::vector<int> group(f.num_nodes(), -1);
+  std::vector<NodeId> order = f.topological_order();
+  for (NodeId n : order) {
+    const ir::NodeData& d = f.node(n);
+    if (is_leaf(d.op)) continue;
+    std::string label = d.op == OpKind::Scan || !d.attrs.has("kernel") ? "#" + std::to_string(n) : d.attrs.get_word("kernel");
+    auto [it, fresh] = group_of_label.emplace(label, groups.size());
+    if (fresh) groups.push_back({});
+    groups[it->second].push_back(n);
+    group[n] = static_cast<int>(it->second);
+  }
+  // Order the groups so that each runs after the groups it reads from (Kahn, lowest first).
+  size_t count = groups.size();
+  std::vector<std::set<size_t>> succ(count);
+  std::vector<size_t> pending(count, 0);
+  for (NodeId n : order) {
+    if (group[n] < 0) continue;
+    for (const Value& v : f.operands(n)) {
+      int g = group[v.node];
+      if (g >= 0 && g != group[n] && succ[g].insert(group[n]).second) ++pending[group[n]];
+    }
+  }
+  std::priority_queue<size_t, std::vector<size_t>, std::greater<size_t>> ready;
+  for (size_t g = 0; g < count; ++g) {
+    if (pending[g] == 0) ready.push(g);
+  }
+  FunctionPlan& plan = functions_[f.name()];
+  plan.function = &f;
+  size_t done = 0;
+  while (!ready.empty()) {
+    size_t g = ready.top();
+    ready.pop();
+    ++done;
+    for (size_t s : succ[g]) {
+      if (--pending[s] == 0) ready.push(s);
+    }
+    NodeId first = groups[g][0];
+    KernelSpec spec;
+    if (f.op(first) == OpKind::Scan) {
+      const Function& body = *f.body(first);
+      const ir::Attrs& a = f.node(first).attrs;
+      spec.name = prefix + "_scan" + std::to_string(first) + "_step";
+      spec.function = &body;
+      for (NodeId m : body.topological_order()) {
+        if (!is_leaf(body.op(m))) spec.nodes.push_back(m);
+        RNNC_USER_CHECK(body.op(m) != OpKind::Scan) << "codegen: a scan inside a scan body is not supported";
+      }
+      for (size_t i = 0; i < body.args().size(); ++i) spec.inputs.push_back(body.arg(i));
+      spec.outputs = body.results();
+      spec.step = true;
+      spec.masked = a.has_flag("lengths");
+      spec.carries = a.get_int("carries");
+      plan.steps.push_back({PlanStep::Kind::Scan, kernels_.size(), first});
+    } else {
+      spec.name = prefix + "_" + c_identifier(f.node(first).attrs.has("kernel") ? f.node(first).attrs.get_word("kernel")
+                                                                               : "n" + std::to_string(first));
+      spec.function = &f;
+      spec.nodes = groups[g];
+      wire(f, spec);
+      plan.steps.push_back({PlanStep::Kind::Kernel, kernels_.size(), 0});
+    }
+    kernels_.push_back(std::move(spec));
+  }
+  RNNC_USER_CHECK(done == count) << "codegen: the kernels of @" << f.name()
+                                 << " depend on each other in a cycle (a kernel group that is not convex)";
+}
+
+}  // namespace rnnc::runtime

@@ -1,0 +1,66 @@
+// How a compiled module runs: which ops form which kernel, in which order, and where the scans' time
+// loops go. Both code generation (which turns each KernelSpec into one Halide pipeline) and the
+// compiled executor (which calls those pipelines) read the same plan, so a kernel's argument list is
+// defined in one place. Derived from an optimised module (see passes/pipeline.h); uses the `kernel`
+// attributes of partition-kernels when present, one kernel per op otherwise.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ir/function.h"
+
+namespace rnnc::runtime {
+
+// One kernel: a convex set of ops of one function, compiled into one pipeline.
+//
+// Arguments, in order: one buffer per input value; for a masked scan step, then the lengths buffer and
+// the step index t (an int32 scalar); then one output buffer per output value. Constants used by the
+// ops are folded into the kernel, not passed.
+struct KernelSpec {
+  std::string name;                 // a C identifier, unique in the module: forward_k3, backward_scan2_step
+  const ir::Function* function;     // where the ops live: a module function or a scan body
+  std::vector<ir::NodeId> nodes;    // in topological order
+  std::vector<ir::Value> inputs;    // values of `function` read from outside the kernel
+  std::vector<ir::Value> outputs;   // values written for the rest of the plan
+  // A scan's step. Its inputs are the body's arguments, its outputs the body's results. When `masked`
+  // (a lengths-aware scan), row b keeps its carry and gets zero outputs once t >= lengths[b].
+  bool step = false;
+  bool masked = false;
+  int64_t carries = 0;
+};
+
+struct PlanStep {
+  enum class Kind { Kernel, Scan };
+  Kind kind;
+  size_t kernel;          // the kernel, or the scan's step kernel
+  ir::NodeId node = 0;    // the scan node (Kind::Scan)
+};
+
+struct FunctionPlan {
+  const ir::Function* function = nullptr;
+  std::vector<PlanStep> steps;
+};
+
+class ExecutionPlan {
+ public:
+  // `module` must outlive the plan and stay unchanged.
+  explicit ExecutionPlan(const ir::Module& module);
+
+  const ir::Module& module() const { return *module_; }
+  const std::vector<KernelSpec>& kernels() const { return kernels_; }
+  const FunctionPlan& function(const std::string& name) const;
+
+ private:
+  void plan_function(const ir::Function& f);
+
+  const ir::Module* module_;
+  std::vector<KernelSpec> kernels_;
+  std::map<std::string, FunctionPlan> functions_;
+};
+
+// A name made of [A-Za-z0-9_], for C symbols: "imdb-classifier" -> "imdb_classifier".
+std::string c_identifier(const std::string& name);
+
+}  // namespace rnnc::runtime
