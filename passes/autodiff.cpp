@@ -466,9 +466,9 @@ void OuterSweep::scan_vjp(NodeId scan) {
   ScanLayout l = ScanLayout::of(fwd_, scan);
   if (l.unroll != 1) unsupported(fwd_, scan, "an unrolled scan (unroll after autodiff)");
   for (NodeId n = 0; n < fwd_.body(scan)->num_nodes(); ++n) {
-    if (ir::has_body(fwd_.body(scan)->op(n))) {
-      unsupported(*fwd_.body(scan), n, std::string("a ") + ir::op_name(fwd_.body(scan)->op(n)) + " inside a scan body");
-    }
+    OpKind inner = fwd_.body(scan)->op(n);
+    if (inner == OpKind::Fused) unsupported(fwd_, scan, "its body holds a fused group (run autodiff before fuse-elementwise)");
+    if (inner == OpKind::Scan) unsupported(fwd_, scan, "its body holds another scan");
   }
   const ir::Attrs& attrs = fwd_.node(scan).attrs;
   std::vector<Value> operands = fwd_.operands(scan);
@@ -537,8 +537,11 @@ void OuterSweep::scan_vjp(NodeId scan) {
   bwd_attrs.set("sequences", static_cast<int64_t>(sweep.sequences().size()));
   bwd_attrs.set("invariants", static_cast<int64_t>(sweep.invariants().size()));
   NodeId bscan = out_.add_node(OpKind::Scan, bwd_operands, bwd_attrs, {}, std::move(body));
-  const std::string& scan_name = fwd_.value_name(Value{scan, 0});
-  if (!scan_name.empty()) out_.set_value_name(Value{bscan, 0}, "d." + scan_name);
+  // The backward scan's carries end as the gradients of the forward's initial carries.
+  for (int64_t i = 0; i < l.carries; ++i) {
+    const std::string& init = fwd_.value_name(operands[l.carry_operand(i)]);
+    if (!init.empty()) out_.set_value_name(Value{bscan, static_cast<int>(i)}, "d." + init);
+  }
 
   // Route the results: initial-carry gradients, sequence gradients, invariant gradients (summed now).
   for (int64_t i = 0; i < l.carries; ++i) {

@@ -82,8 +82,8 @@ bool cse_function(Function& f) {
   for (NodeId n : f.topological_order()) {
     OpKind op = f.op(n);
     if (ir::has_body(op)) {
-      changed |= merge_body_duplicates(f, n);
-      changed |= cse_function(*f.body(n));
+      // The body first: its duplicates merged, results that became one value merge next.
+      while (cse_function(*f.body(n)) | merge_body_duplicates(f, n)) changed = true;
       continue;
     }
     if (op == OpKind::Arg || op == OpKind::Return) continue;

@@ -6,6 +6,7 @@
 // Inside a scan body the weights must be invariants: their concatenation is built once, before the
 // scan, and comes in as a new invariant. In a function, any weights of a common inner size qualify.
 #include <map>
+#include <set>
 
 #include "ir/error.h"
 #include "passes/pass.h"
@@ -51,14 +52,39 @@ bool fuse_function(Function& f, Function* outer, NodeId scan) {
     bool transpose_b;
     bool operator<(const Key& o) const { return a != o.a ? a < o.a : transpose_b < o.transpose_b; }
   };
-  std::map<Key, std::vector<NodeId>> groups;
+  // Groups in the order their first product appears, so the result does not depend on node numbering.
+  std::map<Key, size_t> group_of;
+  std::vector<std::pair<Key, std::vector<NodeId>>> groups;
   for (NodeId n : f.topological_order()) {
     if (f.op(n) != OpKind::MatMul || f.node(n).attrs.has_flag("transpose_a")) continue;
     std::vector<Value> in = f.operands(n);
     if (outer && !invariant_binding(*outer, scan, f, in[1])) continue;
     bool tb = f.node(n).attrs.has_flag("transpose_b");
     if (f.type(in[1]).shape[tb ? 0 : 1].is_symbolic()) continue;
-    groups[Key{in[0], tb}].push_back(n);
+    Key key{in[0], tb};
+    auto [it, fresh] = group_of.emplace(key, groups.size());
+    if (fresh) groups.push_back({key, {}});
+    groups[it->second].second.push_back(n);
+  }
+  // A product whose weight is computed from another product of its group cannot join it: the fused
+  // weight would depend on the fused product.
+  for (auto& [key, members] : groups) {
+    std::set<NodeId> member_set(members.begin(), members.end());
+    std::vector<NodeId> kept;
+    for (NodeId n : members) {
+      std::vector<NodeId> work{f.operands(n)[1].node};
+      std::set<NodeId> seen;
+      bool depends = false;
+      while (!work.empty() && !depends) {
+        NodeId m = work.back();
+        work.pop_back();
+        if (!seen.insert(m).second) continue;
+        depends = member_set.count(m) > 0;
+        for (const Value& v : f.operands(m)) work.push_back(v.node);
+      }
+      if (!depends) kept.push_back(n);
+    }
+    members = kept;
   }
   bool changed = false;
   for (const auto& [key, members] : groups) {

@@ -40,7 +40,8 @@ void partition(Function& f) {
       std::vector<ir::Use> users = f.users(Value{n, 0});
       if (users.size() == 1) {
         OpKind user = f.op(users[0].user);
-        if (user == OpKind::Fused || ir::is_unary_elementwise(user) || ir::is_binary_elementwise(user)) {
+        bool free = kernel[users[0].user].empty();
+        if (free && (user == OpKind::Fused || ir::is_unary_elementwise(user) || ir::is_binary_elementwise(user))) {
           kernel[users[0].user] = kernel[n];
         }
       }

@@ -12,15 +12,20 @@ using ir::NodeId;
 using ir::OpKind;
 using ir::Value;
 
+void strip_dropout(Function& f) {
+  for (NodeId n = 0; n < f.num_nodes(); ++n) {
+    if (f.op(n) == OpKind::Dropout) f.replace_all_uses(Value{n, 0}, f.operands(n)[0]);
+    if (f.body(n)) strip_dropout(*f.body(n));
+  }
+}
+
 class StripTraining : public Pass {
  public:
   std::string name() const override { return "strip-training"; }
   void run(ir::Module& m) override {
     Function* f = m.find_function("forward");
     if (!f) return;
-    for (NodeId n = 0; n < f->num_nodes(); ++n) {
-      if (f->op(n) == OpKind::Dropout) f->replace_all_uses(Value{n, 0}, f->operands(n)[0]);
-    }
+    strip_dropout(*f);
     std::vector<Value> results = f->results();
     for (size_t i = results.size(); i-- > 0;) {
       OpKind op = f->op(results[i].node);

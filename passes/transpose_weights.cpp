@@ -20,7 +20,11 @@ bool is_weight(const Function& f, Value v) {
   return op == OpKind::Param || op == OpKind::Concat || op == OpKind::Transpose || op == OpKind::Slice;
 }
 
+// One transpose per weight, however many products read it.
 Value transposed(Function& f, Value w) {
+  for (const ir::Use& u : f.users(w)) {
+    if (f.op(u.user) == OpKind::Transpose) return Value{u.user, 0};
+  }
   Value t = f.add(OpKind::Transpose, {w});
   if (!f.value_name(w).empty()) f.set_value_name(t, f.value_name(w) + ".t");
   return t;

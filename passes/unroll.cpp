@@ -156,8 +156,8 @@ PassPtr create_unroll(const std::string& argument) {
   int64_t k = 0;
   const std::string& s = argument;
   auto res = std::from_chars(s.data(), s.data() + s.size(), k);
-  RNNC_USER_CHECK(!s.empty() && res.ec == std::errc() && res.ptr == s.data() + s.size() && k >= 1)
-      << "unroll: needs a factor >= 1, as unroll=4 (got '" << argument << "')";
+  RNNC_USER_CHECK(!s.empty() && res.ec == std::errc() && res.ptr == s.data() + s.size() && k >= 2)
+      << "unroll: needs a factor >= 2, as unroll=4 (got '" << argument << "')";
   return std::make_unique<Unroll>(k);
 }
 

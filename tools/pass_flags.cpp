@@ -54,7 +54,12 @@ void configure_passes(const Args& args, passes::PassManager& pm, std::ostream* d
   for (const std::string& n : passes::pass_names()) known.insert(n);
   for (const auto* names : {&print.after, &print.before}) {
     for (const std::string& n : *names) {
-      if (!known.count(n)) throw UsageError("--print-after/--print-before: unknown pass '" + n + "'");
+      if (!known.count(n)) {
+        std::string list;
+        for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+        throw UsageError(std::string(names == &print.after ? "--print-after" : "--print-before") + ": unknown pass '" + n +
+                         "' (known: " + list + ")");
+      }
     }
   }
   pm.set_printing(print, dumps);
