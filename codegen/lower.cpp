@@ -73,7 +73,11 @@ class Lowerer {
       out.arguments.push_back(*step_);
       if (!extents_.count("batch")) extents_["batch"] = lengths_->dim(0).extent();
     }
-    for (NodeId n : spec_.nodes) lower(f_, n, values_);
+    std::map<Value, int> uses = count_uses(f_, spec_.nodes, spec_.outputs);
+    for (NodeId n : spec_.nodes) {
+      lower(f_, n, values_);
+      if (f_.op(n) != OpKind::Fused && f_.node(n).types.size() == 1) note_sharing(f_, n, values_.at(Value{n, 0}), uses);
+    }
     for (size_t i = 0; i < spec_.outputs.size(); ++i) {
       Value v = spec_.outputs[i];
       const TensorType& t = f_.type(v);
@@ -123,6 +127,27 @@ class Lowerer {
 
   // The extent of Halide dim h of an IR type.
   Expr extent(const TensorType& t, int h) { return extent(t.shape[t.rank() - 1 - h]); }
+
+  // How often the kernel reads each value of f: by its ops, and as a result (of the kernel or a body).
+  std::map<Value, int> count_uses(const ir::Function& f, const std::vector<NodeId>& nodes, const std::vector<Value>& results) {
+    std::map<Value, int> uses;
+    for (NodeId n : nodes) {
+      for (const Value& v : f.operands(n)) uses[v] += f.op(n) == OpKind::Concat ? 2 : 1;
+    }
+    for (const Value& v : results) ++uses[v];
+    return uses;
+  }
+
+  void note_sharing(const ir::Function& f, NodeId n, const Func& r, const std::map<Value, int>& uses) {
+    OpKind op = f.op(n);
+    // Cheap index remaps stay inline; ops already computed at root by their own schedule are skipped.
+    if (op == OpKind::Constant || op == OpKind::Slice || op == OpKind::BroadcastLike || op == OpKind::Fused ||
+        op == OpKind::MatMul || op == OpKind::ReduceSum || op == OpKind::Transpose || op == OpKind::EmbeddingGrad) {
+      return;
+    }
+    auto it = uses.find(Value{n, 0});
+    if (it != uses.end() && it->second >= 2 && f.node(n).types.size() == 1) roles_.shared.push_back(r);
+  }
 
   void lower(const ir::Function& f, NodeId n, ValueMap& m) {
     const ir::NodeData& d = f.node(n);
@@ -285,10 +310,15 @@ class Lowerer {
         const ir::Function& body = *f.body(n);
         ValueMap inner;
         for (size_t i = 0; i < in.size(); ++i) inner[body.arg(i)] = m.at(in[i]);
+        std::vector<NodeId> order;
         for (NodeId b : body.topological_order()) {
           OpKind op = body.op(b);
-          if (op == OpKind::Arg || op == OpKind::Return) continue;
+          if (op != OpKind::Arg && op != OpKind::Return) order.push_back(b);
+        }
+        std::map<Value, int> uses = count_uses(body, order, body.results());
+        for (NodeId b : order) {
           lower(body, b, inner);
+          if (body.op(b) != OpKind::Fused) note_sharing(body, b, inner.at(Value{b, 0}), uses);
         }
         std::vector<Value> results = body.results();
         for (size_t i = 0; i < results.size(); ++i) m[Value{n, static_cast<int>(i)}] = inner.at(results[i]);

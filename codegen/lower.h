@@ -26,6 +26,9 @@ struct FuncRoles {
   std::vector<Halide::Func> reductions;  // row statistics, sums: computed once, before their users
   std::vector<Halide::Func> scatters;    // embedding gradients: serial over ids, vectorised over rows
   std::vector<Halide::Func> roots;       // layout changes (transposes) computed once
+  // Values read more than once (or by a concat, which evaluates every part): computed once into a
+  // buffer, instead of inlined into each reader, which duplicates work and code.
+  std::vector<Halide::Func> shared;
 };
 
 struct LoweredKernel {

@@ -48,6 +48,11 @@ void schedule_cpu(LoweredKernel& k, const Halide::Target& target) {
     f.update().vectorize(var(f, 0), lanes, TailStrategy::GuardWithIf);
   }
   for (Func f : k.roles.roots) f.compute_root();
+  for (Func f : k.roles.shared) {
+    f.compute_root();
+    if (f.dimensions() >= 1) f.vectorize(var(f, 0), lanes, TailStrategy::GuardWithIf);
+    if (f.dimensions() >= 2) f.parallel(var(f, f.dimensions() - 1));
+  }
   for (size_t i = 0; i < k.outputs.size(); ++i) {
     const std::vector<int64_t>& statics = k.output_static_extents[i];
     map_schedule(k.outputs[i], lanes, statics.empty() ? 1 : statics[0]);

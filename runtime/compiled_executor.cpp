@@ -2,6 +2,7 @@
 
 #include <HalideBuffer.h>
 
+#include <chrono>
 #include <cstring>
 
 #include "ir/error.h"
@@ -65,8 +66,8 @@ Dims concrete(const ir::TensorType& t, const Bindings& b) {
 class Run {
  public:
   Run(const ExecutionPlan& plan, const KernelTable& kernels, const std::map<std::string, Tensor<float>>& params,
-      const Function& f)
-      : plan_(plan), kernels_(kernels), params_(params), f_(f) {}
+      const Function& f, std::map<std::string, CompiledModule::KernelTime>* profile)
+      : plan_(plan), kernels_(kernels), params_(params), f_(f), profile_(profile) {}
 
   std::vector<Value<float>> operator()(const std::vector<Value<float>>& args) {
     RNNC_USER_CHECK(args.size() == f_.args().size())
@@ -189,7 +190,13 @@ class Run {
   void call(const KernelSpec& spec, std::vector<void*>& args) {
     auto it = kernels_.functions.find(spec.name);
     RNNC_INTERNAL_CHECK(it != kernels_.functions.end()) << "kernel " << spec.name << " was not compiled";
+    auto start = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     int rc = it->second(args.data());
+    if (profile_) {
+      CompiledModule::KernelTime& t = (*profile_)[spec.name];
+      t.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      ++t.calls;
+    }
     RNNC_USER_CHECK(rc == 0) << "kernel " << spec.name << " failed (Halide error " << rc << ")";
   }
 
@@ -305,6 +312,7 @@ class Run {
   const KernelTable& kernels_;
   const std::map<std::string, Tensor<float>>& params_;
   const Function& f_;
+  std::map<std::string, CompiledModule::KernelTime>* profile_;
   Bindings bindings_;
   std::map<IrValue, Buffer> buffers_;
 };
@@ -345,7 +353,7 @@ std::vector<Value<float>> CompiledModule::run(const std::string& function, const
   const ir::Function* f = module_->find_function(function);
   RNNC_USER_CHECK(f) << "module @" << module_->name() << " has no function @" << function;
   RNNC_USER_CHECK(!kernels_.functions.empty() || plan_->kernels().empty()) << "the module's kernels are not loaded";
-  return Run(*plan_, kernels_, params_, *f)(args);
+  return Run(*plan_, kernels_, params_, *f, profiling_ ? &profile_ : nullptr)(args);
 }
 
 }  // namespace rnnc::runtime

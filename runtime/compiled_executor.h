@@ -36,11 +36,22 @@ class CompiledModule {
   // Runs a function. Errors (shapes, ids or labels out of range, a failing kernel) are UserErrors.
   std::vector<Value<float>> run(const std::string& function, const std::vector<Value<float>>& args) const;
 
+  // Time spent per kernel (seconds) and calls, summed over runs while profiling is on.
+  struct KernelTime {
+    double seconds = 0;
+    int64_t calls = 0;
+  };
+  void set_profiling(bool on) { profiling_ = on; }
+  const std::map<std::string, KernelTime>& profile() const { return profile_; }
+  void clear_profile() { profile_.clear(); }
+
  private:
   std::unique_ptr<ir::Module> module_;  // stable address: the plan points into it
   std::unique_ptr<ExecutionPlan> plan_;
   KernelTable kernels_;
   std::map<std::string, Tensor<float>> params_;
+  bool profiling_ = false;
+  mutable std::map<std::string, KernelTime> profile_;
 };
 
 }  // namespace rnnc::runtime
