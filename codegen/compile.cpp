@@ -12,14 +12,15 @@ Halide::Target parse_target(const std::string& target) {
   return Halide::Target(target);
 }
 
-Halide::Module compile_plan(const runtime::ExecutionPlan& plan, const Halide::Target& target, const std::string& name) {
+Halide::Module compile_plan(const runtime::ExecutionPlan& plan, const Halide::Target& target, const std::string& name,
+                            const std::string& suffix) {
   std::vector<Halide::Module> modules;
   for (const runtime::KernelSpec& spec : plan.kernels()) {
     try {
       LoweredKernel k = lower_kernel(spec);
       schedule_cpu(k, target);
       Halide::Pipeline pipeline(k.outputs);
-      modules.push_back(pipeline.compile_to_module(k.arguments, spec.name, target));
+      modules.push_back(pipeline.compile_to_module(k.arguments, spec.name + suffix, target));
     } catch (const Halide::Error& e) {
       throw InternalError("codegen: Halide rejected kernel " + spec.name + ": " + e.what());
     }

@@ -15,6 +15,8 @@ namespace rnnc::codegen {
 // "host" means the machine this runs on; anything else must be a valid Halide target string.
 Halide::Target parse_target(const std::string& target);
 
-Halide::Module compile_plan(const runtime::ExecutionPlan& plan, const Halide::Target& target, const std::string& name);
+// Each kernel becomes the function <spec.name><suffix> (a suffix keeps several targets' kernels apart).
+Halide::Module compile_plan(const runtime::ExecutionPlan& plan, const Halide::Target& target, const std::string& name,
+                            const std::string& suffix = "");
 
 }  // namespace rnnc::codegen

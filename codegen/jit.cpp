@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <sstream>
 
 #include "codegen/compile.h"
 #include "ir/error.h"
@@ -65,18 +66,27 @@ runtime::KernelTable jit_compile(const runtime::ExecutionPlan& plan, const std::
   std::string key = std::string(kCodegenVersion) + "\n" + target.to_string() + "\n" + ir::print_module(plan.module());
   if (auto it = loaded.find(key); it != loaded.end()) return it->second;
 
-  std::string name = runtime::c_identifier(plan.module().name()) + "_" + hex(std::hash<std::string>{}(key));
+  // The cache key is the lowered code itself (every kernel's loop nests, schedules included), so any
+  // change to lowering or scheduling compiles anew; lowering takes about a second, LLVM the rest.
+  Halide::Module module = compile_plan(plan, target, "rnnc_kernels");
+  std::ostringstream lowered;
+  lowered << kCodegenVersion << "\n" << target.to_string() << "\n" << module;
+  std::string name = runtime::c_identifier(plan.module().name()) + "_" + hex(std::hash<std::string>{}(lowered.str()));
   fs::path dir = cache_dir();
   std::error_code ec;
   fs::create_directories(dir, ec);
   RNNC_USER_CHECK(!ec) << "codegen: cannot create the kernel cache " << dir << ": " << ec.message();
   fs::path so = dir / (name + ".so");
   if (!fs::exists(so)) {
-    Halide::Module module = compile_plan(plan, target, name);
     // Build beside the final name and rename: a concurrent or killed build never leaves half a file.
     std::string tmp = (dir / (name + "." + std::to_string(getpid()))).string();
     try {
-      module.compile({{Halide::OutputFileType::object, tmp + ".o"}});
+      std::map<Halide::OutputFileType, std::string> outputs{{Halide::OutputFileType::object, tmp + ".o"}};
+      // RNNC_DUMP_STMT=1 keeps the lowered loop nests beside the cached object, for reading schedules.
+      if (const char* dump = std::getenv("RNNC_DUMP_STMT"); dump && *dump == '1') {
+        outputs[Halide::OutputFileType::stmt] = (dir / (name + ".stmt")).string();
+      }
+      module.compile(outputs);
     } catch (const Halide::Error& e) {
       throw InternalError(std::string("codegen: compiling ") + name + " failed: " + e.what());
     }

@@ -52,6 +52,7 @@ class Lowerer {
   LoweredKernel run() {
     LoweredKernel out;
     out.name = spec_.name;
+    out.step = spec_.step;
     // Inputs: one buffer each; their dims tell the symbolic extents.
     for (size_t i = 0; i < spec_.inputs.size(); ++i) {
       const TensorType& t = f_.type(spec_.inputs[i]);
@@ -93,6 +94,11 @@ class Lowerer {
       }
       o(vs) = value;
       out.outputs.push_back(o);
+      // An output that is a product itself gets the product's tiling (no copy through a root buffer).
+      if (!spec_.masked && f_.op(v.node) == OpKind::MatMul) {
+        auto it = matmul_of_.find(values_.at(v).name());
+        if (it != matmul_of_.end() && !roles_.matmuls[it->second].output.defined()) roles_.matmuls[it->second].output = o;
+      }
       std::vector<int64_t> statics;
       for (int h = 0; h < t.rank(); ++h) {
         const ir::Dim& d = t.shape[t.rank() - 1 - h];
@@ -370,11 +376,15 @@ class Lowerer {
       role.k_extent = k_dim.is_symbolic() ? -1 : k_dim.size;
     }
     (void)tb;
+    Func tiles(mm.name() + "_tiles");
+    tiles(v) = mm(v);
     role.func = mm;
+    role.tiles = tiles;
     role.rank = out.rank();
     role.n_extent = out.shape.back().is_symbolic() ? -1 : out.shape.back().size;
+    matmul_of_[tiles.name()] = roles_.matmuls.size();
     roles_.matmuls.push_back(role);
-    return mm;
+    return tiles;
   }
 
   // Row statistics over the last (innermost) dim: mean and 1/sqrt(var + eps).
@@ -549,6 +559,7 @@ class Lowerer {
   std::optional<Halide::ImageParam> lengths_;
   std::optional<Halide::Param<int32_t>> step_;
   FuncRoles roles_;
+  std::map<std::string, size_t> matmul_of_;  // tiles Func name -> index in roles_.matmuls
   int counter_ = 0;
 };
 

@@ -16,7 +16,9 @@ namespace rnnc::codegen {
 // What the schedule needs to know about the Funcs lowering made.
 struct FuncRoles {
   struct MatMul {
-    Halide::Func func;
+    Halide::Func func;     // the accumulation
+    Halide::Func tiles;    // what readers see: the product, computed tile by tile from `func`
+    Halide::Func output;   // the kernel output that is the product itself, if any (then tiled instead)
     Halide::RDom k;        // the reduction
     int rank = 2;          // Halide dims of the result (n innermost)
     int64_t n_extent = -1; // static extent of dim 0 (the outputs), -1 if symbolic
@@ -33,6 +35,7 @@ struct FuncRoles {
 
 struct LoweredKernel {
   std::string name;
+  bool step = false;  // a scan's step: called once per time step on one step's rows
   std::vector<Halide::Func> outputs;
   std::vector<Halide::Argument> arguments;  // the kernel's inputs in plan order (outputs follow them)
   std::vector<std::vector<int64_t>> output_static_extents;  // per output, per Halide dim; -1 symbolic

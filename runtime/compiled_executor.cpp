@@ -35,9 +35,10 @@ std::vector<int> halide_sizes(const Dims& dims) {
   return std::vector<int>(dims.rbegin(), dims.rend());
 }
 
-Buffer make_buffer(ir::DType dtype, const Dims& dims) {
+// Kernels write every element of their outputs; `zeroed` is for buffers read before anything writes them.
+Buffer make_buffer(ir::DType dtype, const Dims& dims, bool zeroed = false) {
   Buffer b(buffer_type(dtype), halide_sizes(dims));
-  if (b.size_in_bytes()) std::memset(b.data(), 0, b.size_in_bytes());
+  if (zeroed && b.size_in_bytes()) std::memset(b.data(), 0, b.size_in_bytes());
   return b;
 }
 
@@ -227,7 +228,7 @@ class Run {
     for (int64_t j = 0; j < l.sequences; ++j) {
       sequences.push_back(get(operands[l.sequence_operand(j)]));
       const ir::TensorType& t = body.type(body.arg(l.sequence_arg(j)));
-      zero_steps.push_back(make_buffer(t.dtype, concrete(t, bindings_)));
+      zero_steps.push_back(make_buffer(t.dtype, concrete(t, bindings_), /*zeroed=*/true));
     }
     for (int64_t k = 0; k < l.invariants; ++k) invariants.push_back(get(operands[l.invariant_operand(k)]));
     for (int64_t o = 0; o < l.outputs; ++o) {

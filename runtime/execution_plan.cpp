@@ -96,6 +96,9 @@ void ExecutionPlan::plan_function(const Function& f) {
   FunctionPlan& plan = functions_[f.name()];
   plan.function = &f;
   size_t done = 0;
+  // Kernel names count scans and unlabelled ops in plan order, never node ids: the same module parsed
+  // back from its text (as an AOT-compiled model's loader does) names its kernels the same.
+  int scans = 0, ops = 0;
   while (!ready.empty()) {
     size_t g = ready.top();
     ready.pop();
@@ -108,7 +111,7 @@ void ExecutionPlan::plan_function(const Function& f) {
     if (f.op(first) == OpKind::Scan) {
       const Function& body = *f.body(first);
       const ir::Attrs& a = f.node(first).attrs;
-      spec.name = prefix + "_scan" + std::to_string(first) + "_step";
+      spec.name = prefix + "_scan" + std::to_string(scans++) + "_step";
       spec.function = &body;
       for (NodeId m : body.topological_order()) {
         if (!is_leaf(body.op(m))) spec.nodes.push_back(m);
@@ -122,7 +125,7 @@ void ExecutionPlan::plan_function(const Function& f) {
       plan.steps.push_back({PlanStep::Kind::Scan, kernels_.size(), first});
     } else {
       spec.name = prefix + "_" + c_identifier(f.node(first).attrs.has("kernel") ? f.node(first).attrs.get_word("kernel")
-                                                                               : "n" + std::to_string(first));
+                                                                               : "op" + std::to_string(ops++));
       spec.function = &f;
       spec.nodes = groups[g];
       wire(f, spec);

@@ -8,6 +8,7 @@
 #include "ir/printer.h"
 #include "passes/pipeline.h"
 #include "tools/cli.h"
+#include "tools/compile_command.h"
 #include "tools/pass_flags.h"
 
 namespace {
@@ -16,6 +17,7 @@ const std::string kUsage = std::string(R"(usage: rnnc COMMAND [options]
 
 commands:
   ir MODEL          print the IR of a model from the built-in zoo (after the passes asked for)
+  compile MODEL     compile a zoo model ahead of time into a static library and a header
   models            list the zoo's models
   passes            list the passes
 
@@ -32,10 +34,12 @@ options of 'ir':
   --dropout P       imdb-classifier: dropout (default 0.3)
 
 models: rnn-tanh rnn-relu lstm gru peephole-lstm layernorm-lstm imdb-classifier
-)") + rnnc::cli::kPassFlagsHelp;
+  (the model options apply to 'compile' too)
 
-int ir_command(const rnnc::cli::Args& args) {
-  if (args.positional().size() != 2) throw rnnc::cli::UsageError("'ir' needs exactly one MODEL");
+)") + rnnc::cli::kCompileFlagsHelp + "\n" + rnnc::cli::kPassFlagsHelp;
+
+rnnc::ir::Module build_zoo_model(const rnnc::cli::Args& args, const std::string& command) {
+  if (args.positional().size() != 2) throw rnnc::cli::UsageError("'" + command + "' needs exactly one MODEL");
   const std::string& model = args.positional()[1];
   if (!rnnc::zoo::has_model(model)) {
     std::string known;
@@ -55,8 +59,11 @@ int ir_command(const rnnc::cli::Args& args) {
   imdb.vocab_size = args.get_int("vocab", imdb.vocab_size);
   imdb.embed_dim = args.get_int("embed", imdb.embed_dim);
   imdb.dropout = args.get_double("dropout", imdb.dropout);
-  rnnc::ir::Module m = rnnc::zoo::build_model(model, zoo, imdb);
+  return rnnc::zoo::build_model(model, zoo, imdb);
+}
 
+int ir_command(const rnnc::cli::Args& args) {
+  rnnc::ir::Module m = build_zoo_model(args, "ir");
   std::ofstream file;
   std::ostream* out = &std::cout;
   if (args.has("output")) {
@@ -82,11 +89,13 @@ int rnnc_main(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) argv2.push_back(std::string(argv[i]) == "-o" ? output_flag.data() : argv[i]);
   std::set<std::string> valued = rnnc::cli::kPassValuedFlags, switches = rnnc::cli::kPassSwitches;
   valued.insert({"input", "hidden", "layers", "vocab", "embed", "dropout", "output"});
+  valued.insert(rnnc::cli::kCompileValuedFlags.begin(), rnnc::cli::kCompileValuedFlags.end());
   switches.insert({"dot", "bidirectional", "no-lengths"});
   rnnc::cli::Args args(argc, argv2.data(), valued, switches);
   if (args.positional().empty()) throw rnnc::cli::UsageError("missing COMMAND");
   const std::string& command = args.positional()[0];
   if (command == "ir") return ir_command(args);
+  if (command == "compile") return rnnc::cli::compile_command(args, build_zoo_model(args, "compile"));
   if (command == "passes") {
     for (const std::string& n : rnnc::passes::pass_names()) std::cout << n << "\n";
     return 0;

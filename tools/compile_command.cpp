@@ -1,0 +1,58 @@
+#include "tools/compile_command.h"
+
+#include <iostream>
+
+#include "codegen/aot.h"
+#include "passes/pipeline.h"
+#include "runtime/execution_plan.h"
+
+namespace rnnc::cli {
+
+const std::set<std::string> kCompileValuedFlags = {"mode", "target", "output", "emit", "name"};
+const char* kCompileFlagsHelp = R"(options of 'compile':
+  --mode train|infer   training (@forward + @backward) or inference (@forward) pipeline (default infer)
+  --target T[,T…]      Halide target strings, tried in order at load time (default host); e.g.
+                       x86-64-linux-avx2-fma-sse41,x86-64-linux-sse41
+  -o DIR               (as --output DIR) where the files go (default .)
+  --name NAME          library and namespace name (default: the model's name as a C identifier)
+  --emit K[,K…]        also write: ir (the optimised .rnnir and LLVM .ll), llvm, stmt, html, asm,
+                       obj, header (Halide's C header of the kernels)
+)";
+
+namespace {
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t comma = s.find(',', start);
+    std::string item = s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+int compile_command(const Args& args, ir::Module module) {
+  std::string mode = args.get("mode", "infer");
+  if (mode != "train" && mode != "infer") throw UsageError("--mode must be train or infer, got '" + mode + "'");
+  passes::PassManager pm;
+  mode == "train" ? passes::add_training_pipeline(pm) : passes::add_inference_pipeline(pm);
+  pm.run(module);
+
+  codegen::AotOptions o;
+  o.name = args.get("name", runtime::c_identifier(module.name()));
+  o.targets = split_list(args.get("target", "host"));
+  o.output_dir = args.get("output", ".");
+  for (const std::string& e : split_list(args.get("emit"))) {
+    if (!codegen::aot_emit_kinds().count(e)) throw UsageError("--emit: unknown kind '" + e + "'");
+    o.emit.insert(e);
+  }
+  for (const std::string& path : codegen::compile_aot(module, o)) std::cout << path << "\n";
+  return 0;
+}
+
+}  // namespace rnnc::cli
