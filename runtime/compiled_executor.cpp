@@ -8,6 +8,7 @@
 #include "ir/error.h"
 #include "ir/verifier.h"
 #include "ir/scan_layout.h"
+#include "runtime/buffer_pool.h"
 #include "runtime/param_init.h"
 
 namespace rnnc::runtime {
@@ -37,9 +38,18 @@ std::vector<int> halide_sizes(const Dims& dims) {
 
 // Kernels write every element of their outputs; `zeroed` is for buffers read before anything writes them.
 Buffer make_buffer(ir::DType dtype, const Dims& dims, bool zeroed = false) {
-  Buffer b(buffer_type(dtype), halide_sizes(dims));
+  Buffer b(buffer_type(dtype), nullptr, halide_sizes(dims));
+  b.allocate(pool_allocate, pool_free);
   if (zeroed && b.size_in_bytes()) std::memset(b.data(), 0, b.size_in_bytes());
   return b;
+}
+
+Buffer copy_of(const Buffer& b) {
+  std::vector<halide_dimension_t> shape(b.raw_buffer()->dim, b.raw_buffer()->dim + b.dimensions());
+  Buffer out(b.type(), nullptr, b.dimensions(), shape.data());
+  out.allocate(pool_allocate, pool_free);
+  out.copy_from(b);
+  return out;
 }
 
 Dims dims_of(const Buffer& b) {
@@ -49,6 +59,48 @@ Dims dims_of(const Buffer& b) {
 }
 
 using Bindings = std::map<std::string, int64_t>;
+
+}  // namespace
+
+Buffer CompiledModule::to_buffer(const Value<float>& value, ir::DType dtype) {
+  const Dims& dims = shape_of(value);
+  if (const auto* t = std::get_if<Tensor<float>>(&value)) {
+    RNNC_USER_CHECK(dtype == ir::DType::F32) << "a float tensor where " << ir::dtype_name(dtype)
+                                             << " is expected (the compiled executor runs f32)";
+    Buffer b = make_buffer(ir::DType::F32, dims);
+    std::memcpy(b.data(), t->data.data(), t->data.size() * sizeof(float));
+    return b;
+  }
+  RNNC_USER_CHECK(ir::is_int(dtype)) << "an integer tensor where " << ir::dtype_name(dtype) << " is expected";
+  const IntTensor& it = std::get<IntTensor>(value);
+  Buffer b = make_buffer(dtype, dims);
+  for (int64_t k = 0; k < it.size(); ++k) {
+    if (dtype == ir::DType::I32) {
+      static_cast<int32_t*>(b.data())[k] = static_cast<int32_t>(it[k]);
+    } else {
+      static_cast<int64_t*>(b.data())[k] = it[k];
+    }
+  }
+  return b;
+}
+
+Value<float> CompiledModule::to_value(const Buffer& b) {
+  Dims dims = dims_of(b);
+  size_t count = b.number_of_elements();
+  if (b.type() == buffer_type(ir::DType::F32)) {
+    Tensor<float> t(dims);
+    std::memcpy(t.data.data(), b.data(), count * sizeof(float));
+    return t;
+  }
+  IntTensor t(dims);
+  bool i32 = b.type() == buffer_type(ir::DType::I32);
+  for (size_t k = 0; k < count; ++k) {
+    t[k] = i32 ? static_cast<const int32_t*>(b.data())[k] : static_cast<const int64_t*>(b.data())[k];
+  }
+  return t;
+}
+
+namespace {
 
 Dims concrete(const ir::TensorType& t, const Bindings& b) {
   Dims out;
@@ -70,7 +122,7 @@ class Run {
       const Function& f, std::map<std::string, CompiledModule::KernelTime>* profile)
       : plan_(plan), kernels_(kernels), params_(params), f_(f), profile_(profile) {}
 
-  std::vector<Value<float>> operator()(const std::vector<Value<float>>& args) {
+  std::vector<Buffer> operator()(const std::vector<Buffer>& args) {
     RNNC_USER_CHECK(args.size() == f_.args().size())
         << "@" << f_.name() << " takes " << f_.args().size() << " arguments, got " << args.size();
     for (size_t i = 0; i < args.size(); ++i) bind_arg(i, args[i]);
@@ -83,21 +135,19 @@ class Run {
         run_scan(step.node, spec);
       }
     }
-    std::vector<Value<float>> out;
-    for (const IrValue& v : f_.results()) out.push_back(to_value(get(v), f_.type(v).dtype));
+    std::vector<Buffer> out;
+    for (const IrValue& v : f_.results()) out.push_back(get(v));
     return out;
   }
 
  private:
-  void bind_arg(size_t i, const Value<float>& arg) {
+  void bind_arg(size_t i, const Buffer& arg) {
     IrValue v = f_.arg(i);
     const ir::TensorType& t = f_.type(v);
     const std::string& name = f_.value_name(v);
-    bool is_int_arg = std::holds_alternative<IntTensor>(arg);
-    RNNC_USER_CHECK(is_int_arg == ir::is_int(t.dtype))
-        << "@" << f_.name() << ": argument '" << name << "' must be " << (is_int_arg ? "a float" : "an integer")
-        << " tensor (" << t << ")";
-    const Dims& dims = shape_of(arg);
+    RNNC_USER_CHECK(arg.type() == buffer_type(t.dtype))
+        << "@" << f_.name() << ": argument '" << name << "' must be " << t << " (element type differs)";
+    Dims dims = dims_of(arg);
     RNNC_USER_CHECK(static_cast<int>(dims.size()) == t.rank())
         << "@" << f_.name() << ": argument '" << name << "' has shape " << dims_str(dims) << " but is declared " << t;
     for (int d = 0; d < t.rank(); ++d) {
@@ -112,22 +162,7 @@ class Run {
           << "@" << f_.name() << ": dimension '" << want.symbol << "' is " << it->second << " elsewhere but argument '"
           << name << "' " << dims_str(dims) << " makes it " << dims[d];
     }
-    Buffer b = make_buffer(t.dtype, dims);
-    if (const auto* ft = std::get_if<Tensor<float>>(&arg)) {
-      RNNC_USER_CHECK(t.dtype == ir::DType::F32) << "@" << f_.name() << ": argument '" << name << "' is " << t
-                                                 << "; the compiled executor runs f32 only";
-      std::memcpy(b.data(), ft->data.data(), ft->data.size() * sizeof(float));
-    } else {
-      const IntTensor& it = std::get<IntTensor>(arg);
-      for (int64_t k = 0; k < it.size(); ++k) {
-        if (t.dtype == ir::DType::I32) {
-          static_cast<int32_t*>(b.data())[k] = static_cast<int32_t>(it[k]);
-        } else {
-          static_cast<int64_t*>(b.data())[k] = it[k];
-        }
-      }
-    }
-    buffers_[v] = b;
+    buffers_[v] = arg;
   }
 
   // The compiled kernels clamp ids and labels into range; out-of-range input is caught here instead,
@@ -221,8 +256,8 @@ class Run {
     std::vector<Buffer> carry, next;
     for (int64_t i = 0; i < l.carries; ++i) {
       Buffer& init = get(operands[l.carry_operand(i)]);
-      carry.push_back(init.copy());
-      next.push_back(init.copy());
+      carry.push_back(copy_of(init));
+      next.push_back(copy_of(init));
     }
     std::vector<Buffer> sequences, zero_steps, invariants, stacked, scratch;
     for (int64_t j = 0; j < l.sequences; ++j) {
@@ -294,21 +329,6 @@ class Run {
 
   bool spec_direction_reverse(NodeId scan) const { return f_.node(scan).attrs.get_word("direction") == "reverse"; }
 
-  static Value<float> to_value(const Buffer& b, ir::DType dtype) {
-    Dims dims = dims_of(b);
-    size_t count = b.number_of_elements();
-    if (dtype == ir::DType::F32) {
-      Tensor<float> t(dims);
-      std::memcpy(t.data.data(), b.data(), count * sizeof(float));
-      return t;
-    }
-    IntTensor t(dims);
-    for (size_t k = 0; k < count; ++k) {
-      t[k] = dtype == ir::DType::I32 ? static_cast<const int32_t*>(b.data())[k] : static_cast<const int64_t*>(b.data())[k];
-    }
-    return t;
-  }
-
   const ExecutionPlan& plan_;
   const KernelTable& kernels_;
   const std::map<std::string, Tensor<float>>& params_;
@@ -350,11 +370,30 @@ const Tensor<float>& CompiledModule::param(const std::string& name) const {
 
 void CompiledModule::init_params(uint64_t seed) { params_ = draw_params<float>(*module_, seed); }
 
-std::vector<Value<float>> CompiledModule::run(const std::string& function, const std::vector<Value<float>>& args) const {
+std::vector<Buffer> CompiledModule::run_buffers(const std::string& function, const std::vector<Buffer>& args) const {
   const ir::Function* f = module_->find_function(function);
   RNNC_USER_CHECK(f) << "module @" << module_->name() << " has no function @" << function;
   RNNC_USER_CHECK(!kernels_.functions.empty() || plan_->kernels().empty()) << "the module's kernels are not loaded";
   return Run(*plan_, kernels_, params_, *f, profiling_ ? &profile_ : nullptr)(args);
+}
+
+std::vector<Value<float>> CompiledModule::run(const std::string& function, const std::vector<Value<float>>& args) const {
+  const ir::Function* f = module_->find_function(function);
+  RNNC_USER_CHECK(f) << "module @" << module_->name() << " has no function @" << function;
+  RNNC_USER_CHECK(args.size() == f->args().size())
+      << "@" << f->name() << " takes " << f->args().size() << " arguments, got " << args.size();
+  std::vector<Buffer> in;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const ir::TensorType& t = f->type(f->arg(i));
+    bool is_int_arg = std::holds_alternative<IntTensor>(args[i]);
+    RNNC_USER_CHECK(is_int_arg == ir::is_int(t.dtype))
+        << "@" << f->name() << ": argument '" << f->value_name(f->arg(i)) << "' must be "
+        << (is_int_arg ? "a float" : "an integer") << " tensor (" << t << ")";
+    in.push_back(to_buffer(args[i], t.dtype));
+  }
+  std::vector<Value<float>> out;
+  for (const Buffer& b : run_buffers(function, in)) out.push_back(to_value(b));
+  return out;
 }
 
 }  // namespace rnnc::runtime

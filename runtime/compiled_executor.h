@@ -4,6 +4,8 @@
 // libHalide: AOT-compiled models link it as it is. Float data is f32 (as the IR's f32 values).
 #pragma once
 
+#include <HalideBuffer.h>
+
 #include <map>
 #include <memory>
 #include <string>
@@ -35,6 +37,13 @@ class CompiledModule {
 
   // Runs a function. Errors (shapes, ids or labels out of range, a failing kernel) are UserErrors.
   std::vector<Value<float>> run(const std::string& function, const std::vector<Value<float>>& args) const;
+
+  // The same on Halide buffers (IR shape [d0, …, dn-1] is a buffer with dn-1 innermost), without
+  // copies: a training step hands @forward's saved activations to @backward as they are.
+  using Buffer = Halide::Runtime::Buffer<void>;
+  std::vector<Buffer> run_buffers(const std::string& function, const std::vector<Buffer>& args) const;
+  static Buffer to_buffer(const Value<float>& value, ir::DType dtype);
+  static Value<float> to_value(const Buffer& buffer);
 
   // Time spent per kernel (seconds) and calls, summed over runs while profiling is on.
   struct KernelTime {
