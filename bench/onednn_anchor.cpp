@@ -186,14 +186,11 @@ struct Net {
       if (!training) {
         L.inf_w_layer = to_layout(L.w_layer_user, inf_pd.weights_layer_desc(), eng, s);
         L.inf_w_iter = to_layout(L.w_iter_user, inf_pd.weights_iter_desc(), eng, s);
-        check_bias(inf_pd);
       } else {
         L.tr_w_layer = to_layout(L.w_layer_user, fwd_pd.weights_layer_desc(), eng, s);
         L.tr_w_iter = to_layout(L.w_iter_user, fwd_pd.weights_iter_desc(), eng, s);
         L.bwd_w_layer = to_layout(L.w_layer_user, bwd_pd.weights_layer_desc(), eng, s);
         L.bwd_w_iter = to_layout(L.w_iter_user, bwd_pd.weights_iter_desc(), eng, s);
-        check_bias(fwd_pd);
-        check_bias(bwd_pd);
         L.workspace = memory(fwd_pd.workspace_desc(), eng);
         L.diff_src = memory(src_md, eng);
         L.diff_src_iter = memory(iter_md, eng);
@@ -203,11 +200,6 @@ struct Net {
         L.diff_bias = memory(bwd_pd.diff_bias_desc(), eng);
       }
     }
-  }
-
-  static void check_bias(const dnnl::rnn_primitive_desc_base& pd) {
-    // The primitives were created with a plain ldgo bias; make sure the user's buffer fits as it is.
-    if (pd.bias_desc().get_size() == 0) throw std::logic_error("onednn anchor: primitive has no bias");
   }
 
   // Creates inference, training-forward and backward primitive descriptors and primitives for one layer.

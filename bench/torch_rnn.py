@@ -74,6 +74,26 @@ def build(cell, input_size, hidden_size, layers):
     return None
 
 
+def blas_note():
+    """A warning when torch's GEMM is far too slow, as with Debian's netlib reference libblas3 when OpenBLAS is not
+    installed (~3.5 GFLOP/s: nn.LSTM runs ~40x slower and the anchor would be a straw man). None when all is well."""
+    n = 512
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(3))
+    gflops = 2 * n ** 3 / best / 1e9
+    if gflops >= 10:
+        return None
+    return ("torch sgemm runs at %.1f GFLOP/s (netlib reference BLAS? install libopenblas0-pthread): "
+            "timings not representative" % gflops)
+
+
+def _timed(f):
+    t0 = time.perf_counter()
+    f()
+    return time.perf_counter() - t0
+
+
 def median_ms(step, warmup, repeats, before=None):
     for _ in range(warmup):
         if before:
@@ -132,7 +152,11 @@ def main():
         if missing or xg.grad is None:
             raise SystemExit("torch_rnn.py: no gradient for " + ", ".join(missing or ["x"]))
 
-    print(json.dumps({"forward_ms": fwd, "train_ms": trn}))
+    result = {"forward_ms": fwd, "train_ms": trn}
+    note = blas_note()
+    if note:
+        result["note"] = note
+    print(json.dumps(result))
     return 0
 
 
