@@ -77,7 +77,15 @@ class Lowerer {
     std::map<Value, int> uses = count_uses(f_, spec_.nodes, spec_.outputs);
     for (NodeId n : spec_.nodes) {
       lower(f_, n, values_);
-      if (f_.op(n) != OpKind::Fused && f_.node(n).types.size() == 1) note_sharing(f_, n, values_.at(Value{n, 0}), uses);
+      if (f_.op(n) == OpKind::Fused) {
+        // A fused group's result read twice (a step's h', both next carry and output) is computed once.
+        for (int r = 0; r < static_cast<int>(f_.node(n).types.size()); ++r) {
+          auto it = uses.find(Value{n, r});
+          if (it != uses.end() && it->second >= 2) roles_.shared.push_back(values_.at(Value{n, r}));
+        }
+      } else if (f_.node(n).types.size() == 1) {
+        note_sharing(f_, n, values_.at(Value{n, 0}), uses);
+      }
     }
     for (size_t i = 0; i < spec_.outputs.size(); ++i) {
       Value v = spec_.outputs[i];

@@ -1,0 +1,217 @@
+// rnnc-bench: rnnc's generated kernels against oneDNN and PyTorch, in one run, on the same machine.
+//
+//   build/bin/rnnc-bench                     # the grid (hidden, time, batch, cells), then S's ratios
+//   build/bin/rnnc-bench --shape S           # the seed workload: LSTM, 2 layers, B 64, T 200, I 100, H 128
+//   build/bin/rnnc-bench --cell gru --layers 1 --batch 32 --seq 50 --input 64 --hidden 256
+//
+// Times are medians of --repeats runs after a warm-up. "forward" is inference; "train" one training
+// step's compute (forward keeping activations + backward to every weight and x). The last line names the
+// shape asked for (S for the grid) with the ratios rnnc/anchor (below 1: rnnc is faster).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <random>
+
+#include "bench/anchors.h"
+#include "codegen/jit.h"
+#include "frontend/zoo.h"
+#include "ir/error.h"
+#include "passes/autodiff.h"
+#include "passes/pipeline.h"
+#include "runtime/compiled_executor.h"
+#include "tools/cli.h"
+
+namespace rnnc::bench {
+namespace {
+
+using Buffer = runtime::CompiledModule::Buffer;
+
+const char* kUsage = R"(usage: rnnc-bench [options]
+
+Times rnnc, oneDNN and PyTorch on recurrent workloads, in one run, and prints the ratios.
+
+options:
+  --shape S          the seed workload (LSTM, 2 layers, batch 64, seq 200, input 100, hidden 128)
+  --cell C           lstm | gru | rnn-tanh | rnn-relu | layernorm-lstm   (any of the next flags selects
+  --layers N         one shape; unset ones take S's values)
+  --batch N  --seq N  --input N  --hidden N
+  --repeats N        timed runs per measurement (default 5)
+  --no-onednn        skip oneDNN;  --no-torch  skip PyTorch
+  --target T         Halide target for rnnc's kernels (default host)
+)";
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? NAN : v[v.size() / 2];
+}
+
+template <typename Fn>
+double time_ms(int repeats, Fn fn) {
+  fn();  // warm-up: JIT'd code paged in, buffer pool filled
+  std::vector<double> times;
+  for (int r = 0; r < repeats; ++r) {
+    auto start = std::chrono::steady_clock::now();
+    fn();
+    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  return median(times);
+}
+
+ir::Module optimized(const Workload& w, bool training) {
+  ir::Module m = zoo::build_cell_model(
+      w.cell, {.input_size = w.input, .hidden_size = w.hidden, .num_layers = w.layers, .lengths = false});
+  passes::PassManager pm;
+  training ? passes::add_training_pipeline(pm) : passes::add_inference_pipeline(pm);
+  pm.run(m);
+  return m;
+}
+
+Buffer random_input(const Workload& w) {
+  runtime::Tensor<float> x({w.seq, w.batch, w.input});
+  std::mt19937 gen(1);
+  std::normal_distribution<float> normal;
+  for (float& v : x.data) v = normal(gen);
+  return runtime::CompiledModule::to_buffer(x, ir::DType::F32);
+}
+
+struct RnncTiming {
+  double forward_ms = NAN, train_ms = NAN;
+};
+
+RnncTiming time_rnnc(const Workload& w, int repeats, const std::string& target) {
+  RnncTiming t;
+  Buffer x = random_input(w);
+  {
+    runtime::CompiledModule model(optimized(w, false));
+    model.load(codegen::jit_compile(model.plan(), target));
+    model.init_params(1);
+    t.forward_ms = time_ms(repeats, [&] { model.run_buffers("forward", {x}); });
+  }
+  runtime::CompiledModule model(optimized(w, true));
+  model.load(codegen::jit_compile(model.plan(), target));
+  model.init_params(1);
+  const ir::Function& fwd = *model.module().find_function("forward");
+  t.train_ms = time_ms(repeats, [&] {
+    std::vector<Buffer> out = model.run_buffers("forward", {x});
+    std::vector<Buffer> args;
+    // Upstream gradients: ones for the outputs y, zeros for the final states.
+    for (size_t i = 0; i < out.size(); ++i) {
+      const std::string& name = fwd.result_names()[i];
+      if (name.rfind(passes::kSavedPrefix, 0) == 0) continue;
+      Buffer d = out[i].copy();
+      float fill = name == "y" ? 1.0f : 0.0f;
+      std::fill_n(static_cast<float*>(d.data()), d.number_of_elements(), fill);
+      args.push_back(d);
+    }
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (fwd.result_names()[i].rfind(passes::kSavedPrefix, 0) == 0) args.push_back(out[i]);
+    }
+    model.run_buffers("backward", args);
+  });
+  return t;
+}
+
+std::string describe(const Workload& w) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "%s L%d B%ld T%ld I%ld H%ld", w.cell.c_str(), w.layers, static_cast<long>(w.batch),
+                static_cast<long>(w.seq), static_cast<long>(w.input), static_cast<long>(w.hidden));
+  return buf;
+}
+
+std::string ratio(double a, double b) {
+  if (std::isnan(a) || std::isnan(b) || b <= 0) return "n/a";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", a / b);
+  return buf;
+}
+
+struct Row {
+  Workload w;
+  RnncTiming rnnc;
+  Timing onednn, torch;
+};
+
+Workload seed_workload() { return Workload{"lstm", 2, 64, 200, 100, 128}; }
+
+std::vector<Workload> grid() {
+  std::vector<Workload> g{seed_workload()};
+  for (int64_t h : {64, 256, 512, 1024}) g.push_back({"lstm", 1, 64, 100, h, h});
+  for (int64_t t : {16, 512}) g.push_back({"lstm", 1, 64, t, 128, 128});
+  for (int64_t b : {1, 256}) g.push_back({"lstm", 1, b, 100, 128, 128});
+  g.push_back({"gru", 2, 64, 200, 100, 128});
+  g.push_back({"rnn-tanh", 2, 64, 200, 100, 128});
+  g.push_back({"layernorm-lstm", 2, 64, 200, 100, 128});
+  return g;
+}
+
+int bench_main(int argc, char** argv) {
+  cli::Args args(argc, argv, {"shape", "cell", "layers", "batch", "seq", "input", "hidden", "repeats", "target"},
+                 {"no-onednn", "no-torch"});
+  int repeats = static_cast<int>(args.get_int("repeats", 5));
+  if (repeats < 1) throw cli::UsageError("--repeats must be >= 1");
+  std::string target = args.get("target", "host");
+  std::vector<Workload> workloads;
+  std::string label;
+  bool single = false;
+  for (const char* f : {"cell", "layers", "batch", "seq", "input", "hidden"}) single |= args.has(f);
+  if (args.has("shape")) {
+    if (args.get("shape") != "S") throw cli::UsageError("--shape knows only S");
+    workloads.push_back(seed_workload());
+    label = "S";
+  } else if (single) {
+    Workload w = seed_workload();
+    w.cell = args.get("cell", w.cell);
+    w.layers = static_cast<int>(args.get_int("layers", w.layers));
+    w.batch = args.get_int("batch", w.batch);
+    w.seq = args.get_int("seq", w.seq);
+    w.input = args.get_int("input", w.input);
+    w.hidden = args.get_int("hidden", w.hidden);
+    if (w.layers < 1 || w.batch < 1 || w.seq < 1 || w.input < 1 || w.hidden < 1) {
+      throw cli::UsageError("layers, batch, seq, input and hidden must be >= 1");
+    }
+    zoo::cell_by_name(w.cell);  // an unknown cell is an error now, not after the anchors ran
+    workloads.push_back(w);
+    label = describe(w);
+  } else {
+    workloads = grid();
+    label = "S";
+  }
+
+  std::vector<Row> rows;
+  for (const Workload& w : workloads) {
+    Row r{w, time_rnnc(w, repeats, target), {}, {}};
+    if (!args.has("no-onednn")) r.onednn = time_onednn(w, repeats);
+    if (!args.has("no-torch")) r.torch = time_torch(w, repeats);
+    std::fprintf(stderr, "measured %s\n", describe(w).c_str());
+    rows.push_back(r);
+  }
+  std::printf("%-36s %9s %9s %9s %9s %9s %9s | %6s %6s %6s %6s\n", "workload (ms, median)", "rnnc-fwd", "dnnl-fwd",
+              "torch-fwd", "rnnc-trn", "dnnl-trn", "torch-trn", "f/dnnl", "t/dnnl", "f/trch", "t/trch");
+  for (const Row& r : rows) {
+    std::printf("%-36s %9s %9s %9s %9s %9s %9s | %6s %6s %6s %6s\n", describe(r.w).c_str(), format_ms(r.rnnc.forward_ms).c_str(),
+                format_ms(r.onednn.forward_ms).c_str(), format_ms(r.torch.forward_ms).c_str(),
+                format_ms(r.rnnc.train_ms).c_str(), format_ms(r.onednn.train_ms).c_str(),
+                format_ms(r.torch.train_ms).c_str(), ratio(r.rnnc.forward_ms, r.onednn.forward_ms).c_str(),
+                ratio(r.rnnc.train_ms, r.onednn.train_ms).c_str(), ratio(r.rnnc.forward_ms, r.torch.forward_ms).c_str(),
+                ratio(r.rnnc.train_ms, r.torch.train_ms).c_str());
+    for (const Timing* t : {&r.onednn, &r.torch}) {
+      if (!t->note.empty()) std::printf("  note: %s\n", t->note.c_str());
+    }
+  }
+  const Row& first = rows.front();
+  std::printf("%s: fwd_vs_onednn=%s train_vs_onednn=%s fwd_vs_torch=%s train_vs_torch=%s\n", label.c_str(),
+              ratio(first.rnnc.forward_ms, first.onednn.forward_ms).c_str(),
+              ratio(first.rnnc.train_ms, first.onednn.train_ms).c_str(),
+              ratio(first.rnnc.forward_ms, first.torch.forward_ms).c_str(),
+              ratio(first.rnnc.train_ms, first.torch.train_ms).c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace rnnc::bench
+
+int main(int argc, char** argv) {
+  return rnnc::cli::run_tool("rnnc-bench", rnnc::bench::kUsage, rnnc::bench::bench_main, argc, argv);
+}
