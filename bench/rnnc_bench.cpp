@@ -40,6 +40,7 @@ options:
   --repeats N        timed runs per measurement (default 5)
   --no-onednn        skip oneDNN;  --no-torch  skip PyTorch
   --target T         Halide target for rnnc's kernels (default host)
+  --profile          print where rnnc's time goes, per kernel (adds timing overhead)
 )";
 
 double median(std::vector<double> v) {
@@ -80,6 +81,20 @@ struct RnncTiming {
   double forward_ms = NAN, train_ms = NAN;
 };
 
+bool g_profile = false;
+
+void print_profile(const char* what, const runtime::CompiledModule& model, int runs) {
+  std::vector<std::pair<double, std::string>> rows;
+  double total = 0;
+  for (const auto& [name, t] : model.profile()) {
+    rows.push_back({t.seconds * 1e3 / runs, name + " (" + std::to_string(t.calls / runs) + " calls)"});
+    total += t.seconds * 1e3 / runs;
+  }
+  std::sort(rows.rbegin(), rows.rend());
+  std::printf("rnnc %s: %.2f ms in kernels per run\n", what, total);
+  for (const auto& [ms, name] : rows) std::printf("  %8.3f ms  %s\n", ms, name.c_str());
+}
+
 RnncTiming time_rnnc(const Workload& w, int repeats, const std::string& target) {
   RnncTiming t;
   Buffer x = random_input(w);
@@ -88,12 +103,17 @@ RnncTiming time_rnnc(const Workload& w, int repeats, const std::string& target) 
     model.load(codegen::jit_compile(model.plan(), target));
     model.init_params(1);
     t.forward_ms = time_ms(repeats, [&] { model.run_buffers("forward", {x}); });
+    if (g_profile) {
+      model.set_profiling(true);
+      for (int r = 0; r < repeats; ++r) model.run_buffers("forward", {x});
+      print_profile("forward", model, repeats);
+    }
   }
   runtime::CompiledModule model(optimized(w, true));
   model.load(codegen::jit_compile(model.plan(), target));
   model.init_params(1);
   const ir::Function& fwd = *model.module().find_function("forward");
-  t.train_ms = time_ms(repeats, [&] {
+  auto step = [&] {
     std::vector<Buffer> out = model.run_buffers("forward", {x});
     std::vector<Buffer> args;
     // Upstream gradients: ones for the outputs y, zeros for the final states.
@@ -109,7 +129,13 @@ RnncTiming time_rnnc(const Workload& w, int repeats, const std::string& target) 
       if (fwd.result_names()[i].rfind(passes::kSavedPrefix, 0) == 0) args.push_back(out[i]);
     }
     model.run_buffers("backward", args);
-  });
+  };
+  t.train_ms = time_ms(repeats, step);
+  if (g_profile) {
+    model.set_profiling(true);
+    for (int r = 0; r < repeats; ++r) step();
+    print_profile("train", model, repeats);
+  }
   return t;
 }
 
@@ -148,7 +174,8 @@ std::vector<Workload> grid() {
 
 int bench_main(int argc, char** argv) {
   cli::Args args(argc, argv, {"shape", "cell", "layers", "batch", "seq", "input", "hidden", "repeats", "target"},
-                 {"no-onednn", "no-torch"});
+                 {"no-onednn", "no-torch", "profile"});
+  g_profile = args.has("profile");
   int repeats = static_cast<int>(args.get_int("repeats", 5));
   if (repeats < 1) throw cli::UsageError("--repeats must be >= 1");
   std::string target = args.get("target", "host");

@@ -74,6 +74,7 @@ class Lowerer {
       out.arguments.push_back(*step_);
       if (!extents_.count("batch")) extents_["batch"] = lengths_->dim(0).extent();
     }
+    preassign_outputs();
     std::map<Value, int> uses = count_uses(f_, spec_.nodes, spec_.outputs);
     for (NodeId n : spec_.nodes) {
       lower(f_, n, values_);
@@ -81,7 +82,8 @@ class Lowerer {
         // A fused group's result read twice (a step's h', both next carry and output) is computed once.
         for (int r = 0; r < static_cast<int>(f_.node(n).types.size()); ++r) {
           auto it = uses.find(Value{n, r});
-          if (it != uses.end() && it->second >= 2) roles_.shared.push_back(values_.at(Value{n, r}));
+          Func result = values_.at(Value{n, r});
+          if (it != uses.end() && it->second >= 2 && !is_output(result)) roles_.shared.push_back(result);
         }
       } else if (f_.node(n).types.size() == 1) {
         note_sharing(f_, n, values_.at(Value{n, 0}), uses);
@@ -90,6 +92,18 @@ class Lowerer {
     for (size_t i = 0; i < spec_.outputs.size(); ++i) {
       Value v = spec_.outputs[i];
       const TensorType& t = f_.type(v);
+      auto pre = output_funcs_.find(i);
+      if (pre != output_funcs_.end() && pre->second.defined()) {
+        // The op wrote its result straight into this output (preassign_outputs).
+        out.outputs.push_back(pre->second);
+        std::vector<int64_t> statics;
+        for (int h = 0; h < t.rank(); ++h) {
+          const ir::Dim& d = t.shape[t.rank() - 1 - h];
+          statics.push_back(d.is_symbolic() ? -1 : d.size);
+        }
+        out.output_static_extents.push_back(statics);
+        continue;
+      }
       Func o("output" + std::to_string(i));
       std::vector<Var> vs = vars(t.rank());
       Expr value = at(values_, v, args(vs));
@@ -152,7 +166,44 @@ class Lowerer {
     return uses;
   }
 
+  // An elementwise op whose value is a kernel output computes straight into the output Func (readers
+  // inside the kernel read it from there), saving a copy loop per output. Only for unmasked kernels: a
+  // masked output differs from the value the step's other ops read.
+  void preassign_outputs() {
+    if (spec_.masked) return;
+    std::set<Value> seen;
+    for (size_t i = 0; i < spec_.outputs.size(); ++i) {
+      Value v = spec_.outputs[i];
+      if (!seen.insert(v).second) continue;
+      const ir::Function* fn = &f_;
+      Value target = v;
+      if (f_.op(v.node) == OpKind::Fused) {
+        fn = f_.body(v.node);
+        target = fn->results()[v.result];
+      }
+      OpKind op = fn->op(target.node);
+      bool direct = ir::is_unary_elementwise(op) || ir::is_binary_elementwise(op) || op == OpKind::Concat ||
+                    op == OpKind::Slice || op == OpKind::Dropout || op == OpKind::SelectRows ||
+                    op == OpKind::BroadcastLike || op == OpKind::ReluMask || op == OpKind::Embedding;
+      if (!direct) continue;
+      Func o("output" + std::to_string(i));
+      output_funcs_[i] = o;
+      preassigned_[{fn, target}] = o;
+      output_names_.insert(o.name());
+    }
+  }
+
+  // The Func a node's result is built in: its output Func when preassigned, a fresh one otherwise.
+  Func result_func(const ir::Function& f, NodeId n) {
+    auto it = preassigned_.find({&f, Value{n, 0}});
+    if (it != preassigned_.end()) return it->second;
+    return Func(op_func_name(f, n));
+  }
+
+  bool is_output(const Func& f) const { return output_names_.count(f.name()) > 0; }
+
   void note_sharing(const ir::Function& f, NodeId n, const Func& r, const std::map<Value, int>& uses) {
+    if (is_output(r)) return;
     OpKind op = f.op(n);
     // Cheap index remaps stay inline; ops already computed at root by their own schedule are skipped.
     if (op == OpKind::Constant || op == OpKind::Slice || op == OpKind::BroadcastLike || op == OpKind::Fused ||
@@ -172,7 +223,7 @@ class Lowerer {
     std::vector<Var> v = vars(R);
     std::vector<Expr> idx = args(v);
     Halide::Type type = halide_type(out.dtype);
-    Func r(op_func_name(f, n));
+    Func r = result_func(f, n);
     auto x = [&](size_t i, const std::vector<Expr>& index) { return at(m, in[i], index); };
     // An operand of lower rank is broadcast along the leading (outer) dims: it takes the inner indices.
     auto bx = [&](size_t i) {
@@ -360,17 +411,35 @@ class Lowerer {
     std::vector<Var> v = vars(out.rank());
     mm(v) = Halide::cast(type, 0);
     if (a.has_flag("transpose_a")) {
-      // out(n, m) = sum over the leading dims l of a(m, l…) * b(n, l…)
+      // out(n, m) = sum over the leading dims l of a(m, l…) * b(n, l…), a reduction over every row (all time
+      // steps and rows: 12800 for the seed workload). Summed in chunks of the outermost leading dim, each
+      // chunk's rows small enough to stay in cache while every output tile passes over them; a tile's
+      // partial sum over one chunk is `partial`.
+      const int p = ta.rank() - 1;
+      Expr outer = extent(ta, p);
+      const int chunk = p == 1 ? 64 : 4;
       std::vector<Halide::Range> ranges;
-      for (int h = 1; h < ta.rank(); ++h) ranges.push_back({0, extent(ta, h)});
+      for (int h = 1; h < p; ++h) ranges.push_back({0, extent(ta, h)});
+      ranges.push_back({0, chunk});
       RDom r(ranges);
+      Var c("chunk");
+      Expr row = c * chunk + r[p - 1];
+      Expr clamped = Halide::min(row, outer - 1);
       std::vector<Expr> ia{v[1]}, ib{v[0]};
-      for (int j = 0; j < r.dimensions(); ++j) {
+      for (int j = 0; j + 1 < p; ++j) {
         ia.push_back(r[j]);
         ib.push_back(r[j]);
       }
-      mm(v) += at(m, in[0], ia) * at(m, in[1], ib);
+      ia.push_back(clamped);
+      ib.push_back(clamped);
+      Func partial(mm.name() + "_partial");
+      partial(v[0], v[1], c) = Halide::cast(type, 0);
+      partial(v[0], v[1], c) += Halide::select(row < outer, at(m, in[0], ia) * at(m, in[1], ib), Halide::cast(type, 0));
+      RDom chunks(0, (outer + chunk - 1) / chunk);
+      mm(v) += partial(v[0], v[1], chunks.x);
       role.k = r;
+      role.partial = partial;
+      role.chunks = chunks;
     } else {
       const ir::Dim& k_dim = ta.shape.back();
       RDom r(0, extent(k_dim));
@@ -519,7 +588,11 @@ class Lowerer {
       }
     }
     r(v) += at(m, in[0], xi);
-    roles_.reductions.push_back(r);
+    if (!reduced.count(R - 1) && out.rank() >= 1) {
+      roles_.column_sums.push_back({r, rd});
+    } else {
+      roles_.reductions.push_back(r);
+    }
     return r;
   }
 
@@ -568,6 +641,9 @@ class Lowerer {
   std::optional<Halide::Param<int32_t>> step_;
   FuncRoles roles_;
   std::map<std::string, size_t> matmul_of_;  // tiles Func name -> index in roles_.matmuls
+  std::map<size_t, Func> output_funcs_;                              // output index -> its Func
+  std::map<std::pair<const ir::Function*, Value>, Func> preassigned_;  // value -> the output Func it writes
+  std::set<std::string> output_names_;
   int counter_ = 0;
 };
 

@@ -19,13 +19,22 @@ struct FuncRoles {
     Halide::Func func;     // the accumulation
     Halide::Func tiles;    // what readers see: the product, computed tile by tile from `func`
     Halide::Func output;   // the kernel output that is the product itself, if any (then tiled instead)
-    Halide::RDom k;        // the reduction
+    Halide::RDom k;        // the reduction (of `partial`, for a transpose_a product)
+    Halide::Func partial;  // transpose_a: partial(n, m, chunk) sums one chunk of rows; func sums the chunks
+    Halide::RDom chunks;
     int rank = 2;          // Halide dims of the result (n innermost)
     int64_t n_extent = -1; // static extent of dim 0 (the outputs), -1 if symbolic
     int64_t k_extent = -1;
   };
   std::vector<MatMul> matmuls;
   std::vector<Halide::Func> reductions;  // row statistics, sums: computed once, before their users
+  // Sums over leading dims that keep the innermost (contiguous) one, as a bias gradient sums [T, B, H]
+  // to [H]: vectorised along that dim, the reduction loops outside it.
+  struct ColumnSum {
+    Halide::Func func;
+    Halide::RDom r;
+  };
+  std::vector<ColumnSum> column_sums;
   std::vector<Halide::Func> scatters;    // embedding gradients: serial over ids, vectorised over rows
   std::vector<Halide::Func> roots;       // layout changes (transposes) computed once
   // Values read more than once (or by a concat, which evaluates every part): computed once into a

@@ -9,12 +9,18 @@
 //                                     -> one concat of piecewise sums over the common refinement of
 //                                        their parts, where zero parts vanish: what autodiff's
 //                                        zero-padded slice gradients collapse to
+//   reduce_sum(slice(x)) along a kept axis -> slice(reduce_sum(x)): one sum serves every slice
+//   a scan step output that is a part of another step output's concat
+//                                     -> a slice of that output, outside the scan: the backward LSTM
+//                                        step writes its [batch, 4H] gate gradients once, not twice
 // Runs inside scan and fused bodies too.
+#include <map>
 #include <optional>
 #include <set>
 
 #include "ir/error.h"
 #include "passes/pass.h"
+#include "ir/scan_layout.h"
 #include "passes/passes.h"
 
 namespace rnnc::passes {
@@ -125,9 +131,23 @@ std::optional<Value> simplify(Function& f, NodeId n) {
     case OpKind::BroadcastLike:
       if (same_type(in[0])) return in[0];
       break;
-    case OpKind::ReduceSum:
-      if (f.node(n).attrs.get_int_list("axes").empty()) return in[0];
-      break;
+    case OpKind::ReduceSum: {
+      const std::vector<int64_t>& axes = f.node(n).attrs.get_int_list("axes");
+      if (axes.empty()) return in[0];
+      if (f.op(in[0].node) != OpKind::Slice) break;
+      const TensorType& xt = f.type(in[0]);
+      int64_t slice_axis = axis_of(f, in[0].node);
+      std::set<int64_t> reduced;
+      for (int64_t a : axes) reduced.insert(a < 0 ? a + xt.rank() : a);
+      if (reduced.count(slice_axis)) break;
+      int64_t before = 0;
+      for (int64_t a : reduced) before += a < slice_axis ? 1 : 0;
+      // Copies, not references: adding nodes may move the node storage.
+      const int64_t start = f.node(in[0].node).attrs.get_int("start"), size = f.node(in[0].node).attrs.get_int("size");
+      const ir::Attrs sum_attrs = f.node(n).attrs;
+      Value whole = f.add(OpKind::ReduceSum, {f.operands(in[0].node)[0]}, sum_attrs);
+      return f.add(OpKind::Slice, {whole}, ir::Attrs().set("axis", slice_axis - before).set("start", start).set("size", size));
+    }
     case OpKind::Slice: {
       int64_t axis = axis_of(f, n), start = f.node(n).attrs.get_int("start"), size = f.node(n).attrs.get_int("size");
       if (same_type(in[0])) return in[0];
@@ -169,6 +189,38 @@ std::optional<Value> simplify(Function& f, NodeId n) {
   return std::nullopt;
 }
 
+// Step outputs that are parts of another step output's concat become slices of that output.
+bool slice_scan_outputs(Function& f, NodeId scan) {
+  ir::ScanLayout l = ir::ScanLayout::of(f, scan);
+  if (l.unroll != 1) return false;
+  const Function& body = *f.body(scan);
+  std::vector<Value> results = body.results();
+  std::map<Value, int64_t> output_of;  // body value -> first output index
+  for (int64_t o = 0; o < l.outputs; ++o) output_of.emplace(results[l.body_output(o)], o);
+  bool changed = false;
+  for (int64_t o = 0; o < l.outputs; ++o) {
+    Value part = results[l.body_output(o)];
+    Value outer{scan, l.output_result(o)};
+    if (f.users(outer).empty()) continue;
+    for (const ir::Use& u : body.users(part)) {
+      if (body.op(u.user) != OpKind::Concat) continue;
+      auto whole = output_of.find(Value{u.user, 0});
+      if (whole == output_of.end()) continue;
+      int64_t axis = body.node(u.user).attrs.get_int("axis"), offset = 0;
+      std::vector<Value> parts = body.operands(u.user);
+      if (axis < 0) axis += body.type(part).rank();
+      for (int k = 0; k < u.operand; ++k) offset += body.type(parts[k]).shape[axis].size;
+      Value sliced = f.add(OpKind::Slice, {Value{scan, l.output_result(whole->second)}},
+                           ir::Attrs().set("axis", axis + 1).set("start", offset).set("size", body.type(part).shape[axis].size));
+      f.set_value_name(sliced, f.value_name(outer));
+      f.replace_all_uses(outer, sliced);
+      changed = true;
+      break;
+    }
+  }
+  return changed;
+}
+
 bool canonicalize_function(Function& f) {
   bool any = false;
   for (bool changed = true; changed;) {
@@ -176,6 +228,7 @@ bool canonicalize_function(Function& f) {
     for (NodeId n : f.topological_order()) {
       if (ir::has_body(f.op(n))) {
         changed |= canonicalize_function(*f.body(n));
+        if (f.op(n) == OpKind::Scan) changed |= slice_scan_outputs(f, n);
         continue;
       }
       if (f.op(n) == OpKind::Arg || f.op(n) == OpKind::Return || f.users(Value{n, 0}).empty()) continue;

@@ -1,0 +1,62 @@
+// Times one compiled kernel in isolation (min over batches of calls): for schedule work.
+//   kernel_bench [infer|train] [kernel-substring] [batch]
+#include <HalideBuffer.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+
+#include "codegen/jit.h"
+#include "frontend/zoo.h"
+#include "passes/pipeline.h"
+#include "runtime/compiled_executor.h"
+using namespace rnnc;
+using Buffer = Halide::Runtime::Buffer<void>;
+
+int main(int argc, char** argv) {
+  bool train = argc > 1 && std::string(argv[1]) == "train";
+  std::string pick = argc > 2 ? argv[2] : "scan";
+  int64_t B = argc > 3 ? atoi(argv[3]) : 64, T = 200;
+  ir::Module m = zoo::build_cell_model("lstm", {.input_size = 100, .hidden_size = 128, .num_layers = 2, .lengths = false});
+  passes::PassManager pm;
+  train ? passes::add_training_pipeline(pm) : passes::add_inference_pipeline(pm);
+  pm.run(m);
+  runtime::CompiledModule cm(m);
+  runtime::KernelTable table = codegen::jit_compile(cm.plan());
+  std::map<std::string, int64_t> dims{{"batch", B}, {"time", T}};
+  for (const runtime::KernelSpec& spec : cm.plan().kernels()) {
+    if (spec.name.find(pick) == std::string::npos) continue;
+    std::vector<Buffer> bufs;
+    auto make = [&](const ir::TensorType& t) {
+      std::vector<int> sizes;
+      for (int d = t.rank() - 1; d >= 0; --d) sizes.push_back(t.shape[d].is_symbolic() ? dims.at(t.shape[d].symbol) : t.shape[d].size);
+      halide_type_t ht = t.dtype == ir::DType::F32 ? halide_type_t(halide_type_float, 32) : halide_type_t(halide_type_int, 32);
+      Buffer b(ht, sizes);
+      if (t.dtype == ir::DType::F32) std::fill_n(static_cast<float*>(b.data()), b.number_of_elements(), 0.01f);
+      else std::fill_n(static_cast<int32_t*>(b.data()), b.number_of_elements(), 1);
+      return b;
+    };
+    for (const ir::Value& v : spec.inputs) bufs.push_back(make(spec.function->type(v)));
+    int32_t t = 0;
+    std::vector<void*> args;
+    for (Buffer& b : bufs) args.push_back(b.raw_buffer());
+    if (spec.masked) {
+      bufs.push_back(make(ir::TensorType{ir::DType::I32, {ir::batch_dim()}}));
+      args.push_back(bufs.back().raw_buffer());
+      args.push_back(&t);
+    }
+    std::vector<Buffer> outs;
+    for (const ir::Value& v : spec.outputs) outs.push_back(make(spec.function->type(v)));
+    for (Buffer& b : outs) args.push_back(b.raw_buffer());
+    auto fn = table.functions.at(spec.name);
+    fn(args.data());
+    double best = 1e9;
+    int reps = spec.step ? 100 : 3;
+    for (int b = 0; b < 20; ++b) {
+      auto t0 = std::chrono::steady_clock::now();
+      for (int r = 0; r < reps; ++r) fn(args.data());
+      best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / reps);
+    }
+    std::cout << spec.name << ": best " << best << " ms\n";
+  }
+}
