@@ -119,7 +119,10 @@ class Lowerer {
       // An output that is a product itself gets the product's tiling (no copy through a root buffer).
       if (!spec_.masked && f_.op(v.node) == OpKind::MatMul) {
         auto it = matmul_of_.find(values_.at(v).name());
-        if (it != matmul_of_.end() && !roles_.matmuls[it->second].output.defined()) roles_.matmuls[it->second].output = o;
+        if (it != matmul_of_.end() && !roles_.matmuls[it->second].output.defined() &&
+            !roles_.matmuls[it->second].transposed_result) {
+          roles_.matmuls[it->second].output = o;
+        }
       }
       std::vector<int64_t> statics;
       for (int h = 0; h < t.rank(); ++h) {
@@ -410,6 +413,7 @@ class Lowerer {
     FuncRoles::MatMul role;
     std::vector<Var> v = vars(out.rank());
     mm(v) = Halide::cast(type, 0);
+    bool swapped = false;
     if (a.has_flag("transpose_a")) {
       // out(n, m) = sum over the leading dims l of a(m, l…) * b(n, l…), a reduction over every row (all time
       // steps and rows: 12800 for the seed workload). Summed in chunks of the outermost leading dim, each
@@ -417,6 +421,11 @@ class Lowerer {
       // partial sum over one chunk is `partial`.
       const int p = ta.rank() - 1;
       Expr outer = extent(ta, p);
+      // A ragged N (dW_ih of a 100-feature input: [4H, 100]) with an even M computes the transposed
+      // product, whose fast dim is then M, and the result reads it back transposed.
+      const ir::Dim &m_dim = ta.shape.back(), &n_dim = tb.shape.back();
+      swapped = !n_dim.is_symbolic() && !m_dim.is_symbolic() && n_dim.size % 8 != 0 && m_dim.size % 16 == 0;
+      const Value first = swapped ? in[1] : in[0], second = swapped ? in[0] : in[1];
       const int chunk = p == 1 ? 64 : 4;
       std::vector<Halide::Range> ranges;
       for (int h = 1; h < p; ++h) ranges.push_back({0, extent(ta, h)});
@@ -434,7 +443,7 @@ class Lowerer {
       ib.push_back(clamped);
       Func partial(mm.name() + "_partial");
       partial(v[0], v[1], c) = Halide::cast(type, 0);
-      partial(v[0], v[1], c) += Halide::select(row < outer, at(m, in[0], ia) * at(m, in[1], ib), Halide::cast(type, 0));
+      partial(v[0], v[1], c) += Halide::select(row < outer, at(m, first, ia) * at(m, second, ib), Halide::cast(type, 0));
       RDom chunks(0, (outer + chunk - 1) / chunk);
       mm(v) += partial(v[0], v[1], chunks.x);
       role.k = r;
@@ -452,13 +461,18 @@ class Lowerer {
       role.k = r;
       role.k_extent = k_dim.is_symbolic() ? -1 : k_dim.size;
     }
-    (void)tb;
     Func tiles(mm.name() + "_tiles");
-    tiles(v) = mm(v);
+    if (swapped) {
+      tiles(v) = mm(v[1], v[0]);
+      role.n_extent = ta.shape.back().size;
+      role.transposed_result = true;
+    } else {
+      tiles(v) = mm(v);
+      role.n_extent = out.shape.back().is_symbolic() ? -1 : out.shape.back().size;
+    }
     role.func = mm;
     role.tiles = tiles;
     role.rank = out.rank();
-    role.n_extent = out.shape.back().is_symbolic() ? -1 : out.shape.back().size;
     matmul_of_[tiles.name()] = roles_.matmuls.size();
     roles_.matmuls.push_back(role);
     return tiles;
