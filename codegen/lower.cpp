@@ -53,6 +53,7 @@ class Lowerer {
     LoweredKernel out;
     out.name = spec_.name;
     out.step = spec_.step;
+    out.single_threaded = spec_.row_separable;
     // Inputs: one buffer each; their dims tell the symbolic extents.
     for (size_t i = 0; i < spec_.inputs.size(); ++i) {
       const TensorType& t = f_.type(spec_.inputs[i]);

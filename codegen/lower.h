@@ -46,6 +46,7 @@ struct FuncRoles {
 struct LoweredKernel {
   std::string name;
   bool step = false;  // a scan's step: called once per time step on one step's rows
+  bool single_threaded = false;  // the executor runs row ranges of it on threads of its own
   std::vector<Halide::Func> outputs;
   std::vector<Halide::Argument> arguments;  // the kernel's inputs in plan order (outputs follow them)
   std::vector<std::vector<int64_t>> output_static_extents;  // per output, per Halide dim; -1 symbolic

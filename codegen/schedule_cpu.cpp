@@ -20,11 +20,15 @@ Var var(const Func& f, int i) { return f.args()[i]; }
 // A pure definition: vectorise the innermost dim, parallelise the outermost. A scan step's rows (one
 // step of a batch) are few: they go to the threads in blocks of 8, which measured 30% faster per LSTM
 // step than running its elementwise work on one thread.
+// Threads: may the kernel use Halide's thread pool at all (not when the executor already runs row
+// ranges of a scan on threads of its own)?
+bool g_threads = true;
+
 void map_schedule(Func f, int lanes, int64_t inner_extent, bool step) {
   int rank = f.dimensions();
   if (rank == 0) return;
   if (inner_extent < 0 || inner_extent >= lanes) f.vectorize(var(f, 0), lanes, TailStrategy::GuardWithIf);
-  if (rank >= 2) {
+  if (rank >= 2 && g_threads) {
     if (step) {
       f.parallel(var(f, rank - 1), 8, TailStrategy::GuardWithIf);
     } else {
@@ -73,8 +77,8 @@ void transposed_matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
       .reorder(ni, mi, no, mo, mm.chunks.x)
       .vectorize(ni, lanes, TailStrategy::GuardWithIf)
       .unroll(ni)
-      .unroll(mi)
-      .parallel(mo);
+      .unroll(mi);
+  if (g_threads) acc.update().parallel(mo);
   partial.compute_at(acc, no);
   if (exact) partial.bound_extent(n, nt);
   partial.split(n, n, pni, nt, n_tail)
@@ -113,7 +117,7 @@ void matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
       acc.vectorize(var(acc, 0), lanes, TailStrategy::GuardWithIf);
       acc.update().vectorize(var(acc, 0), lanes, TailStrategy::GuardWithIf);
     }
-    if (rank >= 2) {
+    if (rank >= 2 && g_threads) {
       acc.parallel(var(acc, rank - 1));
       acc.update().parallel(var(acc, rank - 1));
     }
@@ -128,7 +132,7 @@ void matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
       .vectorize(ni, lanes)
       .unroll(mi);
   // Rows of a time-stacked product split across threads by time step; a plain matrix by row tile.
-  c.parallel(rank >= 3 ? var(c, rank - 1) : mo);
+  if (g_threads) c.parallel(rank >= 3 ? var(c, rank - 1) : mo);
 
   Var an = var(acc, 0), am = var(acc, 1), ani("ani"), ami("ami");
   acc.compute_at(c, no).bound_extent(an, nt);
@@ -155,6 +159,7 @@ void matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
 
 void schedule_cpu(LoweredKernel& k, const Halide::Target& target) {
   int lanes = vector_lanes(target);
+  g_threads = !k.single_threaded;
   const bool step = k.step;
   for (const FuncRoles::MatMul& mm : k.roles.matmuls) matmul_schedule(mm, lanes);
   for (Func f : k.roles.reductions) f.compute_root();

@@ -2,8 +2,11 @@
 
 #include <HalideBuffer.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <mutex>
+#include <thread>
 
 #include "ir/error.h"
 #include "ir/verifier.h"
@@ -229,6 +232,7 @@ class Run {
     auto start = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     int rc = it->second(args.data());
     if (profile_) {
+      std::lock_guard<std::mutex> lock(profile_mutex_);  // scans run row ranges on several threads
       CompiledModule::KernelTime& t = (*profile_)[spec.name];
       t.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       ++t.calls;
@@ -280,49 +284,107 @@ class Run {
       }
     }
 
-    int32_t t_arg = 0;
-    std::vector<Buffer> views;
-    std::vector<void*> args;
-    for (int chunk = 0; chunk * l.unroll < steps; ++chunk) {
-      views.clear();
-      args.clear();
-      std::vector<int> times;
-      for (int64_t u = 0; u < l.unroll; ++u) {
-        int s = chunk * static_cast<int>(l.unroll) + static_cast<int>(u);
-        times.push_back(s >= steps ? -1 : (spec_direction_reverse(scan) ? steps - 1 - s : s));
+    // One row range of the whole scan: every buffer cropped to rows [lo, lo + rows) of its batch dim.
+    // Halide crops keep absolute coordinates, so the ranges' kernels agree on lengths[b] and all else.
+    const bool reverse = spec_direction_reverse(scan);
+    auto run_rows = [&](int lo, int rows) {
+      auto crop = [&](const Buffer& b, int batch_dim) { return rows < 0 ? b : b.cropped(batch_dim, lo, rows); };
+      std::vector<Buffer> cur, nxt, seqs, zeros, outs, scratches;
+      for (int64_t i = 0; i < l.carries; ++i) {
+        cur.push_back(crop(carry[i], carry[i].dimensions() - 1));
+        nxt.push_back(crop(next[i], next[i].dimensions() - 1));
       }
-      views.reserve(l.unroll * (l.sequences + l.outputs));
-      for (Buffer& c : carry) args.push_back(c.raw_buffer());
-      for (int t : times) {
-        for (int64_t j = 0; j < l.sequences; ++j) {
-          if (t < 0) {
-            args.push_back(zero_steps[j].raw_buffer());
-          } else {
-            views.push_back(sequences[j].sliced(sequences[j].dimensions() - 1, t));
-            args.push_back(views.back().raw_buffer());
+      for (int64_t j = 0; j < l.sequences; ++j) {
+        seqs.push_back(crop(sequences[j], sequences[j].dimensions() - 2));
+        zeros.push_back(crop(zero_steps[j], zero_steps[j].dimensions() - 1));
+      }
+      for (int64_t o = 0; o < l.outputs; ++o) {
+        outs.push_back(crop(stacked[o], stacked[o].dimensions() - 2));
+        scratches.push_back(crop(scratch[o], scratch[o].dimensions() - 1));
+      }
+      Buffer lens = lengths ? crop(*lengths, 0) : Buffer();
+      int32_t t_arg = 0;
+      std::vector<Buffer> views;
+      std::vector<void*> args;
+      for (int chunk = 0; chunk * l.unroll < steps; ++chunk) {
+        views.clear();
+        args.clear();
+        std::vector<int> times;
+        for (int64_t u = 0; u < l.unroll; ++u) {
+          int s = chunk * static_cast<int>(l.unroll) + static_cast<int>(u);
+          times.push_back(s >= steps ? -1 : (reverse ? steps - 1 - s : s));
+        }
+        views.reserve(l.unroll * (l.sequences + l.outputs));
+        for (Buffer& c : cur) args.push_back(c.raw_buffer());
+        for (int t : times) {
+          for (int64_t j = 0; j < l.sequences; ++j) {
+            if (t < 0) {
+              args.push_back(zeros[j].raw_buffer());
+            } else {
+              views.push_back(seqs[j].sliced(seqs[j].dimensions() - 1, t));
+              args.push_back(views.back().raw_buffer());
+            }
           }
         }
-      }
-      for (Buffer& inv : invariants) args.push_back(inv.raw_buffer());
-      if (spec.masked) {
-        t_arg = times[0];
-        args.push_back(lengths->raw_buffer());
-        args.push_back(&t_arg);
-      }
-      for (Buffer& n : next) args.push_back(n.raw_buffer());
-      for (int t : times) {
-        for (int64_t o = 0; o < l.outputs; ++o) {
-          if (t < 0) {
-            args.push_back(scratch[o].raw_buffer());
-          } else {
-            views.push_back(stacked[o].sliced(stacked[o].dimensions() - 1, t));
-            args.push_back(views.back().raw_buffer());
+        for (Buffer& inv : invariants) args.push_back(inv.raw_buffer());
+        if (spec.masked) {
+          t_arg = times[0];
+          args.push_back(lens.raw_buffer());
+          args.push_back(&t_arg);
+        }
+        for (Buffer& n : nxt) args.push_back(n.raw_buffer());
+        for (int t : times) {
+          for (int64_t o = 0; o < l.outputs; ++o) {
+            if (t < 0) {
+              args.push_back(scratches[o].raw_buffer());
+            } else {
+              views.push_back(outs[o].sliced(outs[o].dimensions() - 1, t));
+              args.push_back(views.back().raw_buffer());
+            }
           }
         }
+        call(spec, args);
+        std::swap(cur, nxt);
       }
-      call(spec, args);
-      std::swap(carry, next);
+    };
+
+    // Row-separable steps: each thread runs a contiguous range of rows through every step, no
+    // synchronisation between steps. At least 8 rows a range: smaller ones do not pay for a thread.
+    int batch = l.carries > 0 ? carry[0].dim(carry[0].dimensions() - 1).extent() : 0;
+    int parts = 1;
+    if (spec.row_separable && batch > 0) {
+      parts = std::max(1, std::min(static_cast<int>(std::thread::hardware_concurrency()), batch / 8));
     }
+    if (parts == 1) {
+      run_rows(0, -1);
+    } else {
+      std::vector<std::thread> threads;
+      std::vector<std::exception_ptr> errors(parts);
+      int lo = 0;
+      for (int p = 0; p < parts; ++p) {
+        int rows = batch / parts + (p < batch % parts ? 1 : 0);
+        auto work = [&, p, lo, rows] {
+          try {
+            run_rows(lo, rows);
+          } catch (...) {
+            errors[p] = std::current_exception();
+          }
+        };
+        if (p + 1 < parts) {
+          threads.emplace_back(work);
+        } else {
+          work();
+        }
+        lo += rows;
+      }
+      for (std::thread& t : threads) t.join();
+      for (const std::exception_ptr& e : errors) {
+        if (e) std::rethrow_exception(e);
+      }
+    }
+    // Every range swapped its carries once per iteration: after an odd count, the finals are in `next`.
+    int iterations = (steps + static_cast<int>(l.unroll) - 1) / static_cast<int>(l.unroll);
+    if (iterations % 2 == 1) std::swap(carry, next);
     for (int64_t i = 0; i < l.carries; ++i) buffers_[IrValue{scan, l.carry_result(i)}] = carry[i];
     for (int64_t o = 0; o < l.outputs; ++o) buffers_[IrValue{scan, l.output_result(o)}] = stacked[o];
   }
@@ -334,6 +396,7 @@ class Run {
   const std::map<std::string, Tensor<float>>& params_;
   const Function& f_;
   std::map<std::string, CompiledModule::KernelTime>* profile_;
+  std::mutex profile_mutex_;
   Bindings bindings_;
   std::map<IrValue, Buffer> buffers_;
 };

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "ir/error.h"
+#include "ir/scan_layout.h"
 
 namespace rnnc::runtime {
 
@@ -48,6 +49,69 @@ void wire(const Function& f, KernelSpec& spec) {
       }
     }
   }
+}
+
+// Ops that compute each row of their result from the same row of their (row-led) operands.
+bool row_local(const Function& f, NodeId n) {
+  OpKind op = f.op(n);
+  const ir::Attrs& a = f.node(n).attrs;
+  if (ir::is_unary_elementwise(op) || ir::is_binary_elementwise(op)) return true;
+  switch (op) {
+    case OpKind::Arg:
+    case OpKind::Return:
+    case OpKind::Constant:
+    case OpKind::Param:
+    case OpKind::ReluMask:
+    case OpKind::BroadcastLike:
+    case OpKind::SelectRows:
+    case OpKind::LayerNorm:
+    case OpKind::LayerNormGrad:
+    case OpKind::Softmax:
+    case OpKind::SoftmaxGrad:
+    case OpKind::Dropout:
+      return op != OpKind::Dropout;  // dropout's mask hashes the absolute element index: rows would shift
+    case OpKind::MatMul:
+      return !a.has_flag("transpose_a");
+    case OpKind::Concat:
+    case OpKind::Slice: {
+      int64_t axis = a.get_int("axis");
+      return axis != 0 && axis != -f.type(ir::Value{n, 0}).rank();
+    }
+    case OpKind::Fused: {
+      const Function& body = *f.body(n);
+      for (NodeId m = 0; m < body.num_nodes(); ++m) {
+        if (!row_local(body, m)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+bool row_separable(const Function& body, const ir::ScanLayout& l) {
+  auto leads_with = [](const ir::TensorType& t, const ir::Dim& d) { return t.rank() >= 1 && t.shape[0] == d; };
+  if (body.args().empty()) return false;
+  const ir::TensorType& first = body.type(body.arg(0));
+  if (first.rank() < 1 || !first.shape[0].is_symbolic()) return false;
+  const ir::Dim batch = first.shape[0];
+  for (size_t i = 0; i < l.invariant_arg(0); ++i) {
+    if (!leads_with(body.type(body.arg(i)), batch)) return false;
+  }
+  for (size_t i = l.invariant_arg(0); i < body.args().size(); ++i) {
+    for (const ir::Dim& d : body.type(body.arg(i)).shape) {
+      if (d == batch) return false;
+    }
+  }
+  for (const Value& v : body.results()) {
+    if (!leads_with(body.type(v), batch)) return false;
+  }
+  for (NodeId n = 0; n < body.num_nodes(); ++n) {
+    if (!row_local(body, n)) return false;
+    // A matmul's right operand must not be row data: rows would meet other rows.
+    if (body.op(n) == OpKind::MatMul && leads_with(body.type(body.operands(n)[1]), batch)) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -122,6 +186,7 @@ void ExecutionPlan::plan_function(const Function& f) {
       spec.step = true;
       spec.masked = a.has_flag("lengths");
       spec.carries = a.get_int("carries");
+      spec.row_separable = row_separable(body, ir::ScanLayout::of(f, first));
       plan.steps.push_back({PlanStep::Kind::Scan, kernels_.size(), first});
     } else {
       spec.name = prefix + "_" + c_identifier(f.node(first).attrs.has("kernel") ? f.node(first).attrs.get_word("kernel")

@@ -29,6 +29,10 @@ struct KernelSpec {
   bool step = false;
   bool masked = false;
   int64_t carries = 0;
+  // The step treats each row (batch entry) on its own: every carry, step input and output leads with
+  // one batch dim, invariants do not have it, and no op mixes rows. The executor then runs disjoint
+  // row ranges of the whole scan on separate threads, and the kernel itself stays single-threaded.
+  bool row_separable = false;
 };
 
 struct PlanStep {
