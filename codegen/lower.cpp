@@ -1,6 +1,8 @@
 #include "codegen/lower.h"
 
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "ir/error.h"
@@ -44,7 +46,7 @@ Expr vector_sigmoid(Expr x) { return 1 / (1 + Halide::exp(-x)); }
 
 class Lowerer {
  public:
-  explicit Lowerer(const runtime::KernelSpec& spec) : spec_(spec), f_(*spec.function) {
+  Lowerer(const runtime::KernelSpec& spec, const LowerOptions& options) : spec_(spec), f_(*spec.function), options_(options) {
     // Not "v<N>": Halide names its own implicit Vars that way.
     for (int i = 0; i < 8; ++i) vars_.push_back(Var("d" + std::to_string(i)));
   }
@@ -277,6 +279,12 @@ class Lowerer {
       case OpKind::Slice: {
         int64_t axis = a.get_int("axis");
         if (axis < 0) axis += R;
+        if (options_.slice_products && axis == R - 1) {
+          if (std::optional<Expr> gate = gate_slice(m.at(in[0]), a.get_int("start"), out.shape.back(), idx)) {
+            r(v) = *gate;
+            break;
+          }
+        }
         std::vector<Expr> j = idx;
         j[R - 1 - axis] = idx[R - 1 - axis] + static_cast<int>(a.get_int("start"));
         r(v) = x(0, j);
@@ -427,7 +435,7 @@ class Lowerer {
       const ir::Dim &m_dim = ta.shape.back(), &n_dim = tb.shape.back();
       swapped = !n_dim.is_symbolic() && !m_dim.is_symbolic() && n_dim.size % 8 != 0 && m_dim.size % 16 == 0;
       const Value first = swapped ? in[1] : in[0], second = swapped ? in[0] : in[1];
-      const int chunk = p == 1 ? 64 : 4;
+      const int chunk = p == 1 ? options_.transpose_a_chunk_rows : options_.transpose_a_chunk_steps;
       std::vector<Halide::Range> ranges;
       for (int h = 1; h < p; ++h) ranges.push_back({0, extent(ta, h)});
       ranges.push_back({0, chunk});
@@ -461,6 +469,8 @@ class Lowerer {
       mm(v) += at(m, in[0], ia) * bv;
       role.k = r;
       role.k_extent = k_dim.is_symbolic() ? -1 : k_dim.size;
+      sources_[mm.name() + "_tiles"] = ProductSource{m.at(in[0]), m.at(in[1]), tbf, extent(k_dim), role.k_extent,
+                                                     out.rank(), type, out.shape.back(), {}};
     }
     Func tiles(mm.name() + "_tiles");
     if (swapped) {
@@ -474,9 +484,62 @@ class Lowerer {
     role.func = mm;
     role.tiles = tiles;
     role.rank = out.rank();
+    role.operands_are_inputs = is_input(in[0]) && is_input(in[1]);
     matmul_of_[tiles.name()] = roles_.matmuls.size();
     roles_.matmuls.push_back(role);
     return tiles;
+  }
+
+  bool is_input(const Value& v) const {
+    return std::find(spec_.inputs.begin(), spec_.inputs.end(), v) != spec_.inputs.end();
+  }
+
+  // What a product is made of, to build its gate-major twin (LowerOptions::slice_products).
+  struct ProductSource {
+    Func a, b;
+    bool transpose_b;
+    Expr k;
+    int64_t k_static;
+    int rank;
+    Halide::Type type;
+    ir::Dim n;
+    std::map<int64_t, Func> by_width;  // gate width -> product(j, gate, rows…)
+  };
+
+  // A slice [start, start + width) of the last dim of a product, read from the gate-major product when the
+  // product's width is a whole number of such slices.
+  std::optional<Expr> gate_slice(const Func& source, int64_t start, const ir::Dim& width_dim, const std::vector<Expr>& idx) {
+    auto it = sources_.find(source.name());
+    if (it == sources_.end() || width_dim.is_symbolic() || it->second.n.is_symbolic()) return std::nullopt;
+    ProductSource& s = it->second;
+    const int64_t width = width_dim.size;
+    if (width <= 0 || s.n.size % width != 0 || start % width != 0 || s.n.size == width) return std::nullopt;
+    auto [g, fresh] = s.by_width.emplace(width, Func(source.name() + "_by" + std::to_string(width)));
+    Func& mm = g->second;
+    if (fresh) {
+      std::vector<Var> v = vars(s.rank + 1);  // (j, gate, rows…)
+      RDom r(0, s.k);
+      Expr n = v[1] * static_cast<int>(width) + v[0];
+      std::vector<Expr> ia{r.x};
+      for (int h = 2; h <= s.rank; ++h) ia.push_back(v[h]);
+      Expr bv = s.transpose_b ? s.b(r.x, n) : s.b(n, r.x);
+      mm(v) = Halide::cast(s.type, 0);
+      mm(v) += s.a(ia) * bv;
+      FuncRoles::MatMul role;
+      role.func = mm;
+      role.tiles = mm;
+      role.k = r;
+      role.k_extent = s.k_static;
+      role.rank = s.rank + 1;
+      role.n_extent = width;
+      role.gate_major = true;
+      // Built from a product whose operands were checked when it was lowered.
+      role.operands_are_inputs = roles_.matmuls[matmul_of_.at(source.name())].operands_are_inputs;
+      roles_.matmuls.push_back(role);
+    }
+    std::vector<Expr> at{idx[0], static_cast<int>(start / width)};
+    at.insert(at.end(), idx.begin() + 1, idx.end());
+    return mm(at);
   }
 
   // Row statistics over the last (innermost) dim: mean and 1/sqrt(var + eps).
@@ -611,35 +674,51 @@ class Lowerer {
     return r;
   }
 
+  // Logits [..., C]: Halide dims (class, leading dims innermost first); the loss is the mean over every
+  // leading position.
   Func cross_entropy(const ir::Function& f, NodeId n, const std::vector<Value>& in, ValueMap& m) {
     bool grad = f.op(n) == OpKind::CrossEntropyGrad;
     size_t lo = grad ? 1 : 0;  // logits operand
     const TensorType& lt = f.type(in[lo]);
     Halide::Type type = halide_type(lt.dtype);
-    Var c = vars_[0], row = vars_[1];
-    Expr classes = extent(lt, 0), rows = extent(lt, 1);
+    const int lead_rank = lt.rank() - 1;
+    Var c = vars_[0];
+    std::vector<Expr> lead(vars_.begin() + 1, vars_.begin() + 1 + lead_rank);
+    auto with_class = [&](Expr cls, const std::vector<Expr>& rest) {
+      std::vector<Expr> idx{cls};
+      idx.insert(idx.end(), rest.begin(), rest.end());
+      return idx;
+    };
+    Expr classes = extent(lt, 0), rows = Expr(1);
+    Halide::Region lead_region;
+    for (int h = 1; h <= lead_rank; ++h) {
+      rows = rows * extent(lt, h);
+      lead_region.push_back({0, extent(lt, h)});
+    }
     Func r(op_func_name(f, n));
     RDom k(0, classes);
     Func mx(r.name() + "_max"), sum(r.name() + "_sum");
-    mx(row) = type.min();
-    mx(row) = Halide::max(mx(row), at(m, in[lo], {k.x, row}));
-    sum(row) = Halide::cast(type, 0);
-    sum(row) += Halide::exp(at(m, in[lo], {k.x, row}) - mx(row));
+    mx(lead) = type.min();
+    mx(lead) = Halide::max(mx(lead), at(m, in[lo], with_class(k.x, lead)));
+    sum(lead) = Halide::cast(type, 0);
+    sum(lead) += Halide::exp(at(m, in[lo], with_class(k.x, lead)) - mx(lead));
     roles_.reductions.push_back(mx);
     roles_.reductions.push_back(sum);
-    Expr label = Halide::clamp(Halide::cast<int>(at(m, in[lo + 1], {row})), 0, classes - 1);
+    Expr label = Halide::clamp(Halide::cast<int>(at(m, in[lo + 1], lead)), 0, classes - 1);
     if (grad) {
-      Expr p = Halide::exp(at(m, in[lo], {c, row}) - mx(row)) / sum(row);
+      Expr p = Halide::exp(at(m, in[lo], with_class(c, lead)) - mx(lead)) / sum(lead);
       Expr onehot = Halide::select(c == label, Halide::cast(type, 1), Halide::cast(type, 0));
-      r(c, row) = at(m, in[0], {}) * (p - onehot) / Halide::cast(type, rows);
+      r(with_class(c, lead)) = at(m, in[0], {}) * (p - onehot) / Halide::cast(type, rows);
       return r;
     }
     Func per_row(r.name() + "_row");
-    per_row(row) = Halide::log(sum(row)) + mx(row) - at(m, in[lo], {label, row});
-    RDom all(0, rows);
+    per_row(lead) = Halide::log(sum(lead)) + mx(lead) - at(m, in[lo], with_class(label, lead));
+    RDom all(lead_region);
+    std::vector<Expr> all_idx;
+    for (int d = 0; d < lead_rank; ++d) all_idx.push_back(all[d]);
     Func total(r.name() + "_total");
     total() = Halide::cast(type, 0);
-    total() += per_row(all.x);
+    total() += per_row(all_idx);
     roles_.reductions.push_back(per_row);
     roles_.reductions.push_back(total);
     r() = total() / Halide::cast(type, rows);
@@ -655,7 +734,9 @@ class Lowerer {
   std::optional<Halide::ImageParam> lengths_;
   std::optional<Halide::Param<int32_t>> step_;
   FuncRoles roles_;
+  const LowerOptions& options_;
   std::map<std::string, size_t> matmul_of_;  // tiles Func name -> index in roles_.matmuls
+  std::map<std::string, ProductSource> sources_;  // tiles Func name -> what the product is made of
   std::map<size_t, Func> output_funcs_;                              // output index -> its Func
   std::map<std::pair<const ir::Function*, Value>, Func> preassigned_;  // value -> the output Func it writes
   std::set<std::string> output_names_;
@@ -664,6 +745,8 @@ class Lowerer {
 
 }  // namespace
 
-LoweredKernel lower_kernel(const runtime::KernelSpec& spec) { return Lowerer(spec).run(); }
+LoweredKernel lower_kernel(const runtime::KernelSpec& spec, const LowerOptions& options) {
+  return Lowerer(spec, options).run();
+}
 
 }  // namespace rnnc::codegen

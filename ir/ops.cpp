@@ -177,9 +177,14 @@ Types reduce_sum(const OpSignature& sig) {
 Types cross_entropy(const OpSignature& sig) {
   const TensorType& logits = sig.operands[0];
   const TensorType& labels = sig.operands[1];
-  TYPE_CHECK(is_float(logits.dtype) && logits.rank() == 2) << "logits must be a float [N, C] matrix, got " << logits;
-  TYPE_CHECK(is_int(labels.dtype) && labels.rank() == 1 && labels.shape[0] == logits.shape[0])
-      << "labels must be integers [N] matching logits " << logits << ", got " << labels;
+  // Logits [..., C] with labels [...]: the loss is the mean over every position (a sequence model's
+  // per-step predictions [time, batch, C] need no reshape).
+  TYPE_CHECK(is_float(logits.dtype) && logits.rank() >= 2) << "logits must be a float [..., C] tensor of rank >= 2, got "
+                                                           << logits;
+  bool match = is_int(labels.dtype) && labels.rank() == logits.rank() - 1;
+  for (int d = 0; match && d < labels.rank(); ++d) match = labels.shape[d] == logits.shape[d];
+  TYPE_CHECK(match) << "labels must be integers [...] matching the leading dimensions of logits " << logits << ", got "
+                    << labels;
   return {TensorType{logits.dtype, {}}};
 }
 

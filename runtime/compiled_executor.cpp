@@ -184,7 +184,8 @@ class Run {
       } else if (op == OpKind::CrossEntropy || op == OpKind::CrossEntropyGrad) {
         size_t lo = op == OpKind::CrossEntropy ? 0 : 1;
         ids = in[lo + 1];
-        limit = f_.type(in[lo]).shape[1].is_symbolic() ? -1 : f_.type(in[lo]).shape[1].size;
+        const ir::Dim& classes = f_.type(in[lo]).shape.back();
+        limit = classes.is_symbolic() ? -1 : classes.size;
         what = "cross_entropy: label";
       }
       if (limit < 0 || f_.op(ids.node) != OpKind::Arg || !buffers_.count(ids)) continue;
@@ -429,6 +430,16 @@ const Tensor<float>& CompiledModule::param(const std::string& name) const {
   auto it = params_.find(name);
   RNNC_USER_CHECK(it != params_.end()) << "parameter @" << name << " has no value";
   return it->second;
+}
+
+Tensor<float>& CompiledModule::mutable_param(const std::string& name) {
+  auto it = params_.find(name);
+  RNNC_USER_CHECK(it != params_.end()) << "parameter @" << name << " has no value";
+  return it->second;
+}
+
+Buffer CompiledModule::new_buffer(ir::DType dtype, const Dims& dims, bool zeroed) {
+  return make_buffer(dtype, dims, zeroed);
 }
 
 void CompiledModule::init_params(uint64_t seed) { params_ = draw_params<float>(*module_, seed); }

@@ -32,6 +32,9 @@ class CompiledModule {
 
   void set_param(const std::string& name, Tensor<float> value);
   const Tensor<float>& param(const std::string& name) const;
+  // The storage kernels read: an optimizer updates it in place between runs (the shape stays fixed).
+  Tensor<float>& mutable_param(const std::string& name);
+  std::map<std::string, Tensor<float>>& mutable_params() { return params_; }
   const std::map<std::string, Tensor<float>>& params() const { return params_; }
   void init_params(uint64_t seed);
 
@@ -44,6 +47,8 @@ class CompiledModule {
   std::vector<Buffer> run_buffers(const std::string& function, const std::vector<Buffer>& args) const;
   static Buffer to_buffer(const Value<float>& value, ir::DType dtype);
   static Value<float> to_value(const Buffer& buffer);
+  // A buffer for a value of IR type `dtype` and shape `dims` (from the executor's pool).
+  static Buffer new_buffer(ir::DType dtype, const Dims& dims, bool zeroed = false);
 
   // Time spent per kernel (seconds) and calls, summed over runs while profiling is on.
   struct KernelTime {

@@ -168,7 +168,7 @@ class Interpreter {
         const IntTensor& labels = I(in[2]);
         cross_entropy(logits, labels);  // validates the labels
         Tensor<T> p = softmax(logits);
-        int64_t rows = logits.shape[0], classes = logits.shape[1];
+        int64_t classes = logits.shape.back(), rows = classes ? logits.size() / classes : 0;
         for (int64_t r = 0; r < rows; ++r) p[r * classes + labels[r]] -= T(1);
         for (T& v : p.data) v *= dloss / static_cast<T>(std::max<int64_t>(rows, 1));
         return {p};
@@ -418,7 +418,7 @@ class Interpreter {
   }
 
   static Tensor<T> cross_entropy(const Tensor<T>& logits, const IntTensor& labels) {
-    int64_t n = logits.shape[0], c = logits.shape[1];
+    int64_t c = logits.shape.back(), n = c ? logits.size() / c : 0;
     T total = 0;
     for (int64_t r = 0; r < n; ++r) {
       int64_t label = labels[r];
