@@ -26,6 +26,14 @@ struct FuncRoles {
     int rank = 2;          // Halide dims of the result (n innermost)
     int64_t n_extent = -1; // static extent of dim 0 (the outputs), -1 if symbolic
     int64_t k_extent = -1;
+    // Both operands are kernel inputs: nothing computed inside the kernel feeds the product, so a GPU
+    // schedule may compute any tile of it where it is needed without recomputing a producer.
+    bool operands_are_inputs = false;
+    std::vector<Halide::Func> operands;  // the Funcs multiplied (kernel inputs are "input<i>" wrappers)
+    // LowerOptions::slice_products: func is product(j, gate, rows…), column gate*width + j of the product,
+    // for `gates` gates of width n_extent.
+    bool gate_major = false;
+    int64_t gates = 0;
   };
   std::vector<MatMul> matmuls;
   std::vector<Halide::Func> reductions;  // row statistics, sums: computed once, before their users
@@ -53,8 +61,19 @@ struct LoweredKernel {
   FuncRoles roles;
 };
 
+struct LowerOptions {
+  // A product read through equal slices of its last dim (the gates of a fused-gate matmul) is built
+  // gate-major as well, product(j, gate, rows…), and the slices read that: a GPU thread that needs column
+  // j of every gate then computes exactly those, not the span of columns between them.
+  bool slice_products = false;
+  // transpose_a products sum their rows in chunks (FuncRoles::MatMul::partial): this many time steps of
+  // a time-stacked operand, or this many rows of a matrix. CPU: cache-sized; GPU: fewer, longer chunks.
+  int transpose_a_chunk_steps = 4;
+  int transpose_a_chunk_rows = 64;
+};
+
 // Builds the Funcs of one kernel (unscheduled).
-LoweredKernel lower_kernel(const runtime::KernelSpec& spec);
+LoweredKernel lower_kernel(const runtime::KernelSpec& spec, const LowerOptions& options = {});
 
 Halide::Type halide_type(ir::DType dtype);
 
