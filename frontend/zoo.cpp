@@ -91,6 +91,31 @@ ir::Module build_imdb_classifier(const ImdbClassifierOptions& o) {
   return m.finish();
 }
 
+ir::Module build_char_lm(const CharLmOptions& o) {
+  // Next-symbol prediction at every step: logits [time, batch, vocab] against the text shifted by one.
+  Model m("char-lm");
+  Expr text = m.input("text", DType::I32, {time_dim(), batch_dim()});
+  Expr next = m.input("next", DType::I32, {time_dim(), batch_dim()});
+  dsl::RecurrentResult lstm = m.recurrent("lstm", cells::lstm(), m.embedding("embedding", text, o.vocab_size, o.embed_dim),
+                                          {.hidden_size = o.hidden_size, .num_layers = o.num_layers});
+  Expr logits = m.linear("head", lstm.sequence, o.vocab_size).named("logits");
+  m.output("loss", cross_entropy(logits, next).named("loss"));
+  m.output("logits", logits);
+  return m.finish();
+}
+
+ir::Module build_forecaster(const ForecasterOptions& o) {
+  // A window of feature vectors in, the next value out, squared error.
+  Model m("forecaster");
+  Expr x = m.input("x", DType::F32, {time_dim(), batch_dim(), ir::Dim::fixed(o.features)});
+  Expr target = m.input("target", DType::F32, {batch_dim(), ir::Dim::fixed(1)});
+  dsl::RecurrentResult gru = m.recurrent("gru", cells::gru(), x, {.hidden_size = o.hidden_size});
+  Expr prediction = m.linear("head", gru.last_hidden, 1).named("prediction");
+  m.output("loss", mse(prediction, target).named("loss"));
+  m.output("prediction", prediction);
+  return m.finish();
+}
+
 ir::Module build_model(const std::string& name, const ZooOptions& options, const ImdbClassifierOptions& imdb) {
   if (name == "imdb-classifier") return build_imdb_classifier(imdb);
   return build_cell_model(name, options);

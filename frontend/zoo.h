@@ -34,6 +34,18 @@ struct ImdbClassifierOptions {
   bool bidirectional = false;
 };
 
+// The examples' models (examples/char_lm, examples/births_forecast), here so that tests check them too.
+struct CharLmOptions {
+  int64_t vocab_size = 83;
+  int64_t embed_dim = 32;
+  int64_t hidden_size = 256;
+  int num_layers = 1;
+};
+struct ForecasterOptions {
+  int64_t features = 10;
+  int64_t hidden_size = 32;
+};
+
 std::vector<std::string> model_names();
 bool has_model(const std::string& name);
 // The cell behind a cell model's name; UserError for an unknown name.
@@ -41,6 +53,8 @@ dsl::CellDef cell_by_name(const std::string& name);
 
 ir::Module build_cell_model(const std::string& cell_name, const ZooOptions& options);
 ir::Module build_imdb_classifier(const ImdbClassifierOptions& options);
+ir::Module build_char_lm(const CharLmOptions& options);
+ir::Module build_forecaster(const ForecasterOptions& options);
 // Any zoo model by name, with the options that apply to it.
 ir::Module build_model(const std::string& name, const ZooOptions& options = {},
                        const ImdbClassifierOptions& imdb = {});

@@ -13,8 +13,7 @@
 #include <random>
 #include <sstream>
 
-#include "frontend/cells.h"
-#include "frontend/model.h"
+#include "frontend/zoo.h"
 #include "ir/error.h"
 #include "runtime/train/fit.h"
 #include "tools/cli.h"
@@ -71,21 +70,6 @@ void features(const std::vector<Day>& days, const std::vector<double>& z, int64_
   out[8] = static_cast<float>(std::sin(season));
   out[9] = static_cast<float>(std::cos(season));
 }
-
-ir::Module forecaster(int64_t hidden) {
-  dsl::Model m("births-forecaster");
-  dsl::Expr x = m.input("x", ir::DType::F32, {ir::time_dim(), ir::batch_dim(), ir::Dim::fixed(kFeatures)});
-  dsl::Expr target = m.input("target", ir::DType::F32, {ir::batch_dim(), ir::Dim::fixed(1)});
-  auto gru = m.recurrent("gru", cells::gru(), x, {.hidden_size = hidden});
-  dsl::Expr prediction = m.linear("head", gru.last_hidden, 1);
-  m.output("loss", mse(prediction, target));
-  m.output("prediction", prediction);
-  return m.finish();
-}
-
-struct Windows {
-  std::vector<int64_t> targets;  // index of the day each window predicts
-};
 
 class WindowBatches : public train::BatchSource {
  public:
@@ -180,7 +164,7 @@ int body(int argc, char** argv) {
 
   std::printf("compiling the model (JIT, cached after the first run)...\n");
   std::fflush(stdout);
-  auto model = train::TrainableModel::jit(forecaster(hidden), args.get("target", "host"));
+  auto model = train::TrainableModel::jit(zoo::build_forecaster({.features = kFeatures, .hidden_size = hidden}), args.get("target", "host"));
   model->init_params(seed);
   auto adam = train::make_adam({.lr = args.get_double("lr", 3e-3)});
   WindowBatches train_batches(days, z, train_targets, window, batch, seed);

@@ -11,8 +11,7 @@
 #include <random>
 #include <sstream>
 
-#include "frontend/cells.h"
-#include "frontend/model.h"
+#include "frontend/zoo.h"
 #include "ir/error.h"
 #include "runtime/train/fit.h"
 #include "tools/cli.h"
@@ -44,17 +43,6 @@ std::string read_text(const std::string& path) {
   std::string text = ss.str();
   RNNC_USER_CHECK(text.size() >= 10000) << path << ": only " << text.size() << " bytes; need at least 10000";
   return text;
-}
-
-ir::Module language_model(int64_t vocab, int64_t embed, int64_t hidden) {
-  dsl::Model m("char-lm");
-  dsl::Expr text = m.input("text", ir::DType::I32, {ir::time_dim(), ir::batch_dim()});
-  dsl::Expr next = m.input("next", ir::DType::I32, {ir::time_dim(), ir::batch_dim()});
-  auto lstm = m.recurrent("lstm", cells::lstm(), m.embedding("embedding", text, vocab, embed), {.hidden_size = hidden});
-  dsl::Expr logits = m.linear("head", lstm.sequence, vocab);  // [time, batch, vocab]: a prediction per step
-  m.output("loss", cross_entropy(logits, next));
-  m.output("logits", logits);
-  return m.finish();
 }
 
 class Chunks : public train::BatchSource {
@@ -179,7 +167,8 @@ int body(int argc, char** argv) {
 
   std::printf("compiling the model (JIT, cached after the first run)...\n");
   std::fflush(stdout);
-  auto model = train::TrainableModel::jit(language_model(a.size(), embed, hidden), args.get("target", "host"));
+  auto model = train::TrainableModel::jit(
+      zoo::build_char_lm({.vocab_size = a.size(), .embed_dim = embed, .hidden_size = hidden}), args.get("target", "host"));
   model->init_params(seed);
   auto adam = train::make_adam({.lr = args.get_double("lr", 3e-3)});
   train::FitOptions f;

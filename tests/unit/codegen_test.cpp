@@ -24,6 +24,10 @@ struct Shape {
 };
 
 ir::Module build(const std::string& model, const Shape& s) {
+  if (model == "char-lm") {
+    return zoo::build_char_lm({.vocab_size = 11, .embed_dim = s.input, .hidden_size = s.hidden, .num_layers = s.layers});
+  }
+  if (model == "forecaster") return zoo::build_forecaster({.features = s.input, .hidden_size = s.hidden});
   if (model == "imdb-classifier") {
     return zoo::build_imdb_classifier({.vocab_size = 11, .embed_dim = s.input, .hidden_size = s.hidden,
                                        .num_layers = s.layers, .bidirectional = s.bidirectional});
@@ -67,6 +71,14 @@ void expect_close(const Tensor<float>& got, const Tensor<double>& want, const st
   ASSERT_EQ(got.shape, want.shape) << what;
   double err = testing::relative_error(got, want);
   EXPECT_LT(err, 1e-4) << what;
+}
+
+// The zoo and the examples' models (char-lm: cross-entropy over [time, batch, vocab]; forecaster: MSE).
+std::vector<std::string> tested_models() {
+  std::vector<std::string> names = zoo::model_names();
+  names.push_back("char-lm");
+  names.push_back("forecaster");
+  return names;
 }
 
 class CodegenTest : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
@@ -143,7 +155,7 @@ TEST_P(CodegenTest, InferenceKernelsMatchTheReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryModel, CodegenTest,
-                         ::testing::Combine(::testing::ValuesIn(zoo::model_names()), ::testing::Values(0, 1, 2)),
+                         ::testing::Combine(::testing::ValuesIn(tested_models()), ::testing::Values(0, 1, 2)),
                          [](const auto& info) {
                            std::string n = std::get<0>(info.param) + "_shape" + std::to_string(std::get<1>(info.param));
                            for (char& ch : n) ch = std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
