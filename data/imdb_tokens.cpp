@@ -1,0 +1,152 @@
+// imdb-tokens: writes the tokenised, numericalised IMDB splits and the vocabulary to a folder, so that
+// another program (bench/imdb_torch.py) trains on exactly the inputs rnnc sees.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "data/pipeline.h"
+#include "data/text.h"
+#include "data/token_file.h"
+#include "ir/error.h"
+#include "tools/cli.h"
+
+namespace {
+
+namespace data = rnnc::data;
+
+const std::string kUsage = R"(usage: imdb-tokens DATA --out DIR [options]
+
+Reads the IMDB reviews from DATA (the aclImdb folder, or aclImdb_v1.tar.gz / aclImdb-train.tar.gz; run
+scripts/fetch-imdb.sh to get the path), tokenises them like torchtext's basic_english, builds the
+vocabulary on the training reviews and writes to DIR:
+  vocab.txt                the vocabulary (rnnc-vocab 1 format: <unk>=0 <pad>=1 <bos>=2, then tokens)
+  train.tokens             the training split     (format: data/token_file.h)
+  validation.tokens        the validation split: test/ when DATA has it, else carved from train
+  train.paths, validation.paths   each example's review file ("train/pos/0_9.txt"), one per line
+  meta.json                sizes, options, counts and timings
+
+options:
+  --out DIR                output folder (created)
+  --max-len N              tokens kept per review (default 200; 0: all)
+  --vocab-size N           most frequent tokens kept besides the 3 specials (default 25000)
+  --min-freq N             minimum count for a token (default 1)
+  --validation N           reviews carved from train for validation (default 5000)
+  --seed N                 seed of the carved validation split (default 1234)
+  --carve                  carve validation from train even when DATA has a test split
+  --limit N                keep only N training reviews (a seeded subset; validation unchanged)
+  --dump-tokens FILE       also write every review's full token list as text lines:
+                           split<TAB>path<TAB>label<TAB>tok tok tok ...
+)";
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+
+void dump_tokens(const std::string& path, const data::ImdbDataset& ds) {
+  std::ofstream out(path, std::ios::binary);
+  if (!out) throw rnnc::UserError("cannot write " + path);
+  for (const auto* split : {&ds.train, &ds.test}) {
+    for (const data::Review& r : *split) {
+      out << r.path.substr(0, r.path.find('/')) << '\t' << r.path << '\t' << r.label << '\t';
+      bool first = true;
+      data::for_each_basic_english_token(r.text, [&](std::string_view t) {
+        if (!first) out << ' ';
+        out << t;
+        first = false;
+      });
+      out << '\n';
+    }
+  }
+  if (!out) throw rnnc::UserError("cannot write " + path);
+}
+
+int tokens_main(int argc, char** argv) {
+  rnnc::cli::Args args(argc, argv, {"out", "max-len", "vocab-size", "min-freq", "validation", "seed", "limit", "dump-tokens"},
+                       {"carve"});
+  if (args.positional().size() != 1)
+    throw rnnc::cli::UsageError("needs exactly one DATA path (scripts/fetch-imdb.sh prints it)");
+  if (!args.has("out")) throw rnnc::cli::UsageError("needs --out DIR");
+  const std::string source = args.positional()[0];
+  const std::string out_dir = args.get("out");
+  data::ImdbOptions options;
+  options.max_len = static_cast<int32_t>(args.get_int("max-len", options.max_len));
+  options.vocab_tokens = args.get_int("vocab-size", options.vocab_tokens);
+  options.min_freq = args.get_int("min-freq", options.min_freq);
+  options.validation_size = args.get_int("validation", options.validation_size);
+  options.seed = static_cast<uint64_t>(args.get_int("seed", static_cast<int64_t>(options.seed)));
+  options.use_test_split = !args.has("carve");
+  options.limit_train = args.get_int("limit", 0);
+
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec) throw rnnc::UserError("cannot create " + out_dir + ": " + ec.message());
+  auto start = std::chrono::steady_clock::now();
+  data::ImdbDataset dataset = data::read_imdb(source);
+  double read_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (args.has("dump-tokens")) dump_tokens(args.get("dump-tokens"), dataset);
+  size_t read_train = dataset.train.size(), read_test = dataset.test.size();
+  data::ImdbData d = data::prepare_imdb(std::move(dataset), options);
+  d.read_seconds = read_seconds;
+
+  d.vocab.save(out_dir + "/vocab.txt");
+  data::write_token_file(out_dir + "/train.tokens", d.train);
+  data::write_token_file(out_dir + "/validation.tokens", d.validation);
+  for (const auto& [file, paths] : {std::pair{"/train.paths", &d.train_paths}, std::pair{"/validation.paths", &d.validation_paths}}) {
+    std::ofstream out(out_dir + file);
+    for (const std::string& p : *paths) out << p << '\n';
+    if (!out) throw rnnc::UserError("cannot write " + out_dir + file);
+  }
+
+  const auto& info = d.source_info;
+  for (size_t i = 0; i < info.warnings.size() && i < 10; ++i) std::cerr << "imdb-tokens: warning: " << info.warnings[i] << "\n";
+  if (info.warnings.size() > 10) std::cerr << "imdb-tokens: ... and " << info.warnings.size() - 10 << " more warnings\n";
+
+  auto split_json = [](const data::EncodedSplit& s) {
+    int64_t pos = 0;
+    for (int32_t l : s.labels) pos += l == data::kLabelPos;
+    return "{\"count\": " + std::to_string(s.size()) + ", \"tokens\": " + std::to_string(s.tokens.size()) +
+           ", \"pos\": " + std::to_string(pos) + "}";
+  };
+  std::ofstream meta(out_dir + "/meta.json");
+  meta << "{\n"
+       << "  \"format\": \"rnnc-imdb-tokens-1\",\n"
+       << "  \"source\": " << json_string(info.origin) << ",\n"
+       << "  \"read\": {\"train\": " << read_train << ", \"test\": " << read_test
+       << ", \"skipped_empty\": " << info.skipped_empty << ", \"repaired_utf8\": " << info.repaired_utf8 << "},\n"
+       << "  \"vocab_size\": " << d.vocab.size() << ",\n"
+       << "  \"unk_id\": " << data::Vocab::kUnk << ", \"pad_id\": " << data::Vocab::kPad << ", \"bos_id\": " << data::Vocab::kBos << ",\n"
+       << "  \"max_len\": " << options.max_len << ",\n"
+       << "  \"min_freq\": " << options.min_freq << ",\n"
+       << "  \"seed\": " << options.seed << ",\n"
+       << "  \"validation_source\": " << json_string(d.validation_source) << ",\n"
+       << "  \"train\": " << split_json(d.train) << ",\n"
+       << "  \"validation\": " << split_json(d.validation) << ",\n"
+       << "  \"seconds\": {\"read\": " << d.read_seconds << ", \"vocab\": " << d.vocab_seconds
+       << ", \"encode\": " << d.encode_seconds << "}\n"
+       << "}\n";
+  if (!meta) throw rnnc::UserError("cannot write " + out_dir + "/meta.json");
+
+  std::printf("imdb-tokens: %s -> %s: train %zu, validation %zu (%s), vocab %d; read %.2f s, vocab %.2f s, encode %.2f s\n",
+              info.origin.c_str(), out_dir.c_str(), d.train.size(), d.validation.size(), d.validation_source.c_str(),
+              d.vocab.size(), d.read_seconds, d.vocab_seconds, d.encode_seconds);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return rnnc::cli::run_tool("imdb-tokens", kUsage, tokens_main, argc, argv); }
