@@ -32,6 +32,7 @@ train options (defaults are the seed's settings):
   --checkpoint FILE (imdb-sentiment.ckpt)  --resume (continue from the checkpoint when it exists)
   --curve FILE (the checkpoint's name with .svg)  --limit N (train on N reviews only)
   --max-steps N (steps per epoch, for quick runs)  --no-eval (skip the per-epoch validation)
+  --progress-seconds X (2; 0 prints a progress line after every step)
 common: --target T (Halide target, default host)
 )";
 
@@ -117,6 +118,7 @@ int train_command(const cli::Args& args) {
   f.resume = resume;
   f.curve_svg = args.get("curve", std::filesystem::path(checkpoint).replace_extension(".svg").string());
   f.max_steps_per_epoch = args.get_int("max-steps", -1);
+  f.progress_seconds = args.get_double("progress-seconds", 2.0);
   f.checkpoint_text["config"] = c.serialize();
   f.checkpoint_text["vocab"] = d.vocab.serialize();
   if (!args.has("no-eval")) {
@@ -186,7 +188,7 @@ int predict_command(const cli::Args& args) {
 int body(int argc, char** argv) {
   cli::Args args(argc, argv,
                  {"data", "checkpoint", "epochs", "batch", "lr", "clip", "optimizer", "max-len", "vocab", "embed", "hidden",
-                  "layers", "dropout", "seed", "validation", "split-seed", "curve", "limit", "max-steps", "target"},
+                  "layers", "dropout", "seed", "validation", "split-seed", "curve", "limit", "max-steps", "target", "progress-seconds"},
                  {"resume", "bidirectional", "no-eval"});
   if (args.positional().empty()) throw cli::UsageError("missing command: train, eval or predict");
   const std::string& command = args.positional()[0];
