@@ -9,6 +9,7 @@
 #include "passes/pipeline.h"
 #include "tools/cli.h"
 #include "tools/compile_command.h"
+#include "tools/onnx_command.h"
 #include "tools/pass_flags.h"
 
 namespace {
@@ -18,6 +19,8 @@ const std::string kUsage = std::string(R"(usage: rnnc COMMAND [options]
 commands:
   ir MODEL          print the IR of a model from the built-in zoo (after the passes asked for)
   compile MODEL     compile a zoo model ahead of time into a static library and a header
+  onnx-import M.onnx  import an ONNX model (RNN/LSTM/GRU and the ops around them) and print its IR
+  onnx-test DIR     run an ONNX backend test case (model.onnx, test_data_set_*): PASS or FAIL
   models            list the zoo's models
   passes            list the passes
 
@@ -36,7 +39,8 @@ options of 'ir':
 models: rnn-tanh rnn-relu lstm gru peephole-lstm layernorm-lstm imdb-classifier
   (the model options apply to 'compile' too)
 
-)") + rnnc::cli::kCompileFlagsHelp + "\n" + rnnc::cli::kPassFlagsHelp;
+)") + rnnc::cli::kCompileFlagsHelp + rnnc::cli::kOnnxHelp + "\n" +
+                          rnnc::cli::kPassFlagsHelp;
 
 rnnc::ir::Module build_zoo_model(const rnnc::cli::Args& args, const std::string& command) {
   if (args.positional().size() != 2) throw rnnc::cli::UsageError("'" + command + "' needs exactly one MODEL");
@@ -90,12 +94,15 @@ int rnnc_main(int argc, char** argv) {
   std::set<std::string> valued = rnnc::cli::kPassValuedFlags, switches = rnnc::cli::kPassSwitches;
   valued.insert({"input", "hidden", "layers", "vocab", "embed", "dropout", "output"});
   valued.insert(rnnc::cli::kCompileValuedFlags.begin(), rnnc::cli::kCompileValuedFlags.end());
+  valued.insert(rnnc::cli::kOnnxValuedFlags.begin(), rnnc::cli::kOnnxValuedFlags.end());
   switches.insert({"dot", "bidirectional", "no-lengths"});
   rnnc::cli::Args args(argc, argv2.data(), valued, switches);
   if (args.positional().empty()) throw rnnc::cli::UsageError("missing COMMAND");
   const std::string& command = args.positional()[0];
   if (command == "ir") return ir_command(args);
   if (command == "compile") return rnnc::cli::compile_command(args, build_zoo_model(args, "compile"));
+  if (command == "onnx-import") return rnnc::cli::onnx_import_command(args);
+  if (command == "onnx-test") return rnnc::cli::onnx_test_command(args);
   if (command == "passes") {
     for (const std::string& n : rnnc::passes::pass_names()) std::cout << n << "\n";
     return 0;

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "frontend/onnx/proto_convert.h"
 #include "ir/error.h"
 
 namespace rnnc::onnx_io {
@@ -78,12 +79,14 @@ TensorFile read_tensor(const std::string& path) {
   RNNC_USER_CHECK(tp.ParseFromString(bytes))
       << what << " '" << path << "': not a valid TensorProto (protobuf parsing failed on " << bytes.size()
       << " bytes; truncated or corrupted?)";
+  return tensor_from_proto(tp, what + " '" + path + "'" + (tp.name().empty() ? "" : " (tensor '" + tp.name() + "')"), path);
+}
 
+TensorFile tensor_from_proto(const onnx::TensorProto& tp, const std::string& where, const std::string& path) {
   TensorFile file;
   file.path = path;
   file.name = tp.name();
   file.data_type = tp.data_type();
-  const std::string where = what + " '" + path + "'" + (tp.name().empty() ? "" : " (tensor '" + tp.name() + "')");
 
   RNNC_USER_CHECK(tp.data_location() != onnx::TensorProto::EXTERNAL)
       << where << ": data stored externally is not supported";
@@ -190,6 +193,7 @@ const char* attribute_kind_name(Attribute::Kind kind) {
     case Attribute::Kind::Ints: return "INTS";
     case Attribute::Kind::Floats: return "FLOATS";
     case Attribute::Kind::Strings: return "STRINGS";
+    case Attribute::Kind::Tensor: return "TENSOR";
     case Attribute::Kind::Other: return "another kind";
   }
   return "?";
@@ -224,9 +228,7 @@ std::vector<std::string> NodeInfo::get_strings(const std::string& attr) const {
   return get(attr, Attribute::Kind::Strings).strings;
 }
 
-namespace {
-
-Attribute convert_attribute(const onnx::AttributeProto& a) {
+Attribute attribute_from_proto(const onnx::AttributeProto& a, const std::string& where, const std::string& path) {
   Attribute out;
   out.name = a.name();
   using A = onnx::AttributeProto;
@@ -239,6 +241,7 @@ Attribute convert_attribute(const onnx::AttributeProto& a) {
     else if (a.ints_size() > 0) type = A::INTS;
     else if (a.floats_size() > 0) type = A::FLOATS;
     else if (a.strings_size() > 0) type = A::STRINGS;
+    else if (a.has_t()) type = A::TENSOR;
   }
   switch (type) {
     case A::INT: out.kind = Attribute::Kind::Int; out.i = a.i(); break;
@@ -256,12 +259,15 @@ Attribute convert_attribute(const onnx::AttributeProto& a) {
       out.kind = Attribute::Kind::Strings;
       out.strings.assign(a.strings().begin(), a.strings().end());
       break;
+    case A::TENSOR:
+      out.kind = Attribute::Kind::Tensor;
+      out.tensor = std::make_shared<TensorFile>(
+          tensor_from_proto(a.t(), where + ": attribute '" + a.name() + "'", path));
+      break;
     default: out.kind = Attribute::Kind::Other; break;
   }
   return out;
 }
-
-}  // namespace
 
 ModelInfo read_model(const std::string& path) {
   const std::string what = "ONNX model file";
@@ -295,7 +301,7 @@ ModelInfo read_model(const std::string& path) {
   node.outputs.assign(n.output().begin(), n.output().end());
   for (const onnx::AttributeProto& a : n.attribute()) {
     RNNC_USER_CHECK(!node.has(a.name())) << node.source << ": attribute '" << a.name() << "' given twice";
-    node.attributes[a.name()] = convert_attribute(a);
+    node.attributes[a.name()] = attribute_from_proto(a, node.source, path);
   }
   return info;
 }

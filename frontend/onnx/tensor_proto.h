@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -51,10 +52,10 @@ runtime::Tensor<float> read_float_tensor(const std::string& path);
 // An INT32 or INT64 tensor (from raw_data or int32_data / int64_data); any other data type is a UserError.
 runtime::IntTensor read_int_tensor(const std::string& path);
 
-// A node attribute. Kinds this reader does not decode (tensors, graphs, ...) are kept with kind Other so
-// that a caller can still see the attribute is there.
+// A node attribute. Kinds this reader does not decode (graphs, sparse tensors, ...) are kept with kind
+// Other so that a caller can still see the attribute is there.
 struct Attribute {
-  enum class Kind { Int, Float, String, Ints, Floats, Strings, Other };
+  enum class Kind { Int, Float, String, Ints, Floats, Strings, Tensor, Other };
   std::string name;
   Kind kind = Kind::Other;
   int64_t i = 0;
@@ -63,6 +64,7 @@ struct Attribute {
   std::vector<int64_t> ints;
   std::vector<float> floats;
   std::vector<std::string> strings;
+  std::shared_ptr<const TensorFile> tensor;  // kind Tensor (a Constant's value)
 };
 const char* attribute_kind_name(Attribute::Kind kind);
 

@@ -1,16 +1,16 @@
-// Runs one ONNX LSTM / GRU / RNN node test (model.onnx + test_data_set_0/*.pb) through our built-in
-// cells: reads the node's attributes and the data set, builds the same layer in the DSL, sets every
-// parameter by name from ONNX's packed W, R, B and P, runs the reference executor in precision T and
-// compares each output the data set holds, in ONNX's layout.
+// Runs one ONNX LSTM / GRU / RNN node test (model.onnx + test_data_set_*/*.pb) through the ONNX importer
+// (frontend/onnx/importer.h) on the reference executor in precision T and compares each output the data
+// set holds, in ONNX's layout.
 //
-// How ONNX's tensors map onto our parameters is spelled out in a Mapping. spec_mapping() is the ONNX
-// operator spec; the mutation tests change one field to show the comparison notices that mistake.
+// How ONNX's packed W, R, B and P map onto the cells' per-gate parameters is the importer's
+// RecurrentMapping; spec_mapping() is the ONNX operator spec, and the mutation tests pass a mapping
+// with one field changed to show that the comparison notices that mistake.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <vector>
 
+#include "frontend/onnx/recurrent.h"
 #include "runtime/tensor.h"
 
 namespace rnnc::onnx_test {
@@ -19,23 +19,8 @@ namespace rnnc::onnx_test {
 constexpr double kAbsTol = 1e-5;
 constexpr double kRelTol = 1e-5;
 
-struct Mapping {
-  // Our gate suffix for block k of W and R along the gates * hidden axis. ONNX: LSTM i, o, f, c ->
-  // i, o, f, g; GRU z, r, h -> z, r, n; RNN one block -> h (W_ih, W_hh, b_ih, b_hh).
-  std::vector<std::string> gates;
-  // Likewise for the blocks of each half of B (normally equal to `gates`).
-  std::vector<std::string> bias_gates;
-  bool swap_bias_halves = false;  // read B's second half (Rb) as the input bias and the first (Wb) as the recurrent one
-  bool drop_bias = false;         // ignore B
-  // Our peephole names for the blocks of P. ONNX: i, o, f.
-  std::vector<std::string> peepholes;
-  bool drop_initial_states = false;  // ignore initial_h / initial_c
-  bool drop_sequence_lens = false;   // ignore sequence_lens
-  std::optional<bool> linear_before_reset;  // GRU: override the node's attribute
-};
-
-// The ONNX spec's mapping for "LSTM", "GRU" or "RNN".
-Mapping spec_mapping(const std::string& op_type);
+using Mapping = onnx_import::RecurrentMapping;
+inline Mapping spec_mapping(const std::string& op_type) { return onnx_import::spec_mapping(op_type); }
 
 struct OutputCheck {
   std::string name;       // Y, Y_h or Y_c
@@ -44,13 +29,13 @@ struct OutputCheck {
   int64_t violations = 0;  // elements outside the tolerance (or not finite)
   double max_abs_error = 0;
   double worst_ratio = 0;  // max over elements of |error| / (kAbsTol + kRelTol * |expected|); <= 1 passes
-  std::string worst;       // "Y[2, 0, 1, 3]: ours 0.1234 expected 0.1235"
+  std::string worst;       // "Y[2, 0, 1, 3]: got 0.1234 expected 0.1235"
 };
 
 struct CaseResult {
   std::string case_dir;
   std::string op_type;
-  std::string cells;  // the cell(s) built, e.g. "gru-reset-before" or "lstm x2"
+  std::string cells;  // what the import built, e.g. "2 scans"
   std::vector<OutputCheck> outputs;
 
   bool passed() const;
@@ -58,8 +43,8 @@ struct CaseResult {
   std::string summary() const;  // one line per output
 };
 
-// Throws rnnc::UserError when the files cannot be read or the node uses something the harness does not
-// map (clip, input_forget, other activations, ...).
+// Throws rnnc::UserError when the files cannot be read or the node uses something the importer does not
+// support.
 template <typename T>
 CaseResult run_case(const std::string& case_dir, const Mapping* mapping = nullptr);
 
