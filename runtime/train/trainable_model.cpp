@@ -82,15 +82,19 @@ const std::string& TrainableModel::name() const { return inference_->module().na
 void TrainableModel::init_params(uint64_t seed) { owner().init_params(seed); }
 
 void TrainableModel::load_params(const ParamMap& values) {
-  for (const auto& [name, t] : params()) {
-    auto it = values.find(name);
-    RNNC_USER_CHECK(it != values.end()) << "no value for parameter @" << name;
-    RNNC_USER_CHECK(it->second.shape == t.shape) << "parameter @" << name << " has shape "
-                                                 << runtime::dims_str(it->second.shape) << ", the model expects "
-                                                 << runtime::dims_str(t.shape);
+  // Checked against the module's declarations: before init_params there are no values to compare with.
+  const ir::Module& module = owner().module();
+  for (const ir::ParamDecl& decl : module.params()) {
+    auto it = values.find(decl.name);
+    RNNC_USER_CHECK(it != values.end()) << "no value for parameter @" << decl.name;
+    runtime::Dims dims;
+    for (const ir::Dim& d : decl.type.shape) dims.push_back(d.size);
+    RNNC_USER_CHECK(it->second.shape == dims) << "parameter @" << decl.name << " has shape "
+                                              << runtime::dims_str(it->second.shape) << ", the model expects "
+                                              << runtime::dims_str(dims);
   }
   for (const auto& [name, t] : values) {
-    RNNC_USER_CHECK(params().count(name)) << "the model has no parameter @" << name;
+    RNNC_USER_CHECK(module.find_param(name)) << "the model has no parameter @" << name;
     owner().set_param(name, t);
   }
 }
