@@ -285,12 +285,25 @@ TValue Context::dynamic(const TValue& v) {
   if (v.kind == TValue::Kind::Dynamic) return v;
   std::vector<int> order;
   for (int k = 0; k < v.rank(); ++k) order.push_back(k);
+  if (v.kind == TValue::Kind::Input && v.source.fixed.empty()) {
+    // A whole graph input feeding a recurrent node's X (through ops that keep axes): the order that
+    // makes X time-major.
+    auto it = input_orders.find(v.source.input);
+    bool whole = it != input_orders.end() && it->second.size() == order.size();
+    for (int k = 0; whole && k < v.rank(); ++k) {
+      const SourceAxis& a = v.source.axes[static_cast<size_t>(k)];
+      whole = a.src == k && a.start == 0 && a.size < 0;
+    }
+    if (whole) order = it->second;
+  }
   TValue d;
   d.kind = TValue::Kind::Dynamic;
   d.is_float = v.is_float;
   d.int_dtype = v.int_dtype;
   d.name = v.name;
-  d.pieces.push_back(Piece{require(v, order, "'" + v.name + "'"), order});
+  std::vector<int> axes(order.size());
+  for (size_t i = 0; i < order.size(); ++i) axes[static_cast<size_t>(order[i])] = static_cast<int>(i);
+  d.pieces.push_back(Piece{require(v, order, "'" + v.name + "'"), axes});
   return d;
 }
 

@@ -78,6 +78,7 @@ class Context {
   Bindings bindings;
   const onnx_io::NodeInfo* node = nullptr;  // the node being lowered
   std::map<std::string, TValue> values;     // by ONNX name
+  std::map<std::string, std::vector<int>> input_orders;  // graph input -> its axes in IR order (input_layouts.h)
 
   // An IR name made from `base` (sanitized) that no argument, parameter, layer or result uses yet.
   std::string fresh(const std::string& base);

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "frontend/onnx/context.h"
+#include "frontend/onnx/input_layouts.h"
 #include "frontend/onnx/ops.h"
 #include "ir/error.h"
 
@@ -96,6 +97,7 @@ ImportedModel import_graph(const onnx_io::GraphInfo& g, const ImportOptions& opt
   std::string model_name = g.graph_name.empty() ? std::filesystem::path(g.path).stem().string() : g.graph_name;
   Context ctx(g, options, model_name);
   ctx.bindings.inputs = g.inputs;
+  ctx.input_orders = detail::preferred_input_layouts(g);
   for (const auto& [name, f] : g.initializers) ctx.values[name] = initializer(f);
   for (const onnx_io::ValueInfo& v : g.inputs) ctx.values[v.name] = graph_input(ctx, v);
 

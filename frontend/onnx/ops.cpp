@@ -624,20 +624,29 @@ void lower_unary(Context& ctx) {
   }
   ExprFn fn;
   FoldFn fold;
-  if (op == "Neg") fn = [](const dsl::Expr& x) { return -x; }, fold = [](double x) { return -x; };
-  else if (op == "Exp") fn = [](const dsl::Expr& x) { return dsl::exp(x); }, fold = [](double x) { return std::exp(x); };
-  else if (op == "Log") fn = [](const dsl::Expr& x) { return dsl::log(x); }, fold = [](double x) { return std::log(x); };
-  else if (op == "Abs") fn = [](const dsl::Expr& x) { return dsl::relu(x) + dsl::relu(-x); }, fold = [](double x) { return std::fabs(x); };
-  else {
+  if (op == "Neg") {
+    fn = [](const dsl::Expr& x) { return -x; };
+    fold = [](double x) { return -x; };
+  } else if (op == "Exp") {
+    fn = [](const dsl::Expr& x) { return dsl::exp(x); };
+    fold = [](double x) { return std::exp(x); };
+  } else if (op == "Log") {
+    fn = [](const dsl::Expr& x) { return dsl::log(x); };
+    fold = [](double x) { return std::log(x); };
+  } else if (op == "Abs") {
+    fn = [](const dsl::Expr& x) { return dsl::relu(x) + dsl::relu(-x); };
+    fold = [](double x) { return std::fabs(x); };
+  } else {
     // The activation functions, shared with the recurrent cells (alpha/beta: the operator's defaults).
     Activation a{op, 0, 0};
     if (op == "LeakyRelu") a.alpha = n.get_float("alpha", 0.01f);
     if (op == "Elu" || op == "ThresholdedRelu") a.alpha = n.get_float("alpha", 1.0f);
-    if (op == "HardSigmoid") a.alpha = n.get_float("alpha", 0.2f), a.beta = n.get_float("beta", 0.5f);
+    if (op == "HardSigmoid") {
+      a.alpha = n.get_float("alpha", 0.2f);
+      a.beta = n.get_float("beta", 0.5f);
+    }
     fn = [a](const dsl::Expr& x) { return apply_activation(a, x); };
-    fold = [op](double x) -> double {
-      throw_user_error(op + " of a constant is not folded");
-    };
+    fold = [op](double) -> double { throw_user_error(op + " of a constant is not folded"); };
   }
   set_output(ctx, 0, unary(ctx, input(ctx, 0), fn, fold));
 }

@@ -29,6 +29,8 @@ CASES = {
     "torch_rnn_tanh_2layer": ("RNN", 5, 8, 2, False, False, {}),
     "torch_rnn_relu_3layer_bidir_batchfirst_h0": ("RNN", 4, 3, 3, True, True, {"relu": True, "h0": True}),
     "torch_embedding_lstm_classifier": ("LSTM", 6, 8, 2, True, False, {"embedding": 20, "head": "classifier"}),
+    "torch_embedding_gru_batchfirst_tagger": ("GRU", 6, 8, 1, True, True, {"embedding": 15, "head": "per_step"}),
+    "torch_projection_lstm_batchfirst": ("LSTM", 5, 6, 2, False, True, {"projection": 7}),
 }
 
 
@@ -60,6 +62,8 @@ def main():
             self.dirs = 2 if bidir else 1
             if "embedding" in extras:
                 self.emb = torch.nn.Embedding(extras["embedding"], inp)
+            if "projection" in extras:
+                self.proj = torch.nn.Linear(extras["projection"], inp)
             kw = dict(num_layers=layers, bidirectional=bidir, batch_first=batch_first)
             if kind == "RNN":
                 kw["nonlinearity"] = "relu" if extras.get("relu") else "tanh"
@@ -71,10 +75,14 @@ def main():
                 self.fc = torch.nn.Linear(hidden * self.dirs, 4)
             elif head == "classifier":
                 self.fc = torch.nn.Linear(hidden * 2, 3)
+            elif head == "per_step":
+                self.fc = torch.nn.Linear(hidden * self.dirs, 5)
 
         def forward(self, x, *state):
             if "embedding" in self.extras:
                 x = self.emb(x)
+            if "projection" in self.extras:
+                x = torch.relu(self.proj(x))
             if self.kind == "LSTM" and state:
                 y, (h, c) = self.rnn(x, (state[0], state[0] * 0.5))
                 finals = [h, c]
@@ -90,6 +98,8 @@ def main():
                 return (self.fc(last), finals[0])
             if head == "softmax":
                 return (torch.softmax(self.fc(y), dim=-1), finals[0])
+            if head == "per_step":
+                return (self.fc(y), finals[0])
             if head == "classifier":
                 h = finals[0]
                 return (torch.log_softmax(self.fc(torch.cat([h[-2], h[-1]], dim=1)), dim=1),)
@@ -102,9 +112,11 @@ def main():
 
         def make_inputs(batch, time):
             if "embedding" in extras:
-                x = torch.randint(0, extras["embedding"], (time, batch), dtype=torch.int64)
+                shape = (batch, time) if batch_first else (time, batch)
+                x = torch.randint(0, extras["embedding"], shape, dtype=torch.int64)
             else:
-                x = torch.randn((batch, time, inp) if batch_first else (time, batch, inp))
+                features = extras.get("projection", inp)
+                x = torch.randn((batch, time, features) if batch_first else (time, batch, features))
             args = [x]
             if extras.get("h0"):
                 args.append(torch.randn(layers * dirs, batch, hidden))
