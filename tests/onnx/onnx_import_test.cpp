@@ -21,6 +21,7 @@
 #include "frontend/onnx/importer.h"
 #include "frontend/onnx/test_case.h"
 #include "ir/error.h"
+#include "runtime/reference_executor.h"
 
 namespace rnnc::onnx_import {
 namespace {
@@ -173,6 +174,77 @@ onnx::ModelProto lstm_model(int64_t w_input = 3) {
   value_info(g->add_output(), "Y", {5, 1, 2, 4});
   value_info(g->add_output(), "Y_h", {1, 2, 4});
   return m;
+}
+
+// --- plumbing ops compute what ONNX says ------------------------------------------------------------
+
+void attr_ints(onnx::NodeProto* n, const std::string& name, const std::vector<int64_t>& v) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INTS);
+  for (int64_t x : v) a->add_ints(x);
+}
+
+void attr_float(onnx::NodeProto* n, const std::string& name, float v) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::FLOAT);
+  a->set_f(v);
+}
+
+TEST_F(OnnxImportTest, PlumbingOpsComputeWhatOnnxSays) {
+  // Z = -(0.5 X B + 2 C)[:, 1:3] through Identity, Cast, Gemm (alpha, beta), Unsqueeze, Transpose,
+  // Flatten, Slice and Neg; and S = Shape(X)[1] + 1 folded into a constant output.
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(14);
+  onnx::GraphProto* g = m.mutable_graph();
+  g->set_name("plumbing");
+  value_info(g->add_input(), "X", {2, 3});
+  tensor(g->add_initializer(), "B", {3, 4}, 0.1f);
+  tensor(g->add_initializer(), "C", {4}, 1.0f);
+  node(g, "Identity", "id", {"X"}, {"X1"});
+  attr_int(node(g, "Cast", "cast", {"X1"}, {"X2"}), "to", onnx::TensorProto::FLOAT);
+  onnx::NodeProto* gemm = node(g, "Gemm", "gemm", {"X2", "B", "C"}, {"Y"});
+  attr_float(gemm, "alpha", 0.5f);
+  attr_float(gemm, "beta", 2.0f);
+  int_tensor(g->add_initializer(), "zero", {0});
+  node(g, "Unsqueeze", "unsqueeze", {"Y", "zero"}, {"Y3"});
+  attr_ints(node(g, "Transpose", "transpose", {"Y3"}, {"Y4"}), "perm", {1, 0, 2});
+  node(g, "Flatten", "flatten", {"Y4"}, {"Y5"});
+  int_tensor(g->add_initializer(), "starts", {1});
+  int_tensor(g->add_initializer(), "ends", {3});
+  int_tensor(g->add_initializer(), "axes", {1});
+  node(g, "Slice", "slice", {"Y5", "starts", "ends", "axes"}, {"Y6"});
+  node(g, "Neg", "neg", {"Y6"}, {"Z"});
+  node(g, "Shape", "shape", {"X"}, {"shp"});
+  int_tensor(g->add_initializer(), "one", {1});
+  node(g, "Gather", "gather", {"shp", "one"}, {"cols"});
+  node(g, "Add", "add", {"cols", "one"}, {"S"});
+  value_info(g->add_output(), "Z", {2, 2});
+  value_info(g->add_output(), "S", {1}, onnx::TensorProto::INT64);
+  ImportedModel im = import_model(write_model("plumbing.onnx", m));
+
+  runtime::Tensor<float> x(runtime::Dims{2, 3}, std::vector<float>{0.5f, -1.f, 2.f, 1.5f, 0.25f, -0.75f});
+  InputTensors inputs;
+  inputs["X"] = onnx_io::TensorFile{"X.pb", "X", onnx::TensorProto::FLOAT, x};
+  runtime::ReferenceExecutor<double> exec(im.module);
+  for (auto& [name, v] : bind_params<double>(im.bindings, inputs)) exec.set_param(name, v);
+  const ir::Function& f = *im.module.find_function("forward");
+  std::vector<HostTensor> out = unbind_outputs<double>(im.bindings, f, exec.run("forward", bind_args<double>(im.bindings, f, inputs)));
+  ASSERT_EQ(out.size(), 2u);
+  const auto& z = std::get<runtime::Tensor<double>>(out[0]);
+  ASSERT_EQ(z.shape, (runtime::Dims{2, 2}));
+  auto b = [](int k, int j) { return 0.1f + 0.01f * static_cast<float>((k * 4 + j) % 7); };
+  auto c = [](int j) { return 1.0f + 0.01f * static_cast<float>(j % 7); };
+  for (int i = 0; i < 2; ++i) {
+    for (int j = 1; j < 3; ++j) {
+      double y = 2.0 * c(j);
+      for (int k = 0; k < 3; ++k) y += 0.5 * x[i * 3 + k] * b(k, j);
+      EXPECT_NEAR(z[i * 2 + (j - 1)], -y, 1e-6) << "Z[" << i << ", " << j - 1 << "]";
+    }
+  }
+  EXPECT_EQ(std::get<runtime::IntTensor>(out[1]).data, std::vector<int64_t>{4});
 }
 
 // --- malformed files ------------------------------------------------------------------------------------
