@@ -219,7 +219,8 @@ void check_inputs(const Bindings& b, const InputTensors& inputs) {
     }
   }
   for (const auto& [name, f] : inputs) {
-    bool known = std::any_of(b.inputs.begin(), b.inputs.end(), [&](const onnx_io::ValueInfo& v) { return v.name == name; });
+    // (an explicit capture: clang 14 cannot capture a structured binding)
+    bool known = std::any_of(b.inputs.begin(), b.inputs.end(), [&n = name](const onnx_io::ValueInfo& v) { return v.name == n; });
     RNNC_USER_CHECK(known) << f.path << ": '" << name << "' is not a graph input of the model";
   }
 }
