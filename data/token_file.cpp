@@ -15,6 +15,16 @@ static_assert(std::endian::native == std::endian::little, "token files are writt
 namespace {
 constexpr std::string_view kMagic = "RNNCTOK1";
 
+// 24 + 4 * (2n + total) for a message, without overflowing on a corrupt header's counts.
+std::string needed_bytes(int64_t n, int64_t total) {
+  int64_t v;
+  if (__builtin_mul_overflow(n, 2, &v) || __builtin_add_overflow(v, total, &v) || __builtin_mul_overflow(v, 4, &v) ||
+      __builtin_add_overflow(v, 24, &v)) {
+    return "more than 2^63";
+  }
+  return std::to_string(v);
+}
+
 template <typename T>
 void append(std::string& out, const T* values, size_t n) {
   out.append(reinterpret_cast<const char*>(values), n * sizeof(T));
@@ -44,7 +54,7 @@ EncodedSplit parse_token_file(std::string_view bytes, const std::string& name) {
   RNNC_USER_CHECK(n >= 0 && total >= 0 && static_cast<uint64_t>(n) <= body / 8 &&
                   static_cast<uint64_t>(total) <= body / 4 && body == 4 * (2 * static_cast<uint64_t>(n) + static_cast<uint64_t>(total)))
       << name << ": truncated or corrupt token file (" << n << " examples and " << total << " tokens need "
-      << 24 + 4 * (2 * n + total) << " bytes, the file has " << bytes.size() << ")";
+      << needed_bytes(n, total) << " bytes, the file has " << bytes.size() << ")";
   EncodedSplit split;
   auto read_i32 = [&](size_t index) {
     int32_t v;

@@ -45,6 +45,9 @@ int compile_command(const Args& args, ir::Module module) {
 
   codegen::AotOptions o;
   o.name = args.get("name", runtime::c_identifier(module.name()));
+  // Kernel symbols are named after the module: naming it after the library keeps two libraries of one
+  // model (say gru for training and for inference) linkable into one program.
+  module.set_name(o.name);
   o.targets = split_list(args.get("target", "host"));
   o.output_dir = args.get("output", ".");
   for (const std::string& e : split_list(args.get("emit"))) {

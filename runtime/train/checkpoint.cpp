@@ -140,17 +140,20 @@ Checkpoint parse_checkpoint(const std::string& bytes, const std::string& origin)
       uint32_t rank = r.get<uint32_t>("a tensor rank");
       if (rank > kMaxRank) r.fail("tensor '" + name + "' has rank " + std::to_string(rank));
       runtime::Dims dims(rank);
-      uint64_t count_elems = 1;
+      // The product of the non-zero dims is bounded too: a zero dim must not let [0, 2^62, 2^62] through,
+      // whose row strides overflow in whatever reads the tensor.
+      uint64_t count_elems = 1, nonzero_elems = 1;
       for (auto& d : dims) {
         d = r.get<int64_t>("a tensor dimension");
-        if (d < 0 || (d > 0 && count_elems > (uint64_t{1} << 40) / static_cast<uint64_t>(d))) {
+        if (d < 0 || (d > 0 && nonzero_elems > (uint64_t{1} << 40) / static_cast<uint64_t>(d))) {
           r.fail("tensor '" + name + "' has an impossible dimension " + std::to_string(d));
         }
         count_elems *= static_cast<uint64_t>(d);
+        if (d > 0) nonzero_elems *= static_cast<uint64_t>(d);
       }
       r.need(count_elems * sizeof(float), "tensor data");
       runtime::Tensor<float> t(dims);
-      std::memcpy(t.data.data(), bytes.data() + r.pos(), count_elems * sizeof(float));
+      if (count_elems > 0) std::memcpy(t.data.data(), bytes.data() + r.pos(), count_elems * sizeof(float));
       r.seek(r.pos() + count_elems * sizeof(float));
       c.tensors[name] = std::move(t);
     } else {

@@ -5,7 +5,12 @@
 #include "aot_gru_infer.h"
 #include "aot_imdb_train.h"
 #include "aot_lstm_train.h"
+#include "aot_gru_train.h"
+#include "aot_layernorm_lstm_train.h"
 #include "aot_mgu_generator.h"
+#include "aot_peephole_lstm_train.h"
+#include "aot_rnn_relu_train.h"
+#include "aot_rnn_tanh_train.h"
 #include "passes/autodiff.h"
 #include "runtime/reference_executor.h"
 #include "support/compare.h"
@@ -93,6 +98,11 @@ TEST(Aot, LstmTrainingBidirectionalTwoLayersTwoTargets) { check(AOT_MODEL(aot_ls
 TEST(Aot, LstmOneStepOneRow) { check(AOT_MODEL(aot_lstm_train), 1, 1); }
 TEST(Aot, GruInferenceHidden129) { check(AOT_MODEL(aot_gru_infer), 4, 3); }
 TEST(Aot, ImdbClassifierTraining) { check(AOT_MODEL(aot_imdb_train), 7, 5); }
+TEST(Aot, RnnTanhTraining) { check(AOT_MODEL(aot_rnn_tanh_train), 5, 3); }
+TEST(Aot, RnnReluTrainingHidden1TwoLayers) { check(AOT_MODEL(aot_rnn_relu_train), 4, 1); }
+TEST(Aot, GruTrainingBidirectional) { check(AOT_MODEL(aot_gru_train), 6, 3); }
+TEST(Aot, PeepholeLstmTraining) { check(AOT_MODEL(aot_peephole_lstm_train), 3, 2); }
+TEST(Aot, LayernormLstmTrainingTwoLayers) { check(AOT_MODEL(aot_layernorm_lstm_train), 5, 3); }
 TEST(Aot, ModelFromAGenerator) { check(AOT_MODEL(aot_mgu_generator), 5, 2); }
 
 TEST(Aot, LoadPicksATargetAndRuns) {

@@ -511,6 +511,10 @@ TEST(Batch, TokenFileRoundTrip) {
   EXPECT_EQ(bytes.size(), 24u + 4 * (3 + 3 + 6));
   expect_user_error([&] { parse_token_file(bytes.substr(0, bytes.size() - 4), "s.tokens"); }, {"s.tokens", "truncated"});
   expect_user_error([&] { parse_token_file("RNNCTOK0", "s.tokens"); }, {"s.tokens", "not an rnnc token file"});
+  // Found by fuzz_token_file: counts whose byte size overflows int64 (here n = 0x1800000000000000) made
+  // the error message itself overflow (UBSan); now it is a plain error.
+  expect_user_error([&] { parse_token_file(std::string("RNNCTOK1\0\0\0\0\0\0\0\x18\0\0\0\0\0\0\0\0", 24), "s.tokens"); },
+                    {"s.tokens", "truncated or corrupt token file", "need more than 2^63 bytes"});
   EXPECT_EQ(s.head(2).size(), 2u);
   EXPECT_EQ(s.head(2).tokens, (std::vector<int32_t>{5, 6, 7, 8}));
 }

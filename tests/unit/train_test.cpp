@@ -134,6 +134,20 @@ TEST(Checkpoint, EveryTruncationAndCorruptionIsAClearError) {
             std::string::npos);
 }
 
+// Found by fuzz_checkpoint (fuzz/): a zero dim made the size bound skip the dims after it, so
+// [0, 2^62, 2^62] loaded, and the products of its dims overflow in whatever reads it.
+TEST(Checkpoint, DimsBesideAZeroDimAreBoundedToo) {
+  Checkpoint c;
+  c.tensors["param/w"] = Tensor<float>({0, int64_t{1} << 62, int64_t{1} << 62}, std::vector<float>{});
+  std::string msg = error_of([&] { parse_checkpoint(serialize_checkpoint(c), "big.ckpt"); });
+  EXPECT_NE(msg.find("checkpoint big.ckpt: tensor 'param/w' has an impossible dimension 4611686018427387904"),
+            std::string::npos) << msg;
+  // A zero-sized tensor itself is fine (and copies nothing: memcpy from a null pointer was UB).
+  c.tensors["param/w"] = Tensor<float>({0, 4, 1 << 20});
+  EXPECT_EQ(parse_checkpoint(serialize_checkpoint(c), "zero.ckpt").tensors.at("param/w").shape,
+            (runtime::Dims{0, 4, 1 << 20}));
+}
+
 // A toy sentiment task: label 1 when token 3 occurs in the sequence.
 class ToyData : public BatchSource {
  public:
