@@ -2,9 +2,43 @@
 
 #include "codegen/lower.h"
 #include "codegen/schedule_cpu.h"
+#include "codegen/schedule_gpu.h"
 #include "ir/error.h"
 
 namespace rnnc::codegen {
+
+namespace {
+
+// A GPU pipeline embeds its device code and its driver state as buffers named after the API alone
+// ("cuda_gpu_source_kernels", "cuda_buf"): linked into one module, every pipeline would read the last
+// pipeline's code and share one state. Each kernel's buffers get its name in front.
+class RenameBuffers : public Halide::Internal::IRMutator {
+ public:
+  explicit RenameBuffers(std::map<std::string, std::string> names) : names_(std::move(names)) {}
+  using IRMutator::visit;
+  Halide::Expr visit(const Halide::Internal::Variable* op) override {
+    auto it = names_.find(op->name);
+    if (it == names_.end()) return op;
+    return Halide::Internal::Variable::make(op->type, it->second, op->image, op->param, op->reduction_domain);
+  }
+
+ private:
+  std::map<std::string, std::string> names_;
+};
+
+void give_buffers_unique_names(Halide::Module& module, const std::string& prefix) {
+  std::map<std::string, std::string> names;
+  for (Halide::Buffer<void> b : module.buffers()) {  // handles: renaming renames the module's buffer
+    std::string name = b.name();
+    b.set_name(prefix + "_" + name);
+    names[name + ".buffer"] = b.name() + ".buffer";
+  }
+  if (names.empty()) return;
+  RenameBuffers rename(names);
+  for (Halide::Internal::LoweredFunc& f : module.functions()) f.body = rename.mutate(f.body);
+}
+
+}  // namespace
 
 Halide::Target parse_target(const std::string& target) {
   if (target == "host") return Halide::get_host_target();
@@ -17,10 +51,12 @@ Halide::Module compile_plan(const runtime::ExecutionPlan& plan, const Halide::Ta
   std::vector<Halide::Module> modules;
   for (const runtime::KernelSpec& spec : plan.kernels()) {
     try {
-      LoweredKernel k = lower_kernel(spec);
-      schedule_cpu(k, target);
+      const bool gpu = target.has_gpu_feature();
+      LoweredKernel k = gpu ? lower_for_gpu(spec, target) : lower_kernel(spec);
+      if (!gpu) schedule_cpu(k, target);
       Halide::Pipeline pipeline(k.outputs);
       modules.push_back(pipeline.compile_to_module(k.arguments, spec.name + suffix, target));
+      if (gpu) give_buffers_unique_names(modules.back(), spec.name + suffix);
     } catch (const Halide::Error& e) {
       throw InternalError("codegen: Halide rejected kernel " + spec.name + ": " + e.what());
     }

@@ -104,9 +104,37 @@ runtime::KernelTable jit_compile(const runtime::ExecutionPlan& plan, const std::
     RNNC_USER_CHECK(fn) << "codegen: " << so << " lacks kernel " << spec.name << " (a stale cache? remove it)";
     table.functions[spec.name] = reinterpret_cast<runtime::KernelFunction>(fn);
   }
+  // The runtime inside the shared object: its error hook, and for GPU kernels its device interface.
+  auto runtime_symbol = [&](const char* name) {
+    void* sym = dlsym(object->handle, name);
+    RNNC_USER_CHECK(sym) << "codegen: " << so << " lacks Halide's " << name << " (a stale cache? remove it)";
+    return sym;
+  };
+  table.set_error_handler = reinterpret_cast<halide_error_handler_t (*)(halide_error_handler_t)>(
+      runtime_symbol("halide_set_error_handler"));
+  if (target.has_gpu_feature()) {
+    const bool cuda = target.has_feature(Halide::Target::CUDA);
+    RNNC_USER_CHECK(cuda || target.has_feature(Halide::Target::OpenCL))
+        << "codegen: target " << target.to_string() << ": only the cuda and opencl GPU APIs are supported";
+    table.device = cuda ? runtime::Device::Cuda : runtime::Device::OpenCL;
+    table.device_interface = reinterpret_cast<const halide_device_interface_t* (*)()>(
+        runtime_symbol(cuda ? "halide_cuda_device_interface" : "halide_opencl_device_interface"));
+    table.reuse_device_allocations =
+        reinterpret_cast<int (*)(void*, bool)>(runtime_symbol("halide_reuse_device_allocations"));
+  }
   table.keep_alive = object;
   loaded[key] = table;
   return table;
+}
+
+std::string jit_target(runtime::Device device) {
+  switch (device) {
+    case runtime::Device::Cpu: return "host";
+    // The newest capability Halide 14 knows; newer GPUs (an H100) run its PTX through the driver's JIT.
+    case runtime::Device::Cuda: return "host-cuda-cuda_capability_86";
+    case runtime::Device::OpenCL: return "host-opencl";
+  }
+  return "host";
 }
 
 }  // namespace rnnc::codegen

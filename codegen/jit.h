@@ -14,4 +14,7 @@ namespace rnnc::codegen {
 
 runtime::KernelTable jit_compile(const runtime::ExecutionPlan& plan, const std::string& target = "host");
 
+// The JIT target for kernels that run on `device` (this CPU for the host code).
+std::string jit_target(runtime::Device device);
+
 }  // namespace rnnc::codegen

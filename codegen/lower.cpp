@@ -59,20 +59,27 @@ class Lowerer {
     // Inputs: one buffer each; their dims tell the symbolic extents.
     for (size_t i = 0; i < spec_.inputs.size(); ++i) {
       const TensorType& t = f_.type(spec_.inputs[i]);
-      Halide::ImageParam p(halide_type(t.dtype), t.rank(), "in" + std::to_string(i));
+      Halide::ImageParam p = options_.arguments_from
+                                 ? options_.arguments_from->input_params.at(i)
+                                 : Halide::ImageParam(halide_type(t.dtype), t.rank(), "in" + std::to_string(i));
       for (int h = 0; h < t.rank(); ++h) {
         const ir::Dim& d = t.shape[t.rank() - 1 - h];
         if (d.is_symbolic() && !extents_.count(d.symbol)) extents_[d.symbol] = p.dim(h).extent();
       }
-      Func wrap("input" + std::to_string(i));
-      wrap(vars(t.rank())) = p(vars(t.rank()));
+      Func wrap("input" + std::to_string(i) + options_.name_suffix);
+      wrap(vars(t.rank())) = p(in_bounds(p, vars(t.rank())));
       values_[spec_.inputs[i]] = wrap;
       out.arguments.push_back(p);
       inputs_.push_back(p);
     }
     if (spec_.masked) {
-      lengths_ = Halide::ImageParam(Halide::Int(32), 1, "lengths");
-      step_ = Halide::Param<int32_t>("t");
+      if (options_.arguments_from) {
+        lengths_ = options_.arguments_from->lengths_param;
+        step_ = options_.arguments_from->step_param;
+      } else {
+        lengths_ = Halide::ImageParam(Halide::Int(32), 1, "lengths");
+        step_ = Halide::Param<int32_t>("t");
+      }
       out.arguments.push_back(*lengths_);
       out.arguments.push_back(*step_);
       if (!extents_.count("batch")) extents_["batch"] = lengths_->dim(0).extent();
@@ -107,12 +114,12 @@ class Lowerer {
         out.output_static_extents.push_back(statics);
         continue;
       }
-      Func o("output" + std::to_string(i));
+      Func o("output" + std::to_string(i) + options_.name_suffix);
       std::vector<Var> vs = vars(t.rank());
       Expr value = at(values_, v, args(vs));
       if (spec_.masked) {
         // Finished rows (t >= lengths[b]) keep their carry and output zero.
-        Expr active = *step_ < (*lengths_)(vs.back());
+        Expr active = *step_ < (*lengths_)(in_bounds(*lengths_, {vs.back()}));
         Expr previous = i < static_cast<size_t>(spec_.carries) ? at(values_, spec_.inputs[i], args(vs))
                                                                 : Halide::cast(value.type(), 0);
         value = Halide::select(active, value, previous);
@@ -135,6 +142,9 @@ class Lowerer {
       out.output_static_extents.push_back(statics);
     }
     out.roles = roles_;
+    out.input_params = inputs_;
+    if (lengths_) out.lengths_param = *lengths_;
+    if (step_) out.step_param = *step_;
     return out;
   }
 
@@ -192,7 +202,7 @@ class Lowerer {
                     op == OpKind::Slice || op == OpKind::Dropout || op == OpKind::SelectRows ||
                     op == OpKind::BroadcastLike || op == OpKind::ReluMask || op == OpKind::Embedding;
       if (!direct) continue;
-      Func o("output" + std::to_string(i));
+      Func o("output" + std::to_string(i) + options_.name_suffix);
       output_funcs_[i] = o;
       preassigned_[{fn, target}] = o;
       output_names_.insert(o.name());
@@ -409,7 +419,7 @@ class Lowerer {
 
   std::string op_func_name(const ir::Function& f, NodeId n) {
     std::string base = ir::op_name(f.op(n));
-    return base + "_" + std::to_string(counter_++);
+    return base + "_" + std::to_string(counter_++) + options_.name_suffix;
   }
 
   Func matmul(const ir::Function& f, NodeId n, const std::vector<Value>& in, ValueMap& m) {
@@ -485,9 +495,22 @@ class Lowerer {
     role.tiles = tiles;
     role.rank = out.rank();
     role.operands_are_inputs = is_input(in[0]) && is_input(in[1]);
+    role.operands = {m.at(in[0]), m.at(in[1])};
     matmul_of_[tiles.name()] = roles_.matmuls.size();
     roles_.matmuls.push_back(role);
     return tiles;
+  }
+
+  // Coordinates into an input buffer. LowerOptions::clamp_inputs: clamped to the buffer, so that
+  // work a schedule does beyond the edge of a tile (then discarded) reads real elements.
+  std::vector<Expr> in_bounds(const Halide::ImageParam& p, const std::vector<Var>& vs) const {
+    std::vector<Expr> out(vs.begin(), vs.end());
+    if (!options_.clamp_inputs) return out;
+    for (size_t h = 0; h < out.size(); ++h) {
+      Halide::Internal::Dimension d = p.dim(static_cast<int>(h));
+      out[h] = Halide::clamp(out[h], d.min(), d.max());
+    }
+    return out;
   }
 
   bool is_input(const Value& v) const {
@@ -533,8 +556,10 @@ class Lowerer {
       role.rank = s.rank + 1;
       role.n_extent = width;
       role.gate_major = true;
+      role.gates = s.n.size / width;
       // Built from a product whose operands were checked when it was lowered.
       role.operands_are_inputs = roles_.matmuls[matmul_of_.at(source.name())].operands_are_inputs;
+      role.operands = {s.a, s.b};
       roles_.matmuls.push_back(role);
     }
     std::vector<Expr> at{idx[0], static_cast<int>(start / width)};

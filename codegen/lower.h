@@ -6,6 +6,7 @@
 
 #include <Halide.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,10 @@ struct LoweredKernel {
   std::vector<Halide::Argument> arguments;  // the kernel's inputs in plan order (outputs follow them)
   std::vector<std::vector<int64_t>> output_static_extents;  // per output, per Halide dim; -1 symbolic
   FuncRoles roles;
+  // The parameters behind `arguments`: one buffer per input; a masked step's lengths and step index.
+  std::vector<Halide::ImageParam> input_params;
+  std::optional<Halide::ImageParam> lengths_param;
+  std::optional<Halide::Param<int32_t>> step_param;
 };
 
 struct LowerOptions {
@@ -70,6 +75,14 @@ struct LowerOptions {
   // a time-stacked operand, or this many rows of a matrix. CPU: cache-sized; GPU: fewer, longer chunks.
   int transpose_a_chunk_steps = 4;
   int transpose_a_chunk_rows = 64;
+  // Reads of input buffers are clamped to the buffer: GPU thread blocks compute whole tiles (the
+  // stores beyond the edge are guarded, the reads they need are not).
+  bool clamp_inputs = false;
+  // Several lowerings of one kernel in one pipeline (each output group of a GPU step its own copy of
+  // what it computes): Func names get this suffix, and the kernel's arguments are those of an earlier
+  // lowering of the same kernel.
+  std::string name_suffix;
+  const struct LoweredKernel* arguments_from = nullptr;
 };
 
 // Builds the Funcs of one kernel (unscheduled).

@@ -63,6 +63,37 @@ Dims dims_of(const Buffer& b) {
 
 using Bindings = std::map<std::string, int64_t>;
 
+// The last message Halide's runtime reported on this thread (KernelTable::set_error_handler).
+thread_local std::string g_halide_error;
+
+void capture_halide_error(void*, const char* message) {
+  g_halide_error = message ? message : "";
+  while (!g_halide_error.empty() && (g_halide_error.back() == '\n' || g_halide_error.back() == ' ')) g_halide_error.pop_back();
+}
+
+std::string halide_error_suffix() { return g_halide_error.empty() ? "" : ": " + g_halide_error; }
+
+// A handle whose host data is current (copied back from the device when the device has newer data).
+Buffer host_view(const Buffer& b) {
+  Buffer h = b;
+  if (h.device_dirty()) {
+    g_halide_error.clear();
+    int rc = h.copy_to_host();
+    RNNC_USER_CHECK(rc == 0) << "copying a result from the device failed (Halide error " << rc << ")" << halide_error_suffix();
+  }
+  return h;
+}
+
+// Puts a buffer's data on the device (allocating there first): after this, handles copied from it
+// share the device allocation, and kernels reading it copy nothing.
+void upload(Buffer& b, const halide_device_interface_t* device) {
+  g_halide_error.clear();
+  int rc = b.raw_buffer()->device ? 0 : b.device_malloc(device);
+  if (rc == 0) rc = b.copy_to_device(device);
+  RNNC_USER_CHECK(rc == 0) << "copying " << b.size_in_bytes() << " bytes to the device failed (Halide error " << rc
+                           << ")" << halide_error_suffix();
+}
+
 }  // namespace
 
 Buffer CompiledModule::to_buffer(const Value<float>& value, ir::DType dtype) {
@@ -87,7 +118,8 @@ Buffer CompiledModule::to_buffer(const Value<float>& value, ir::DType dtype) {
   return b;
 }
 
-Value<float> CompiledModule::to_value(const Buffer& b) {
+Value<float> CompiledModule::to_value(const Buffer& device_or_host) {
+  Buffer b = host_view(device_or_host);
   Dims dims = dims_of(b);
   size_t count = b.number_of_elements();
   if (b.type() == buffer_type(ir::DType::F32)) {
@@ -119,11 +151,20 @@ Dims concrete(const ir::TensorType& t, const Bindings& b) {
   return out;
 }
 
+// GPU kernels: the device and the parameters' device copies kept across runs (if any).
+struct DeviceContext {
+  const halide_device_interface_t* interface = nullptr;
+  bool keep_params = false;
+  std::mutex* params_mutex = nullptr;
+  std::map<std::string, Buffer>* params = nullptr;
+};
+
 class Run {
  public:
   Run(const ExecutionPlan& plan, const KernelTable& kernels, const std::map<std::string, Tensor<float>>& params,
-      const Function& f, std::map<std::string, CompiledModule::KernelTime>* profile)
-      : plan_(plan), kernels_(kernels), params_(params), f_(f), profile_(profile) {}
+      const Function& f, std::map<std::string, CompiledModule::KernelTime>* profile, const DeviceContext& device)
+      : plan_(plan), kernels_(kernels), params_(params), f_(f), profile_(profile), device_(device),
+        gpu_(device.interface) {}
 
   std::vector<Buffer> operator()(const std::vector<Buffer>& args) {
     RNNC_USER_CHECK(args.size() == f_.args().size())
@@ -166,6 +207,18 @@ class Run {
           << name << "' " << dims_str(dims) << " makes it " << dims[d];
     }
     buffers_[v] = arg;
+    // A buffer without a device allocation holds its data on the host, whatever its flags say.
+    if (gpu_ && !arg.raw_buffer()->device) buffers_[v].set_host_dirty(true);
+  }
+
+  // A buffer for a value this run creates: on the device too when the kernels run there.
+  Buffer fresh(ir::DType dtype, const Dims& dims, bool zeroed = false) {
+    Buffer b = make_buffer(dtype, dims, zeroed);
+    if (gpu_) {
+      if (zeroed) b.set_host_dirty(true);
+      upload(b, gpu_);
+    }
+    return b;
   }
 
   // The compiled kernels clamp ids and labels into range; out-of-range input is caught here instead,
@@ -189,7 +242,7 @@ class Run {
         what = "cross_entropy: label";
       }
       if (limit < 0 || f_.op(ids.node) != OpKind::Arg || !buffers_.count(ids)) continue;
-      const Buffer& b = buffers_.at(ids);
+      const Buffer b = host_view(buffers_.at(ids));
       for (size_t k = 0; k < b.number_of_elements(); ++k) {
         int64_t id = f_.type(ids).dtype == ir::DType::I32 ? static_cast<const int32_t*>(b.data())[k]
                                                          : static_cast<const int64_t*>(b.data())[k];
@@ -206,8 +259,20 @@ class Run {
       const std::string& name = d.attrs.get_word("name");
       auto p = params_.find(name);
       RNNC_USER_CHECK(p != params_.end()) << "parameter @" << name << " has no value";
+      if (gpu_ && device_.keep_params) {
+        std::lock_guard<std::mutex> lock(*device_.params_mutex);
+        if (auto c = device_.params->find(name); c != device_.params->end()) return buffers_[v] = c->second;
+      }
       // The parameter's storage, unchanged: kernels only read their inputs.
       Buffer b(buffer_type(ir::DType::F32), const_cast<float*>(p->second.data.data()), halide_sizes(p->second.shape));
+      if (gpu_) {
+        b.set_host_dirty(true);
+        upload(b, gpu_);
+        if (device_.keep_params) {
+          std::lock_guard<std::mutex> lock(*device_.params_mutex);
+          (*device_.params)[name] = b;
+        }
+      }
       return buffers_[v] = b;
     }
     if (d.op == OpKind::Constant) {
@@ -221,6 +286,10 @@ class Run {
       } else {
         throw_user_error("compiled executor: constants of type " + d.types[0].str() + " are not supported");
       }
+      if (gpu_) {
+        b.set_host_dirty(true);
+        upload(b, gpu_);
+      }
       return buffers_[v] = b;
     }
     RNNC_INTERNAL_CHECK(false) << "compiled executor: no buffer for node " << v.node << " (" << ir::op_name(d.op) << ")";
@@ -231,21 +300,26 @@ class Run {
     auto it = kernels_.functions.find(spec.name);
     RNNC_INTERNAL_CHECK(it != kernels_.functions.end()) << "kernel " << spec.name << " was not compiled";
     auto start = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+    g_halide_error.clear();
     int rc = it->second(args.data());
+    if (profile_ && gpu_ && rc == 0) {
+      // GPU kernels run asynchronously: wait for this one, on its last output, to time it.
+      rc = gpu_->device_sync(nullptr, static_cast<halide_buffer_t*>(args.back()));
+    }
     if (profile_) {
       std::lock_guard<std::mutex> lock(profile_mutex_);  // scans run row ranges on several threads
       CompiledModule::KernelTime& t = (*profile_)[spec.name];
       t.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       ++t.calls;
     }
-    RNNC_USER_CHECK(rc == 0) << "kernel " << spec.name << " failed (Halide error " << rc << ")";
+    RNNC_USER_CHECK(rc == 0) << "kernel " << spec.name << " failed (Halide error " << rc << ")" << halide_error_suffix();
   }
 
   void run_kernel(const KernelSpec& spec) {
     std::vector<void*> args;
     for (const IrValue& v : spec.inputs) args.push_back(get(v).raw_buffer());
     for (const IrValue& v : spec.outputs) {
-      buffers_[v] = make_buffer(f_.type(v).dtype, concrete(f_.type(v), bindings_));
+      buffers_[v] = fresh(f_.type(v).dtype, concrete(f_.type(v), bindings_));
       args.push_back(buffers_[v].raw_buffer());
     }
     call(spec, args);
@@ -258,31 +332,41 @@ class Run {
     Buffer& first_seq = get(operands[l.sequence_operand(0)]);
     const int steps = first_seq.dim(first_seq.dimensions() - 1).extent();
 
+    // On a GPU, everything the time loop touches is put on the device first, once: the per-step
+    // slices are then device crops of it, and steps move no data between host and device.
+    auto resident = [&](Buffer& b) -> Buffer& {
+      if (gpu_) upload(b, gpu_);
+      return b;
+    };
     std::vector<Buffer> carry, next;
     for (int64_t i = 0; i < l.carries; ++i) {
-      Buffer& init = get(operands[l.carry_operand(i)]);
+      Buffer init = host_view(get(operands[l.carry_operand(i)]));
       carry.push_back(copy_of(init));
       next.push_back(copy_of(init));
+      resident(carry.back());
+      resident(next.back());
     }
     std::vector<Buffer> sequences, zero_steps, invariants, stacked, scratch;
     for (int64_t j = 0; j < l.sequences; ++j) {
-      sequences.push_back(get(operands[l.sequence_operand(j)]));
+      sequences.push_back(resident(get(operands[l.sequence_operand(j)])));
       const ir::TensorType& t = body.type(body.arg(l.sequence_arg(j)));
-      zero_steps.push_back(make_buffer(t.dtype, concrete(t, bindings_), /*zeroed=*/true));
+      zero_steps.push_back(fresh(t.dtype, concrete(t, bindings_), /*zeroed=*/true));
     }
-    for (int64_t k = 0; k < l.invariants; ++k) invariants.push_back(get(operands[l.invariant_operand(k)]));
+    for (int64_t k = 0; k < l.invariants; ++k) invariants.push_back(resident(get(operands[l.invariant_operand(k)])));
     for (int64_t o = 0; o < l.outputs; ++o) {
       IrValue result{scan, l.output_result(o)};
-      stacked.push_back(make_buffer(f_.type(result).dtype, concrete(f_.type(result), bindings_)));
+      stacked.push_back(fresh(f_.type(result).dtype, concrete(f_.type(result), bindings_)));
       const ir::TensorType& t = body.type(body.results()[l.body_output(o)]);
-      scratch.push_back(make_buffer(t.dtype, concrete(t, bindings_)));
+      scratch.push_back(fresh(t.dtype, concrete(t, bindings_)));
     }
     Buffer* lengths = l.lengths ? &get(operands[0]) : nullptr;
     if (lengths) {
-      for (size_t r = 0; r < lengths->number_of_elements(); ++r) {
-        int32_t len = static_cast<const int32_t*>(lengths->data())[r];
+      const Buffer host = host_view(*lengths);
+      for (size_t r = 0; r < host.number_of_elements(); ++r) {
+        int32_t len = static_cast<const int32_t*>(host.data())[r];
         RNNC_USER_CHECK(len >= 0 && len <= steps) << "scan: lengths[" << r << "] = " << len << " is outside [0, " << steps << "]";
       }
+      resident(*lengths);
     }
 
     // One row range of the whole scan: every buffer cropped to rows [lo, lo + rows) of its batch dim.
@@ -353,7 +437,7 @@ class Run {
     // synchronisation between steps. At least 8 rows a range: smaller ones do not pay for a thread.
     int batch = l.carries > 0 ? carry[0].dim(carry[0].dimensions() - 1).extent() : 0;
     int parts = 1;
-    if (spec.row_separable && batch > 0) {
+    if (spec.row_separable && batch > 0 && !gpu_) {
       parts = std::max(1, std::min(static_cast<int>(std::thread::hardware_concurrency()), batch / 8));
     }
     if (parts == 1) {
@@ -386,6 +470,17 @@ class Run {
     // Every range swapped its carries once per iteration: after an odd count, the finals are in `next`.
     int iterations = (steps + static_cast<int>(l.unroll) - 1) / static_cast<int>(l.unroll);
     if (iterations % 2 == 1) std::swap(carry, next);
+    if (gpu_) {
+      // The steps wrote through per-step handles (slices, copies): these handles learn it here.
+      for (Buffer& b : carry) {
+        b.set_host_dirty(false);
+        b.set_device_dirty(true);
+      }
+      for (Buffer& b : stacked) {
+        b.set_host_dirty(false);
+        b.set_device_dirty(true);
+      }
+    }
     for (int64_t i = 0; i < l.carries; ++i) buffers_[IrValue{scan, l.carry_result(i)}] = carry[i];
     for (int64_t o = 0; o < l.outputs; ++o) buffers_[IrValue{scan, l.output_result(o)}] = stacked[o];
   }
@@ -397,6 +492,8 @@ class Run {
   const std::map<std::string, Tensor<float>>& params_;
   const Function& f_;
   std::map<std::string, CompiledModule::KernelTime>* profile_;
+  const DeviceContext& device_;
+  const halide_device_interface_t* gpu_;  // null: the kernels run on the CPU
   std::mutex profile_mutex_;
   Bindings bindings_;
   std::map<IrValue, Buffer> buffers_;
@@ -413,10 +510,46 @@ void CompiledModule::load(KernelTable kernels) {
   for (const KernelSpec& spec : plan_->kernels()) {
     RNNC_USER_CHECK(kernels.functions.count(spec.name)) << "the compiled kernels lack " << spec.name;
   }
+  if (kernels.set_error_handler) kernels.set_error_handler(&capture_halide_error);
+  const halide_device_interface_t* device = nullptr;
+  if (kernels.device != Device::Cpu) {
+    const char* api = device_name(kernels.device);
+    RNNC_INTERNAL_CHECK(kernels.device_interface) << "GPU kernels without their runtime's device interface";
+    load_gpu_driver(kernels.device);
+    device = kernels.device_interface();
+    // Opening the device: the first allocation initialises the driver and creates the context.
+    Buffer probe(buffer_type(ir::DType::F32), nullptr, std::vector<int>{1});
+    probe.allocate();
+    g_halide_error.clear();
+    int rc = probe.device_malloc(device);
+    RNNC_USER_CHECK(rc == 0) << "--device " << api << ": no usable " << (kernels.device == Device::Cuda ? "CUDA" : "OpenCL")
+                             << " device (Halide error " << rc << ")" << halide_error_suffix();
+    probe.device_free();
+    // Freed device buffers go back to the runtime's cache, not the driver: a run allocates the same
+    // sizes every time, and freeing synchronises the device.
+    if (kernels.reuse_device_allocations) kernels.reuse_device_allocations(nullptr, true);
+  }
+  drop_device_params();
   kernels_ = std::move(kernels);
+  device_interface_ = device;
+}
+
+void CompiledModule::drop_device_params() const {
+  std::lock_guard<std::mutex> lock(device_params_mutex_);
+  device_params_.clear();
+}
+
+void CompiledModule::synchronize() const {
+  if (!device_interface_) return;
+  Buffer b(buffer_type(ir::DType::F32), nullptr, std::vector<int>{1});
+  b.allocate();
+  int rc = b.device_malloc(device_interface_);
+  if (rc == 0) rc = b.device_sync();
+  RNNC_USER_CHECK(rc == 0) << "waiting for the device failed (Halide error " << rc << ")" << halide_error_suffix();
 }
 
 void CompiledModule::set_param(const std::string& name, Tensor<float> value) {
+  drop_device_params();
   const ir::ParamDecl* decl = module_->find_param(name);
   RNNC_USER_CHECK(decl) << "module @" << module_->name() << " has no parameter @" << name;
   Dims want;
@@ -433,6 +566,7 @@ const Tensor<float>& CompiledModule::param(const std::string& name) const {
 }
 
 Tensor<float>& CompiledModule::mutable_param(const std::string& name) {
+  drop_device_params();
   auto it = params_.find(name);
   RNNC_USER_CHECK(it != params_.end()) << "parameter @" << name << " has no value";
   return it->second;
@@ -442,13 +576,21 @@ Buffer CompiledModule::new_buffer(ir::DType dtype, const Dims& dims, bool zeroed
   return make_buffer(dtype, dims, zeroed);
 }
 
-void CompiledModule::init_params(uint64_t seed) { params_ = draw_params<float>(*module_, seed); }
+void CompiledModule::init_params(uint64_t seed) {
+  drop_device_params();
+  params_ = draw_params<float>(*module_, seed);
+}
 
 std::vector<Buffer> CompiledModule::run_buffers(const std::string& function, const std::vector<Buffer>& args) const {
   const ir::Function* f = module_->find_function(function);
   RNNC_USER_CHECK(f) << "module @" << module_->name() << " has no function @" << function;
   RNNC_USER_CHECK(!kernels_.functions.empty() || plan_->kernels().empty()) << "the module's kernels are not loaded";
-  return Run(*plan_, kernels_, params_, *f, profiling_ ? &profile_ : nullptr)(args);
+  DeviceContext device{device_interface_, keep_params_on_device_, &device_params_mutex_, &device_params_};
+  std::vector<Buffer> results = Run(*plan_, kernels_, params_, *f, profiling_ ? &profile_ : nullptr, device)(args);
+  if (device_interface_ && results_on_host_) {
+    for (Buffer& b : results) b = host_view(b);
+  }
+  return results;
 }
 
 std::vector<Value<float>> CompiledModule::run(const std::string& function, const std::vector<Value<float>>& args) const {

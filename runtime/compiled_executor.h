@@ -2,16 +2,25 @@
 // each scan the time loop on the host around its step kernel (carries double-buffered, sequences and
 // stacked outputs passed as per-step slices without copies). Needs only Halide's runtime headers, not
 // libHalide: AOT-compiled models link it as it is. Float data is f32 (as the IR's f32 values).
+//
+// GPU kernels (KernelTable::device): every buffer the run creates lives on the device from its
+// creation; arguments and parameters go up once per run, a scan's carries, sequences and stacked
+// outputs stay on the device for the whole time loop (per-step slices are device crops), and nothing
+// comes back to the host between steps or kernels. Results come back at the end of a run unless
+// set_results_on_host(false) (then they stay device-resident: pass them to another run as they are, or
+// copy_to_host() before reading).
 #pragma once
 
 #include <HalideBuffer.h>
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "ir/function.h"
+#include "runtime/device.h"
 #include "runtime/execution_plan.h"
 #include "runtime/kernel_table.h"
 #include "runtime/tensor.h"
@@ -27,14 +36,19 @@ class CompiledModule {
 
   const ir::Module& module() const { return *module_; }
   const ExecutionPlan& plan() const { return *plan_; }
-  // Takes the compiled kernels; every kernel of the plan must be in the table.
+  // Takes the compiled kernels; every kernel of the plan must be in the table. GPU kernels: loads the
+  // driver and opens the device first; no driver or no device is a UserError that says which.
   void load(KernelTable kernels);
+  Device device() const { return kernels_.device; }
 
   void set_param(const std::string& name, Tensor<float> value);
   const Tensor<float>& param(const std::string& name) const;
   // The storage kernels read: an optimizer updates it in place between runs (the shape stays fixed).
   Tensor<float>& mutable_param(const std::string& name);
-  std::map<std::string, Tensor<float>>& mutable_params() { return params_; }
+  std::map<std::string, Tensor<float>>& mutable_params() {
+    drop_device_params();
+    return params_;
+  }
   const std::map<std::string, Tensor<float>>& params() const { return params_; }
   void init_params(uint64_t seed);
 
@@ -50,6 +64,19 @@ class CompiledModule {
   // A buffer for a value of IR type `dtype` and shape `dims` (from the executor's pool).
   static Buffer new_buffer(ir::DType dtype, const Dims& dims, bool zeroed = false);
 
+  // GPU kernels: copy every result to the host at the end of a run (default), or leave them on the
+  // device (device-dirty Halide buffers) for a caller that passes them on or copies what it reads.
+  void set_results_on_host(bool on) { results_on_host_ = on; }
+  // GPU kernels: keep each parameter's device copy across runs (default: upload per run, since an
+  // optimizer may change them in place). set_param, init_params and mutable_param(s) drop the copies;
+  // a caller that keeps a reference from mutable_params() and writes later must not turn this on.
+  void set_keep_params_on_device(bool on) {
+    keep_params_on_device_ = on;
+    drop_device_params();
+  }
+  // Waits for the device's queued work (a GPU's kernels run asynchronously): for timing.
+  void synchronize() const;
+
   // Time spent per kernel (seconds) and calls, summed over runs while profiling is on.
   struct KernelTime {
     double seconds = 0;
@@ -62,10 +89,17 @@ class CompiledModule {
  private:
   std::unique_ptr<ir::Module> module_;  // stable address: the plan points into it
   std::unique_ptr<ExecutionPlan> plan_;
+  void drop_device_params() const;
+
   KernelTable kernels_;
+  const halide_device_interface_t* device_interface_ = nullptr;  // GPU kernels only
   std::map<std::string, Tensor<float>> params_;
   bool profiling_ = false;
   mutable std::map<std::string, KernelTime> profile_;
+  bool results_on_host_ = true;
+  bool keep_params_on_device_ = false;
+  mutable std::mutex device_params_mutex_;
+  mutable std::map<std::string, Buffer> device_params_;
 };
 
 }  // namespace rnnc::runtime

@@ -3,9 +3,13 @@
 // JIT compilation fills a table at run time; an AOT-compiled model's header provides one.
 #pragma once
 
+#include <HalideRuntime.h>
+
 #include <map>
 #include <memory>
 #include <string>
+
+#include "runtime/device.h"
 
 namespace rnnc::runtime {
 
@@ -14,6 +18,15 @@ using KernelFunction = int (*)(void** args);
 struct KernelTable {
   std::map<std::string, KernelFunction> functions;
   std::shared_ptr<void> keep_alive;  // whatever owns the code (a JIT module); empty for AOT
+  // Where the kernels run. GPU kernels come with functions of the Halide runtime they were linked
+  // with (in the model's library or the JIT's shared object): the executor allocates device buffers
+  // and moves data through that runtime's device interface, and never links a runtime itself.
+  Device device = Device::Cpu;
+  const halide_device_interface_t* (*device_interface)() = nullptr;
+  int (*reuse_device_allocations)(void* user_context, bool on) = nullptr;
+  // The runtime's error handler hook: kernel errors become messages instead of Halide's default
+  // (print and abort). Null: keep the default.
+  halide_error_handler_t (*set_error_handler)(halide_error_handler_t handler) = nullptr;
 };
 
 }  // namespace rnnc::runtime

@@ -1,0 +1,565 @@
+#include "codegen/schedule_gpu.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "ir/error.h"
+
+namespace rnnc::codegen {
+
+using Halide::Func;
+using Halide::RVar;
+using Halide::Stage;
+using Halide::TailStrategy;
+using Halide::Var;
+using Halide::VarOrRVar;
+
+namespace {
+
+constexpr TailStrategy kGuard = TailStrategy::GuardWithIf;
+
+Var var(const Func& f, int i) { return f.args()[i]; }
+
+std::vector<Var> pure_vars(const Func& f) { return f.args(); }
+
+// The reduction variables of update u of f, in its original loop order (innermost first).
+std::vector<RVar> update_rvars(const Func& f, int u) {
+  std::vector<RVar> out;
+  for (const Halide::Internal::ReductionVariable& rv : f.function().update(u).schedule().rvars()) out.push_back(RVar(rv.var));
+  return out;
+}
+
+bool is_input_wrapper(const Func& f) { return f.name().rfind("input", 0) == 0; }
+
+int pow2_at_least(int64_t n) {
+  int p = 1;
+  while (p < n && p < 1024) p *= 2;
+  return p;
+}
+
+// Threads along dim 0 for a static width (-1: unknown), at most `cap`.
+int column_threads(int64_t width, int cap) { return width < 0 ? cap : std::min(cap, pow2_at_least(width)); }
+
+// Loop names must be unique per stage; a counter keeps the helper Vars apart.
+int g_counter = 0;
+Var fresh(const std::string& base) { return Var(base + std::to_string(g_counter++)); }
+RVar fresh_r(const std::string& base) { return RVar(base + std::to_string(g_counter++)); }
+
+// One thread per element of a stage computed at root: dims 0 and 1 in 2-D thread blocks, the rest
+// fused into a third block dim. Reduction variables of an update stay serial inside the thread.
+void gpu_map(Stage s, const std::vector<Var>& dims, int64_t width) {
+  const int rank = static_cast<int>(dims.size());
+  if (rank == 0) {
+    s.gpu_single_thread();
+    return;
+  }
+  if (rank == 1) {
+    Var xo = fresh("bx"), xi = fresh("tx");
+    s.split(dims[0], xo, xi, column_threads(width, 256), kGuard).gpu_blocks(xo).gpu_threads(xi);
+    return;
+  }
+  const int tx = column_threads(width, 32);
+  const int ty = std::max(1, std::min(64, 256 / tx));
+  Var xo = fresh("bx"), yo = fresh("by"), xi = fresh("tx"), yi = fresh("ty");
+  s.split(dims[0], xo, xi, tx, kGuard).split(dims[1], yo, yi, ty, kGuard);
+  std::vector<VarOrRVar> order{xi, yi, xo, yo};
+  Var z = rank >= 3 ? dims[2] : Var();
+  for (int d = 3; d < rank; ++d) {
+    Var fused = fresh("bz");
+    s.fuse(z, dims[d], fused);
+    z = fused;
+  }
+  if (rank >= 3) order.push_back(z);
+  s.reorder(order).gpu_threads(xi, yi);
+  if (rank >= 3) {
+    s.gpu_blocks(xo, yo, z);
+  } else {
+    s.gpu_blocks(xo, yo);
+  }
+}
+
+void gpu_map(Func f, int64_t width) {
+  f.compute_root();
+  gpu_map(Stage(f), pure_vars(f), width);
+}
+
+// Every stage of a Func with updates (a reduction) at root, one thread per element of its pure dims.
+void gpu_map_all(Func f, int64_t width) {
+  gpu_map(f, width);
+  for (int u = 0; u < f.num_update_definitions(); ++u) gpu_map(f.update(u), pure_vars(f), width);
+}
+
+// A register tile of `acc` (a product accumulation computed inside one thread): its dims 0 and 1 in
+// tiles of (rn, rm) unrolled, the reduction outside them, so the tile's sums stay in registers.
+void register_tile(Func acc, const Halide::RDom& k, int rn, int rm) {
+  Var n = var(acc, 0), m = var(acc, 1);
+  Var n_o = fresh("rno"), n_i = fresh("rni"), m_o = fresh("rmo"), m_i = fresh("rmi");
+  acc.split(n, n_o, n_i, rn, kGuard).split(m, m_o, m_i, rm, kGuard).reorder(n_i, m_i, n_o, m_o).unroll(n_i).unroll(m_i);
+  Stage update = acc.update();
+  Var un_o = fresh("rno"), un_i = fresh("rni"), um_o = fresh("rmo"), um_i = fresh("rmi");
+  update.split(n, un_o, un_i, rn, kGuard).split(m, um_o, um_i, rm, kGuard);
+  std::vector<VarOrRVar> order{un_i, um_i};
+  for (int j = 0; j < k.dimensions(); ++j) order.push_back(RVar(k[j]));
+  order.push_back(un_o);
+  order.push_back(um_o);
+  for (int d = 2; d < acc.dimensions(); ++d) order.push_back(var(acc, d));
+  update.reorder(order).unroll(un_i).unroll(um_i);
+}
+
+// A tiled GEMM: `c` (pure, at root, dims (n, m, rest…)) reads the product `acc`, which each thread
+// computes for a 4×4 tile of c in registers; blocks of 16×8 threads cover 64 columns × 32 rows.
+void gemm_schedule(Func c, Func acc, const Halide::RDom& k, int64_t n_extent) {
+  c.compute_root();
+  const int rank = c.dimensions();
+  if (rank < 2) {
+    acc.compute_root();
+    gpu_map_all(acc, n_extent);
+    gpu_map(c, n_extent);
+    return;
+  }
+  const bool wide = n_extent < 0 || n_extent >= 64;
+  const int rn = wide ? 4 : 1, tn = wide ? 16 : column_threads(n_extent, 32);
+  const int rm = 4, tm = std::max(1, 128 / tn);
+  Var n = var(c, 0), m = var(c, 1);
+  Var no = fresh("bn"), mo = fresh("bm"), ni = fresh("n"), mi = fresh("m"), nt = fresh("tn"), mt = fresh("tm"),
+      nr = fresh("rn"), mr = fresh("rm");
+  c.split(n, no, ni, tn * rn, kGuard).split(m, mo, mi, tm * rm, kGuard).split(ni, nt, nr, rn).split(mi, mt, mr, rm);
+  std::vector<VarOrRVar> order{nr, mr, nt, mt, no, mo};
+  Var z;
+  if (rank >= 3) {
+    z = var(c, 2);
+    for (int d = 3; d < rank; ++d) {
+      Var fused = fresh("bz");
+      c.fuse(z, var(c, d), fused);
+      z = fused;
+    }
+    order.push_back(z);
+  }
+  c.reorder(order).unroll(nr).unroll(mr).gpu_threads(nt, mt);
+  if (rank >= 3) {
+    c.gpu_blocks(no, mo, z);
+  } else {
+    c.gpu_blocks(no, mo);
+  }
+  acc.compute_at(c, nt);
+  register_tile(acc, k, rn, rm);
+}
+
+// out(n, m) = Σ over rows a[rows, m] · b[rows, n]: each block sums one chunk of rows for a 64×32 tile
+// (`partial`, registers, written through a root wrapper), then one thread per element sums the chunks.
+void transposed_product_schedule(const FuncRoles::MatMul& mm) {
+  Func partial = mm.partial, acc = mm.func;
+  Func c = mm.output.defined() ? mm.output : mm.tiles;
+  Func chunks = partial.in();
+  gemm_schedule(chunks, partial, mm.k, mm.transposed_result ? -1 : mm.n_extent);
+  acc.compute_root();
+  gpu_map_all(acc, -1);
+  gpu_map(c, mm.n_extent);
+}
+
+// A sum over leading dims keeping the innermost (a bias gradient: [T, B, H] -> [H]): rfactor'ed, so
+// chunks of the outermost summed dim add up in parallel before one thread per column adds the chunks.
+void column_sum_schedule(const FuncRoles::ColumnSum& cs, int64_t width) {
+  Func f = cs.func;
+  gpu_map(f, width);
+  const int last = cs.r.dimensions() - 1;
+  RVar outer = cs.r[last];
+  RVar ro = fresh_r("ro"), ri = fresh_r("ri");
+  Var u = fresh("chunk");
+  Stage update = f.update();
+  update.split(outer, ro, ri, cs.r.dimensions() >= 2 ? 8 : 64, kGuard);
+  Func partial = update.rfactor(ro, u);
+  partial.compute_root();
+  std::vector<Var> pv = pure_vars(partial);
+  gpu_map(Stage(partial), pv, width);
+  for (int i = 0; i < partial.num_update_definitions(); ++i) gpu_map(partial.update(i), pv, width);
+  gpu_map(f.update(), pure_vars(f), width);
+}
+
+// An embedding gradient: zeroed by one thread per element, then every id adds its row with atomics,
+// threads along the row, blocks over the ids.
+void scatter_schedule(Func f) {
+  gpu_map(f, -1);
+  Stage update = f.update();
+  Var x = var(f, 0), xo = fresh("bx"), xi = fresh("tx");
+  update.atomic().split(x, xo, xi, 128, kGuard);
+  std::vector<VarOrRVar> order{xi, xo};
+  std::vector<RVar> rvars = update_rvars(f, 0);
+  for (const RVar& r : rvars) order.push_back(r);
+  update.reorder(order).gpu_threads(xi);
+  if (rvars.size() >= 2) {
+    update.gpu_blocks(xo, rvars[0], rvars[1]);
+  } else if (rvars.size() == 1) {
+    update.gpu_blocks(xo, rvars[0]);
+  } else {
+    update.gpu_blocks(xo);
+  }
+}
+
+// ---- scan steps -----------------------------------------------------------------------------------
+
+std::set<std::string> reachable(const Func& f) {
+  std::set<std::string> names;
+  for (const auto& [name, fn] : Halide::Internal::find_transitive_calls(f.function())) names.insert(name);
+  names.erase(f.name());
+  return names;
+}
+
+bool single_pure(const Func& f) { return !f.has_update_definition() && f.outputs() == 1; }
+
+// Consecutive outputs of the same IR shape (static extents): one Tuple-valued Func each, one launch.
+std::vector<std::vector<size_t>> output_groups(const LoweredKernel& k) {
+  std::vector<std::vector<size_t>> groups;
+  for (size_t i = 0; i < k.outputs.size(); ++i) {
+    if (!groups.empty()) {
+      size_t first = groups.back()[0];
+      if (single_pure(k.outputs[first]) && single_pure(k.outputs[i]) &&
+          k.output_static_extents[first] == k.output_static_extents[i] &&
+          k.outputs[first].dimensions() == k.outputs[i].dimensions()) {
+        groups.back().push_back(i);
+        continue;
+      }
+    }
+    groups.push_back({i});
+  }
+  return groups;
+}
+
+// The loops of one output group. Tile mode: blocks of 32 columns × 16 rows, each thread one column and
+// 4 rows (unrolled), what the group reads computed inside the thread. Row mode: one block per row,
+// threads along the columns, what the group reads computed in the block's shared memory.
+struct GroupLoops {
+  Halide::LoopLevel thread, block;
+  int columns_per_block = 1;
+};
+
+GroupLoops schedule_group(Func t, int64_t width, bool row_mode) {
+  const int rank = t.dimensions();
+  GroupLoops loops;
+  if (rank == 0) {
+    t.gpu_single_thread();
+    loops.thread = loops.block = Halide::LoopLevel::root();
+    return loops;
+  }
+  Var cols = var(t, 0);
+  for (int d = 1; d + 1 < rank; ++d) {
+    Var fused = fresh("cols");
+    t.fuse(cols, var(t, d), fused);
+    cols = fused;
+    width = -1;
+  }
+  if (rank == 1) {
+    // Per-row values ([batch]): one thread per row.
+    Var bo = fresh("bb"), bi = fresh("tb");
+    t.split(cols, bo, bi, 64, kGuard).gpu_blocks(bo).gpu_threads(bi);
+    loops.thread = Halide::LoopLevel(t, bi);
+    loops.block = Halide::LoopLevel(t, bo);
+    return loops;
+  }
+  Var rows = var(t, rank - 1);
+  if (row_mode) {
+    const int tj = column_threads(width, 128);
+    Var jo = fresh("jo"), tx = fresh("tx");
+    t.split(cols, jo, tx, tj, kGuard).reorder(jo, tx, rows).gpu_threads(tx).gpu_blocks(rows);
+    loops.thread = Halide::LoopLevel(t, jo);
+    loops.block = Halide::LoopLevel(t, rows);
+    loops.columns_per_block = tj;
+    return loops;
+  }
+  const int tj = column_threads(width, 32), ty = 4, rb = 4;
+  Var jo = fresh("bj"), tx = fresh("tx"), bo = fresh("bb"), bi = fresh("b"), tb = fresh("ty"), rr = fresh("rb");
+  t.split(cols, jo, tx, tj, kGuard)
+      .split(rows, bo, bi, ty * rb, kGuard)
+      .split(bi, tb, rr, rb)
+      .reorder(rr, tx, tb, jo, bo)
+      .unroll(rr)
+      .gpu_threads(tx, tb)
+      .gpu_blocks(jo, bo);
+  loops.thread = Halide::LoopLevel(t, tx);
+  loops.block = Halide::LoopLevel(t, bo);
+  loops.columns_per_block = tj;
+  return loops;
+}
+
+// A product computed inside one thread of a tile-mode group, for the thread's column and 4 rows:
+// registers over gates × rows, the reduction outside them.
+void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* product) {
+  f.compute_at(loops.thread);
+  if (!product) return;
+  const int rank = f.dimensions();
+  if (product->gate_major && rank >= 3) {
+    Var g = var(f, 1), b = var(f, rank - 1);
+    Var go = fresh("go"), gi = fresh("gi"), bo = fresh("bo"), bi = fresh("bi");
+    const int gates = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(product->gates, 8)));
+    f.split(g, go, gi, gates, kGuard).split(b, bo, bi, 4, kGuard).reorder(gi, bi, var(f, 0), go, bo).unroll(gi).unroll(bi);
+    Stage u = f.update();
+    Var ugo = fresh("go"), ugi = fresh("gi"), ubo = fresh("bo"), ubi = fresh("bi");
+    u.split(g, ugo, ugi, gates, kGuard).split(b, ubo, ubi, 4, kGuard);
+    std::vector<VarOrRVar> order{ugi, ubi};
+    for (int j = 0; j < product->k.dimensions(); ++j) order.push_back(RVar(product->k[j]));
+    order.push_back(var(f, 0));
+    order.push_back(ugo);
+    order.push_back(ubo);
+    u.reorder(order).unroll(ugi).unroll(ubi);
+  } else if (rank >= 2) {
+    Var b = var(f, rank - 1);
+    Var bo = fresh("bo"), bi = fresh("bi");
+    f.split(b, bo, bi, 4, kGuard).unroll(bi);
+    Stage u = f.update();
+    Var ubo = fresh("bo"), ubi = fresh("bi");
+    u.split(b, ubo, ubi, 4, kGuard);
+    std::vector<VarOrRVar> order{ubi};
+    for (int j = 0; j < product->k.dimensions(); ++j) order.push_back(RVar(product->k[j]));
+    for (int d = 0; d + 1 < rank; ++d) order.push_back(var(f, d));
+    order.push_back(ubo);
+    u.reorder(order).unroll(ubi);
+  }
+}
+
+// A Func computed in the shared memory of a row-mode block (one row): threads along its dim 0, the
+// reduction variables of its updates serial inside each thread.
+void block_level(Func f, const GroupLoops& loops) {
+  f.compute_at(loops.block);
+  if (f.dimensions() < 2) return;  // a per-row value: computed once per block
+  auto spread = [&](Stage s, const std::vector<RVar>& rvars) {
+    Var x = var(f, 0), xo = fresh("xo"), xi = fresh("tx");
+    s.split(x, xo, xi, loops.columns_per_block, kGuard);
+    std::vector<VarOrRVar> order(rvars.begin(), rvars.end());
+    order.push_back(xo);
+    order.push_back(xi);
+    for (int d = 1; d < f.dimensions(); ++d) order.push_back(var(f, d));
+    s.reorder(order).gpu_threads(xi);
+  };
+  spread(Stage(f), {});
+  for (int u = 0; u < f.num_update_definitions(); ++u) spread(f.update(u), update_rvars(f, u));
+}
+
+// A recurrent product whose weights are at most this many elements is computed row by row (one block
+// per row reads all of them); larger ones are tiled, their operands materialised first.
+constexpr int64_t kRowProductElements = 128 * 1024;
+
+// Schedules one output group of a step, given a lowering of the step of its own (nothing it computes
+// is shared with another group's launch). Returns the group's Func, a pipeline output.
+Func schedule_step_group(LoweredKernel& k, const std::vector<size_t>& members) {
+  FuncRoles& roles = k.roles;
+  Func t;
+  if (members.size() == 1) {
+    t = k.outputs[members[0]];
+  } else {
+    // Halide names the output buffers <func>.0, <func>.1, …
+    t = Func(k.outputs[members[0]].name() + "_group");
+    std::vector<Var> vs = pure_vars(k.outputs[members[0]]);
+    std::vector<Halide::Expr> args(vs.begin(), vs.end()), values;
+    for (size_t m : members) values.push_back(k.outputs[m](args));
+    t(vs) = Halide::Tuple(values);
+  }
+  const std::set<std::string> reach = reachable(t);
+  auto used = [&](const Func& f) { return reach.count(f.name()) > 0; };
+
+  // Row mode when the group reads a row-wide reduction, or a small product of values computed here.
+  bool row_mode = false;
+  for (const Func& f : roles.reductions) row_mode |= used(f);
+  for (const FuncRoles::MatMul& mm : roles.matmuls) {
+    if (!used(mm.func) || mm.operands_are_inputs || mm.partial.defined()) continue;
+    const int64_t elements = mm.n_extent * (mm.gate_major ? mm.gates : 1) * mm.k_extent;
+    row_mode |= mm.n_extent > 0 && mm.k_extent > 0 && elements <= kRowProductElements;
+  }
+
+  // Computed at root (a launch of its own before the group's): the kinds that run over the whole
+  // sequence, and in tile mode the operands of products computed here (a tile reads them many times).
+  std::map<std::string, Func> root;
+  std::map<std::string, const FuncRoles::MatMul*> product_of;
+  std::vector<Func> block_operands;
+  for (const FuncRoles::MatMul& mm : roles.matmuls) {
+    if (!used(mm.func)) continue;
+    product_of[mm.func.name()] = &mm;
+    if (mm.partial.defined()) {
+      root[mm.func.name()] = mm.func;
+      continue;
+    }
+    if (mm.operands_are_inputs) continue;
+    for (const Func& operand : mm.operands) {
+      if (is_input_wrapper(operand)) continue;
+      if (row_mode) {
+        block_operands.push_back(operand);
+      } else {
+        root[operand.name()] = operand;
+      }
+    }
+  }
+  for (const FuncRoles::ColumnSum& cs : roles.column_sums) {
+    if (used(cs.func)) root[cs.func.name()] = cs.func;
+  }
+  for (const Func& f : roles.scatters) {
+    if (used(f)) root[f.name()] = f;
+  }
+  for (const Func& f : roles.roots) {
+    if (used(f)) root[f.name()] = f;
+  }
+  std::vector<Func> updates, pures;
+  for (const FuncRoles::MatMul& mm : roles.matmuls) {
+    if (used(mm.func) && !mm.partial.defined()) updates.push_back(mm.func);
+  }
+  for (const Func& f : roles.reductions) {
+    if (used(f)) updates.push_back(f);
+  }
+  for (const Func& f : roles.shared) {
+    if (used(f)) pures.push_back(f);
+  }
+  // What a root Func reads is computed with it: Funcs with updates at root too, pure ones inlined there.
+  std::set<std::string> below_root;
+  for (bool grew = true; grew;) {
+    grew = false;
+    below_root.clear();
+    for (const auto& [name, f] : root) {
+      std::set<std::string> r = reachable(f);
+      below_root.insert(r.begin(), r.end());
+    }
+    for (const Func& f : updates) {
+      if (below_root.count(f.name()) && !root.count(f.name())) {
+        root[f.name()] = f;
+        grew = true;
+      }
+    }
+  }
+  root.erase(t.name());
+
+  GroupLoops loops = schedule_group(t, k.output_static_extents[members[0]].empty() ? 1 : k.output_static_extents[members[0]][0],
+                                    row_mode);
+  std::set<std::string> placed;
+  for (Func f : updates) {
+    if (root.count(f.name())) continue;
+    placed.insert(f.name());
+    auto p = product_of.find(f.name());
+    if (row_mode) {
+      block_level(f, loops);
+    } else {
+      thread_level(f, loops, p == product_of.end() ? nullptr : p->second);
+    }
+  }
+  for (Func f : block_operands) {
+    if (root.count(f.name()) || !placed.insert(f.name()).second) continue;
+    block_level(f, loops);
+  }
+  for (Func f : pures) {
+    // Read by a root Func: inlined there and here.
+    if (root.count(f.name()) || below_root.count(f.name()) || !placed.insert(f.name()).second) continue;
+    if (row_mode) {
+      block_level(f, loops);
+    } else {
+      f.compute_at(loops.thread);
+    }
+  }
+
+  for (const FuncRoles::MatMul& mm : roles.matmuls) {
+    if (!root.count(mm.func.name())) continue;
+    root.erase(mm.func.name());
+    if (mm.partial.defined()) {
+      transposed_product_schedule(mm);
+    } else {
+      Func acc = mm.func;
+      gemm_schedule(acc.in(), acc, mm.k, mm.n_extent);
+    }
+  }
+  for (const FuncRoles::ColumnSum& cs : roles.column_sums) {
+    if (!root.count(cs.func.name())) continue;
+    root.erase(cs.func.name());
+    column_sum_schedule(cs, -1);
+  }
+  for (const Func& f : roles.scatters) {
+    if (!root.count(f.name())) continue;
+    root.erase(f.name());
+    scatter_schedule(f);
+  }
+  for (auto& [name, f] : root) gpu_map_all(f, -1);
+  return t;
+}
+
+// ---- kernels that run once per sequence -----------------------------------------------------------
+
+void schedule_once(LoweredKernel& k) {
+  FuncRoles& roles = k.roles;
+  std::set<std::string> scheduled;
+  for (const FuncRoles::MatMul& mm : roles.matmuls) {
+    // Operands computed in the kernel are materialised: a tile reads them many times.
+    if (!mm.operands_are_inputs) {
+      for (const Func& operand : mm.operands) {
+        bool role = false;
+        for (const FuncRoles::MatMul& other : roles.matmuls) role |= other.tiles.name() == operand.name();
+        if (!is_input_wrapper(operand) && !role && scheduled.insert(operand.name()).second) gpu_map_all(operand, -1);
+      }
+    }
+    if (mm.partial.defined()) {
+      transposed_product_schedule(mm);
+    } else {
+      Func c = mm.output.defined() ? mm.output : mm.tiles;
+      gemm_schedule(c, mm.func, mm.k, mm.n_extent);
+    }
+    scheduled.insert(mm.func.name());
+    scheduled.insert((mm.output.defined() ? mm.output : mm.tiles).name());
+  }
+  for (const Func& f : roles.reductions) {
+    if (scheduled.insert(f.name()).second) gpu_map_all(f, -1);
+  }
+  for (const FuncRoles::ColumnSum& cs : roles.column_sums) {
+    scheduled.insert(cs.func.name());
+    column_sum_schedule(cs, -1);
+  }
+  for (const Func& f : roles.scatters) {
+    scheduled.insert(f.name());
+    scatter_schedule(f);
+  }
+  for (const Func& f : roles.roots) {
+    if (scheduled.insert(f.name()).second) gpu_map_all(f, -1);
+  }
+  for (const Func& f : roles.shared) {
+    if (scheduled.insert(f.name()).second) gpu_map_all(f, -1);
+  }
+  for (size_t i = 0; i < k.outputs.size(); ++i) {
+    if (scheduled.count(k.outputs[i].name())) continue;
+    const std::vector<int64_t>& statics = k.output_static_extents[i];
+    gpu_map_all(k.outputs[i], statics.empty() ? 1 : statics[0]);
+  }
+}
+
+}  // namespace
+
+LowerOptions gpu_lower_options(const runtime::KernelSpec& spec) {
+  LowerOptions o;
+  o.slice_products = spec.step;
+  // Fewer, longer chunks than on a CPU: each chunk is a wave of blocks, not a cache-sized slab.
+  o.transpose_a_chunk_steps = 16;
+  o.transpose_a_chunk_rows = 1024;
+  o.clamp_inputs = true;
+  return o;
+}
+
+LoweredKernel lower_for_gpu(const runtime::KernelSpec& spec, const Halide::Target& target) {
+  RNNC_INTERNAL_CHECK(target.has_gpu_feature()) << "lower_for_gpu for a target without a GPU: " << target.to_string();
+  const LowerOptions options = gpu_lower_options(spec);
+  LoweredKernel k = lower_kernel(spec, options);
+  if (!spec.step) {
+    schedule_once(k);
+    return k;
+  }
+  // One launch per output group, each from a lowering of its own: what two groups both read is
+  // computed in each (cheap elementwise or per-row work), never handed between launches.
+  std::vector<std::vector<size_t>> groups = output_groups(k);
+  std::vector<Func> outputs;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    if (g == 0) {
+      outputs.push_back(schedule_step_group(k, groups[g]));
+      continue;
+    }
+    LowerOptions own = options;
+    own.name_suffix = "_g" + std::to_string(g);
+    own.arguments_from = &k;
+    LoweredKernel copy = lower_kernel(spec, own);
+    outputs.push_back(schedule_step_group(copy, groups[g]));
+  }
+  k.outputs = outputs;
+  return k;
+}
+
+}  // namespace rnnc::codegen

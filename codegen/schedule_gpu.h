@@ -1,0 +1,35 @@
+// GPU schedules for lowered kernels (CUDA; any Halide GPU API), chosen from the kernel's structure and
+// static shapes, never written per model. compile_plan uses them when the target has a GPU feature.
+//
+// A scan's step runs once per time step, so its schedule is about launches and latency:
+//   - consecutive outputs of the same shape become one Tuple-valued Func: one loop nest, one launch (an
+//     LSTM's forward step: h', c', y and the saved activations in one launch); each such group is
+//     lowered on its own, so what two groups both need is computed in each launch, never handed over;
+//   - a step without row-wide reductions is tiled over (columns, rows); its recurrent product h·W is
+//     computed per thread in registers, gate-major (LowerOptions::slice_products), so a thread computes
+//     exactly the four gate values its column needs and the gate math follows in the same thread;
+//   - a group with row-wide reductions (layer norm), or a small product of values computed in the step
+//     (the backward's dgates · W_hh at H ≤ ~180), gets one block per row, everything it reads computed
+//     in that block's shared memory;
+//   - a larger product of values computed in the step has them materialised first (a launch of their
+//     own), then is tiled, so no tile recomputes them.
+// The other kernels run once per sequence: big products (x·W_ih for all steps, dx = dg·W_ih) are tiled
+// GEMMs with 4×4 register tiles per thread; weight gradients (transpose_a products over every row) sum
+// chunks of rows in parallel blocks, then the chunks; bias gradients are rfactor'ed column sums;
+// embedding gradients scatter with atomic adds; everything else is one thread per element.
+#pragma once
+
+#include <Halide.h>
+
+#include "codegen/lower.h"
+
+namespace rnnc::codegen {
+
+// How to lower a kernel for a GPU target.
+LowerOptions gpu_lower_options(const runtime::KernelSpec& spec);
+
+// Lowers one kernel of the plan and schedules it for a GPU target. A step's outputs come back grouped
+// into Tuple-valued Funcs (kernel.outputs then holds fewer Funcs: the same output buffers, in order).
+LoweredKernel lower_for_gpu(const runtime::KernelSpec& spec, const Halide::Target& target);
+
+}  // namespace rnnc::codegen

@@ -1,0 +1,203 @@
+// The zoo's models compiled ahead of time for GPUs (rnnc_add_model with CUDA targets, see
+// CMakeLists.txt): that they compile and link is checked by building this test, on any machine.
+//
+// Where a device is present, forward and backward of every model run on it and must match the
+// reference executor (relative error < 1e-4 in f32), with every buffer device-resident through the
+// time loops. Without a device, those tests skip and say why (no driver, no device). OpenCL variants
+// (RNNC_OPENCL_TESTS=ON) run the same GPU schedules through an OpenCL driver such as pocl on a CPU.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <functional>
+#include <string>
+
+#include "gpu_models.h"
+#include "passes/autodiff.h"
+#include "runtime/reference_executor.h"
+#include "support/compare.h"
+#include "support/gradcheck.h"
+
+namespace rnnc {
+namespace {
+
+using runtime::Device;
+using runtime::Tensor;
+
+struct GpuModel {
+  const char* name;
+  const char* ir;
+  int targets;
+  runtime::KernelTable (*kernels_for_target)(int);
+  Device (*target_device)(int);
+  int64_t vocab, classes;  // for random ids and labels
+};
+
+// gpu_models.h (generated) lists the models: RNNC_GPU_MODELS(X) is X(namespace, vocab, classes)…
+#define GPU_MODEL(ns, vocab, classes)                                                                    \
+  GpuModel{#ns,          rnnc_models::ns::ir_text(), rnnc_models::ns::target_count, rnnc_models::ns::kernels_for_target, \
+           rnnc_models::ns::target_device, vocab, classes},
+
+std::vector<GpuModel> models() {
+  return {RNNC_GPU_MODELS(GPU_MODEL)};
+}
+
+std::vector<runtime::Value<float>> to_f32(const testing::Values& values) {
+  std::vector<runtime::Value<float>> out;
+  for (const auto& v : values) {
+    if (const auto* t = std::get_if<Tensor<double>>(&v)) {
+      out.push_back(Tensor<float>(t->shape, std::vector<float>(t->data.begin(), t->data.end())));
+    } else {
+      out.push_back(std::get<runtime::IntTensor>(v));
+    }
+  }
+  return out;
+}
+
+// The first target of `model` compiled for `device`, or -1.
+int target_for(const GpuModel& model, Device device) {
+  for (int t = 0; t < model.targets; ++t) {
+    if (model.target_device(t) == device) return t;
+  }
+  return -1;
+}
+
+// Loads `model` on `device`, or says why it cannot run here (empty on success).
+std::string load_on(const GpuModel& model, Device device, runtime::CompiledModule& compiled) {
+  int t = target_for(model, device);
+  if (t < 0) return std::string(model.name) + " has no " + runtime::device_name(device) + " target in this build";
+  try {
+    compiled.load(model.kernels_for_target(t));
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Forward and backward on the device against the reference executor; the results stay on the device
+// between @forward and @backward (results_on_host off) as a training step would keep them.
+void check_against_reference(const GpuModel& model, Device device, int64_t time, int64_t batch) {
+  ir::Module m = ir::parse_module(model.ir, model.name);
+  runtime::CompiledModule compiled(m);
+  if (std::string why = load_on(model, device, compiled); !why.empty()) GTEST_SKIP() << why;
+  compiled.init_params(4);
+  compiled.set_keep_params_on_device(true);
+  runtime::ReferenceExecutor<double> reference(m);
+  for (const auto& [name, p] : compiled.params()) {
+    reference.set_param(name, Tensor<double>(p.shape, std::vector<double>(p.data.begin(), p.data.end())));
+  }
+  std::mt19937 gen(8);
+  const ir::Function& fwd = *m.find_function("forward");
+  testing::Values inputs =
+      testing::random_inputs(fwd, {{"time", time}, {"batch", batch}}, gen, model.vocab, model.classes);
+  testing::Values want = reference.run("forward", inputs);
+  // Twice: the second run reuses the device's cached allocations and parameter copies.
+  for (int repeat = 0; repeat < 2; ++repeat) {
+    std::vector<runtime::Value<float>> got = compiled.run("forward", to_f32(inputs));
+    for (size_t i = 0; i < want.size(); ++i) {
+      if (const auto* w = std::get_if<Tensor<double>>(&want[i])) {
+        EXPECT_LT(testing::relative_error(std::get<Tensor<float>>(got[i]), *w), 1e-4)
+            << model.name << " on " << runtime::device_name(device) << ": @forward result " << fwd.result_names()[i];
+      }
+    }
+  }
+  const ir::Function* bwd = m.find_function("backward");
+  if (!bwd) return;
+  testing::Values args;
+  std::normal_distribution<double> normal;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (fwd.result_names()[i].rfind(passes::kSavedPrefix, 0) == 0) continue;
+    if (const auto* w = std::get_if<Tensor<double>>(&want[i])) {
+      Tensor<double> c(w->shape);
+      for (double& v : c.data) v = normal(gen);
+      args.push_back(c);
+    }
+  }
+  testing::Values grads_want;
+  {
+    testing::Values ref_args = args;
+    for (size_t i = 0; i < want.size(); ++i) {
+      if (fwd.result_names()[i].rfind(passes::kSavedPrefix, 0) == 0) ref_args.push_back(want[i]);
+    }
+    grads_want = reference.run("backward", ref_args);
+  }
+  // @backward on the device, fed @forward's saved activations as the device left them.
+  compiled.set_results_on_host(false);
+  std::vector<runtime::CompiledModule::Buffer> fwd_in;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    fwd_in.push_back(runtime::CompiledModule::to_buffer(to_f32(inputs)[i], fwd.type(fwd.arg(i)).dtype));
+  }
+  std::vector<runtime::CompiledModule::Buffer> saved = compiled.run_buffers("forward", fwd_in);
+  std::vector<runtime::CompiledModule::Buffer> bwd_in;
+  std::vector<runtime::Value<float>> cotangents = to_f32(args);
+  for (size_t i = 0; i < cotangents.size(); ++i) {
+    bwd_in.push_back(runtime::CompiledModule::to_buffer(cotangents[i], bwd->type(bwd->arg(i)).dtype));
+  }
+  for (size_t i = 0; i < saved.size(); ++i) {
+    if (fwd.result_names()[i].rfind(passes::kSavedPrefix, 0) != 0) continue;
+    if (device != Device::Cpu) {
+      EXPECT_FALSE(saved[i].host_dirty()) << fwd.result_names()[i] << " came back to the host";
+    }
+    bwd_in.push_back(saved[i]);
+  }
+  std::vector<runtime::CompiledModule::Buffer> grads = compiled.run_buffers("backward", bwd_in);
+  for (size_t i = 0; i < grads.size(); ++i) {
+    auto got = std::get<Tensor<float>>(runtime::CompiledModule::to_value(grads[i]));
+    EXPECT_LT(testing::relative_error(got, std::get<Tensor<double>>(grads_want[i])), 1e-4)
+        << model.name << " on " << runtime::device_name(device) << ": @backward result " << bwd->result_names()[i];
+  }
+}
+
+// Built and linked: every model has a CUDA kernel table for capabilities 8.0 and 8.6, complete.
+TEST(GpuAot, CudaVariantsOfEveryZooModelAreLinked) {
+  for (const GpuModel& model : models()) {
+    int cuda = 0;
+    ir::Module m = ir::parse_module(model.ir, model.name);
+    runtime::ExecutionPlan plan(m);
+    for (int t = 0; t < model.targets; ++t) {
+      if (model.target_device(t) != Device::Cuda) continue;
+      ++cuda;
+      runtime::KernelTable table = model.kernels_for_target(t);
+      EXPECT_TRUE(table.device_interface) << model.name << " target " << t;
+      for (const runtime::KernelSpec& spec : plan.kernels()) {
+        EXPECT_TRUE(table.functions.count(spec.name) && table.functions.at(spec.name)) << model.name << " " << spec.name;
+      }
+    }
+    EXPECT_EQ(cuda, 2) << model.name << ": expected the cuda_capability_80 and _86 variants";
+  }
+}
+
+// Without a driver or a device, asking for CUDA is a UserError that says which is missing.
+TEST(GpuAot, UnusableCudaIsAClearError) {
+  const GpuModel model = models().front();
+  runtime::CompiledModule compiled(ir::parse_module(model.ir, model.name));
+  std::string why = load_on(model, Device::Cuda, compiled);
+  if (why.empty()) GTEST_SKIP() << "a CUDA device is present: nothing to check";
+  EXPECT_NE(why.find("--device cuda"), std::string::npos) << why;
+  std::cout << "[ message  ] " << why << "\n";
+}
+
+Device device_under_test() {
+  const char* d = std::getenv("RNNC_GPU_TEST_DEVICE");
+  return runtime::parse_device(d && *d ? d : "cuda");
+}
+
+// OpenCL cannot offset a buffer (a time step of a sequence) by other than a multiple of the device's
+// base alignment (128 bytes on pocl): there, sequences of several steps take batches of 32 rows.
+bool aligned_steps_only() { return device_under_test() == Device::OpenCL; }
+
+class GpuModelTest : public ::testing::TestWithParam<GpuModel> {};
+
+TEST_P(GpuModelTest, ForwardBackwardMatchReference) {
+  check_against_reference(GetParam(), device_under_test(), 6, aligned_steps_only() ? 32 : 3);
+}
+// Ragged tiles: more rows than two tiles of rows, fewer than three.
+TEST_P(GpuModelTest, RaggedBatch) {
+  check_against_reference(GetParam(), device_under_test(), aligned_steps_only() ? 1 : 3, 37);
+}
+TEST_P(GpuModelTest, OneStepOneRow) { check_against_reference(GetParam(), device_under_test(), 1, 1); }
+
+INSTANTIATE_TEST_SUITE_P(Zoo, GpuModelTest, ::testing::ValuesIn(models()),
+                         [](const ::testing::TestParamInfo<GpuModel>& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace rnnc
