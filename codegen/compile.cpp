@@ -55,6 +55,7 @@ Halide::Module compile_plan(const runtime::ExecutionPlan& plan, const Halide::Ta
       LoweredKernel k = gpu ? lower_for_gpu(spec, target) : lower_kernel(spec);
       if (!gpu) schedule_cpu(k, target);
       Halide::Pipeline pipeline(k.outputs);
+      if (gpu) add_gpu_lowering_passes(pipeline);
       modules.push_back(pipeline.compile_to_module(k.arguments, spec.name + suffix, target));
       if (gpu) give_buffers_unique_names(modules.back(), spec.name + suffix);
     } catch (const Halide::Error& e) {

@@ -1,5 +1,8 @@
 #include "codegen/schedule_cpu.h"
 
+#include <map>
+#include <string>
+
 namespace rnnc::codegen {
 
 using Halide::Func;
@@ -100,7 +103,20 @@ void transposed_matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
       .unroll(pmi);
 }
 
-void matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
+// Whether a Func other than `owner` reads `f` (in the Funcs the kernel's outputs reach).
+bool read_elsewhere(const LoweredKernel& k, const Func& f, const Func& owner) {
+  std::map<std::string, Halide::Internal::Function> reached;
+  for (const Func& o : k.outputs) {
+    std::map<std::string, Halide::Internal::Function> calls = Halide::Internal::find_transitive_calls(o.function());
+    reached.insert(calls.begin(), calls.end());
+  }
+  for (const auto& [name, g] : reached) {
+    if (name != owner.name() && name != f.name() && Halide::Internal::find_direct_calls(g).count(f.name())) return true;
+  }
+  return false;
+}
+
+void matmul_schedule(const LoweredKernel& kernel, const FuncRoles::MatMul& mm, int lanes) {
   if (mm.partial.defined()) return transposed_matmul_schedule(mm, lanes);
   Func acc = mm.func;
   Func c = mm.output.defined() ? mm.output : mm.tiles;
@@ -109,7 +125,10 @@ void matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
   int nt = 2 * lanes;
   const int mt = lanes >= 16 ? 12 : 6;
   if (mm.n_extent >= lanes && mm.n_extent < nt) nt = lanes;
-  if (rank < 2 || mm.n_extent < nt) {
+  // A product written straight to an output and also read by other Funcs (a layer-norm step saving
+  // h·W_hh) cannot live in the output's tiles: it is computed once, at root.
+  const bool shared = mm.output.defined() && read_elsewhere(kernel, acc, c);
+  if (rank < 2 || mm.n_extent < nt || shared) {
     // Too narrow to tile: a vectorised accumulation over rows, computed once.
     acc.compute_root();
     bool wide = mm.n_extent < 0 || mm.n_extent >= lanes;
@@ -161,7 +180,7 @@ void schedule_cpu(LoweredKernel& k, const Halide::Target& target) {
   int lanes = vector_lanes(target);
   g_threads = !k.single_threaded;
   const bool step = k.step;
-  for (const FuncRoles::MatMul& mm : k.roles.matmuls) matmul_schedule(mm, lanes);
+  for (const FuncRoles::MatMul& mm : k.roles.matmuls) matmul_schedule(k, mm, lanes);
   for (Func f : k.roles.reductions) f.compute_root();
   for (const FuncRoles::ColumnSum& cs : k.roles.column_sums) {
     Func f = cs.func;

@@ -523,7 +523,69 @@ void schedule_once(LoweredKernel& k) {
   }
 }
 
+// Halide skips producing what only a select's true branch reads when the branch is not taken; in a
+// masked step that wraps each block-level stage of a row in `if (t < lengths[row])`, with the stage's
+// barriers inside. The branch is uniform over the block, so CUDA is fine, but OpenCL compilers that
+// run work-groups as loops (pocl) replicate the code after each conditional barrier, exponentially in
+// their number (a layer-norm step did not compile in 10 minutes). The stages run unconditionally
+// instead: a finished row computes values nobody reads (its reads are clamped into the buffers).
+class UnconditionalBlockStages : public Halide::Internal::IRMutator {
+ public:
+  using IRMutator::visit;
+
+ private:
+  int block_depth_ = 0;
+
+  Halide::Internal::Stmt visit(const Halide::Internal::For* op) override {
+    const bool block = op->for_type == Halide::Internal::ForType::GPUBlock;
+    block_depth_ += block;
+    Halide::Internal::Stmt s = IRMutator::visit(op);
+    block_depth_ -= block;
+    return s;
+  }
+
+  Halide::Internal::Stmt visit(const Halide::Internal::IfThenElse* op) override {
+    Halide::Internal::Stmt then_case = mutate(op->then_case);
+    const auto* pc = then_case.as<Halide::Internal::ProducerConsumer>();
+    if (block_depth_ > 0 && !op->else_case.defined() && pc && pc->is_producer && !mentions_thread_id(op->condition) &&
+        has_barrier(then_case)) {
+      return then_case;
+    }
+    Halide::Internal::Stmt else_case = op->else_case.defined() ? mutate(op->else_case) : op->else_case;
+    return Halide::Internal::IfThenElse::make(op->condition, then_case, else_case);
+  }
+
+  static bool mentions_thread_id(const Halide::Expr& e) {
+    struct Find : Halide::Internal::IRVisitor {
+      using IRVisitor::visit;
+      bool found = false;
+      void visit(const Halide::Internal::Variable* op) override {
+        found |= op->name.find("__thread_id_") != std::string::npos;
+      }
+    } find;
+    e.accept(&find);
+    return find.found;
+  }
+
+  static bool has_barrier(const Halide::Internal::Stmt& s) {
+    struct Find : Halide::Internal::IRVisitor {
+      using IRVisitor::visit;
+      bool found = false;
+      void visit(const Halide::Internal::Call* op) override {
+        found |= op->is_intrinsic(Halide::Internal::Call::gpu_thread_barrier);
+        IRVisitor::visit(op);
+      }
+    } find;
+    s.accept(&find);
+    return find.found;
+  }
+};
+
 }  // namespace
+
+void add_gpu_lowering_passes(Halide::Pipeline& pipeline) {
+  pipeline.add_custom_lowering_pass(new UnconditionalBlockStages);
+}
 
 LowerOptions gpu_lower_options(const runtime::KernelSpec& spec) {
   LowerOptions o;

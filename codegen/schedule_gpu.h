@@ -32,4 +32,7 @@ LowerOptions gpu_lower_options(const runtime::KernelSpec& spec);
 // into Tuple-valued Funcs (kernel.outputs then holds fewer Funcs: the same output buffers, in order).
 LoweredKernel lower_for_gpu(const runtime::KernelSpec& spec, const Halide::Target& target);
 
+// Lowering passes a GPU pipeline needs after Halide's own (Pipeline::add_custom_lowering_pass).
+void add_gpu_lowering_passes(Halide::Pipeline& pipeline);
+
 }  // namespace rnnc::codegen
