@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "ir/error.h"
@@ -26,6 +28,11 @@ Device parse_device(const std::string& name) {
 
 void load_gpu_driver(Device device) {
   if (device == Device::Cpu) return;
+  if (device == Device::OpenCL) {
+    // pocl (OpenCL on a CPU) links its own LLVM; in a process that already has Halide's, its LLVM calls
+    // would bind to the wrong version and crash. Loaded first with its own lookup scope, it keeps its own.
+    dlopen("libpocl.so.2", RTLD_NOW | RTLD_DEEPBIND);
+  }
   const std::vector<const char*> names = device == Device::Cuda ? std::vector<const char*>{"libcuda.so.1", "libcuda.so"}
                                                                 : std::vector<const char*>{"libOpenCL.so.1", "libOpenCL.so"};
   std::string first_error;
@@ -38,6 +45,106 @@ void load_gpu_driver(Device device) {
   // One line: callers that fall back to the CPU print it as it is.
   throw_user_error(std::string("--device ") + device_name(device) + ": no " +
                    (device == Device::Cuda ? "CUDA driver" : "OpenCL loader") + " on this machine (" + first_error + ")");
+}
+
+std::string one_line(std::string s) {
+  for (char& c : s) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return s;
+}
+
+namespace {
+
+// The driver entry points used to count devices, looked up in the loaded driver.
+template <typename F>
+F driver_symbol(const char* name) {
+  return reinterpret_cast<F>(dlsym(RTLD_DEFAULT, name));
+}
+
+std::string cuda_reason() {
+  using Init = int (*)(unsigned);
+  using Count = int (*)(int*);
+  auto init = driver_symbol<Init>("cuInit");
+  auto count = driver_symbol<Count>("cuDeviceGetCount");
+  if (!init || !count) return "--device cuda: the CUDA driver library lacks cuInit/cuDeviceGetCount";
+  if (int rc = init(0); rc != 0) {
+    // 100: CUDA_ERROR_NO_DEVICE; 35: CUDA_ERROR_INSUFFICIENT_DRIVER; 999: unknown (often a stub library).
+    return "--device cuda: the CUDA driver found no usable GPU (cuInit error " + std::to_string(rc) +
+           (rc == 100 ? ": no CUDA device" : rc == 35 ? ": driver older than the runtime needs" : "") + ")";
+  }
+  int n = 0;
+  if (count(&n) != 0 || n == 0) return "--device cuda: no CUDA device on this machine";
+  return "";
+}
+
+std::string opencl_reason() {
+  using Platforms = int (*)(unsigned, void**, unsigned*);
+  using Devices = int (*)(void*, uint64_t, unsigned, void**, unsigned*);
+  auto platforms = driver_symbol<Platforms>("clGetPlatformIDs");
+  auto devices = driver_symbol<Devices>("clGetDeviceIDs");
+  if (!platforms || !devices) return "--device opencl: the OpenCL loader lacks clGetPlatformIDs/clGetDeviceIDs";
+  unsigned np = 0;
+  if (platforms(0, nullptr, &np) != 0 || np == 0) return "--device opencl: no OpenCL platform (no ICD installed)";
+  std::vector<void*> ids(np);
+  platforms(np, ids.data(), nullptr);
+  for (void* p : ids) {
+    unsigned nd = 0;
+    const uint64_t all_types = 0xFFFFFFFF;  // CL_DEVICE_TYPE_ALL
+    if (devices(p, all_types, 0, nullptr, &nd) == 0 && nd > 0) return "";
+  }
+  return "--device opencl: no OpenCL device on this machine";
+}
+
+}  // namespace
+
+std::string device_unavailable_reason(Device device) {
+  if (device == Device::Cpu) return "";
+  try {
+    load_gpu_driver(device);
+  } catch (const UserError& e) {
+    return one_line(e.what());
+  }
+  return device == Device::Cuda ? cuda_reason() : opencl_reason();
+}
+
+std::string device_description(Device device) {
+  if (device == Device::Cpu) return "cpu";
+  if (!device_unavailable_reason(device).empty()) return "";
+  char name[256] = {0};
+  if (device == Device::Cuda) {
+    using Get = int (*)(int*, int);
+    using Name = int (*)(char*, int, int);
+    using Version = int (*)(int*);
+    auto get = driver_symbol<Get>("cuDeviceGet");
+    auto get_name = driver_symbol<Name>("cuDeviceGetName");
+    auto version = driver_symbol<Version>("cuDriverGetVersion");
+    int dev = 0, v = 0;
+    if (!get || !get_name || get(&dev, 0) != 0 || get_name(name, sizeof name - 1, dev) != 0) return "CUDA device";
+    if (version) version(&v);
+    return std::string(name) + ", CUDA driver " + std::to_string(v);
+  }
+  using Platforms = int (*)(unsigned, void**, unsigned*);
+  using Devices = int (*)(void*, uint64_t, unsigned, void**, unsigned*);
+  using Info = int (*)(void*, unsigned, size_t, void*, size_t*);
+  auto platforms = driver_symbol<Platforms>("clGetPlatformIDs");
+  auto devices = driver_symbol<Devices>("clGetDeviceIDs");
+  auto info = driver_symbol<Info>("clGetDeviceInfo");
+  void* platform = nullptr;
+  void* dev = nullptr;
+  const unsigned device_name_param = 0x102B;  // CL_DEVICE_NAME
+  if (!info || platforms(1, &platform, nullptr) != 0 || devices(platform, 0xFFFFFFFF, 1, &dev, nullptr) != 0 ||
+      info(dev, device_name_param, sizeof name - 1, name, nullptr) != 0) {
+    return "OpenCL device";
+  }
+  return std::string("OpenCL: ") + name;
+}
+
+Device usable_device_or_cpu(Device requested, std::string* note) {
+  std::string why = device_unavailable_reason(requested);
+  if (why.empty()) return requested;
+  if (note) *note = why + "; running on the CPU instead";
+  return Device::Cpu;
 }
 
 }  // namespace rnnc::runtime

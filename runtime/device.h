@@ -18,4 +18,19 @@ Device parse_device(const std::string& name);
 // (libcuda.so, a development symlink) misses. UserError saying what is missing when no driver loads.
 void load_gpu_driver(Device device);
 
+// Why kernels cannot run on `device` here, in one line ("--device cuda: no CUDA driver on this machine
+// (…)", "… no CUDA device"); empty when they can (always for the CPU). Loads the driver and asks it
+// for devices, without compiling or allocating anything.
+std::string device_unavailable_reason(Device device);
+
+// The first device's name and driver version, for reports ("NVIDIA H100 80GB HBM3, CUDA driver 12080");
+// "cpu" for the CPU. Empty when the device is unavailable.
+std::string device_description(Device device);
+
+// A message for one line of output: line breaks become spaces.
+std::string one_line(std::string s);
+
+// `requested` when usable, else the CPU; then `note` says why, ending "; running on the CPU instead".
+Device usable_device_or_cpu(Device requested, std::string* note);
+
 }  // namespace rnnc::runtime

@@ -8,9 +8,11 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "codegen/jit.h"
 #include "data/pipeline.h"
 #include "imdb_job.h"
 #include "ir/error.h"
+#include "runtime/device.h"
 #include "runtime/train/checkpoint.h"
 #include "tools/cli.h"
 
@@ -33,8 +35,30 @@ train options (defaults are the seed's settings):
   --curve FILE (the checkpoint's name with .svg)  --limit N (train on N reviews only)
   --max-steps N (steps per epoch, for quick runs)  --no-eval (skip the per-epoch validation)
   --progress-seconds X (2; 0 prints a progress line after every step)
-common: --target T (Halide target, default host)
+common: --device cpu|cuda|opencl (cpu): where the kernels run; a GPU this machine cannot use (no
+        driver, no device) falls back to the CPU with a one-line note on stderr. opencl runs the GPU
+        schedules through an OpenCL driver (pocl on a CPU: for testing)
+        --target T (Halide CPU target, default host; with --device cpu only)
 )";
+
+// The JIT target for --device/--target. A GPU this machine cannot use is not an error: one line on
+// stderr says why, and the kernels run on the CPU.
+std::string kernel_target(const cli::Args& args) {
+  const std::string name = args.get("device", "cpu");
+  if (name != "cpu" && name != "cuda" && name != "opencl") {
+    throw cli::UsageError("--device must be cpu, cuda or opencl, got '" + name + "'");
+  }
+  const runtime::Device requested = runtime::parse_device(name);
+  if (requested != runtime::Device::Cpu && args.has("target")) {
+    throw cli::UsageError("--target names a CPU target; it cannot be combined with --device " + name);
+  }
+  std::string note;
+  const runtime::Device device = runtime::usable_device_or_cpu(requested, &note);
+  if (!note.empty()) std::fprintf(stderr, "imdb-sentiment: %s\n", note.c_str());
+  if (device == runtime::Device::Cpu) return args.get("target", "host");
+  std::printf("device: %s\n", runtime::device_name(device));
+  return codegen::jit_target(device);
+}
 
 std::string vocab_summary(const data::Vocab& v) { return std::to_string(v.size()) + " ids"; }
 
@@ -105,7 +129,7 @@ int train_command(const cli::Args& args) {
 
   std::printf("compiling the model (JIT, cached after the first run)...\n");
   std::fflush(stdout);
-  auto model = build_model(c, d.vocab.size(), args.get("target", "host"));
+  auto model = build_model(c, d.vocab.size(), kernel_target(args));
   model->init_params(c.seed);
   std::printf("model %s: %" PRId64 " parameters\n", model->name().c_str(), model->num_parameters());
   auto optimizer = train::make_optimizer(c.optimizer, c.lr);
@@ -152,7 +176,7 @@ int eval_command(const cli::Args& args) {
       test ? std::move(dataset.test)
            : data::split_train_validation(std::move(dataset.train), job.config.validation_size, job.config.split_seed).validation;
   data::EncodedSplit split = data::encode_reviews(reviews, job.vocab, job.config.max_len);
-  auto model = build_model(job.config, job.vocab.size(), args.get("target", "host"));
+  auto model = build_model(job.config, job.vocab.size(), kernel_target(args));
   train::restore_params(*model, job.checkpoint);
   Accuracy a = evaluate(*model, split);
   std::printf("%s: %" PRId64 " reviews, mean cross-entropy %.4f\n", test ? "test split" : "validation split (carved from train)",
@@ -174,7 +198,7 @@ int predict_command(const cli::Args& args) {
     RNNC_USER_CHECK(!ids.empty()) << "predict: the text '" << t << "' has no words to classify";
     split.add(ids, 0);
   }
-  auto model = build_model(job.config, job.vocab.size(), args.get("target", "host"));
+  auto model = build_model(job.config, job.vocab.size(), kernel_target(args));
   train::restore_params(*model, job.checkpoint);
   std::vector<float> p = positive_probabilities(*model, split, 64);
   for (size_t i = 0; i < texts.size(); ++i) {
@@ -188,7 +212,7 @@ int predict_command(const cli::Args& args) {
 int body(int argc, char** argv) {
   cli::Args args(argc, argv,
                  {"data", "checkpoint", "epochs", "batch", "lr", "clip", "optimizer", "max-len", "vocab", "embed", "hidden",
-                  "layers", "dropout", "seed", "validation", "split-seed", "curve", "limit", "max-steps", "target", "progress-seconds"},
+                  "layers", "dropout", "seed", "validation", "split-seed", "curve", "limit", "max-steps", "target", "device", "progress-seconds"},
                  {"resume", "bidirectional", "no-eval"});
   if (args.positional().empty()) throw cli::UsageError("missing command: train, eval or predict");
   const std::string& command = args.positional()[0];

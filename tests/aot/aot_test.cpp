@@ -6,6 +6,7 @@
 #include "aot_imdb_train.h"
 #include "aot_lstm_train.h"
 #include "aot_gru_train.h"
+#include "aot_layernorm_lstm_full_train.h"
 #include "aot_layernorm_lstm_train.h"
 #include "aot_mgu_generator.h"
 #include "aot_peephole_lstm_train.h"
@@ -103,6 +104,7 @@ TEST(Aot, RnnReluTrainingHidden1TwoLayers) { check(AOT_MODEL(aot_rnn_relu_train)
 TEST(Aot, GruTrainingBidirectional) { check(AOT_MODEL(aot_gru_train), 6, 3); }
 TEST(Aot, PeepholeLstmTraining) { check(AOT_MODEL(aot_peephole_lstm_train), 3, 2); }
 TEST(Aot, LayernormLstmTrainingTwoLayers) { check(AOT_MODEL(aot_layernorm_lstm_train), 5, 3); }
+TEST(Aot, LayernormLstmTrainingFullLength) { check(AOT_MODEL(aot_layernorm_lstm_full_train), 4, 3); }
 TEST(Aot, ModelFromAGenerator) { check(AOT_MODEL(aot_mgu_generator), 5, 2); }
 
 TEST(Aot, LoadPicksATargetAndRuns) {
@@ -111,6 +113,28 @@ TEST(Aot, LoadPicksATargetAndRuns) {
   runtime::Tensor<float> x({3, 2, 3}, 0.5f);
   auto out = model->run("forward", {x, runtime::IntTensor({2}, {3, 2})});
   EXPECT_EQ(std::get<Tensor<float>>(out[0]).shape, (runtime::Dims{3, 2, 129}));
+}
+
+// A library compiled for the CPU only, asked for CUDA: the CPU model, and one line saying why (no driver
+// or device here; on a GPU machine, no CUDA target in the library).
+TEST(Aot, CudaRequestFallsBackToTheCpuWithANote) {
+  EXPECT_THROW(rnnc_models::aot_gru_infer::load(runtime::Device::Cuda), UserError);
+  std::string note;
+  auto model = rnnc_models::aot_gru_infer::load_or_fallback(runtime::Device::Cuda, &note);
+  ASSERT_TRUE(model);
+  EXPECT_EQ(model->device(), runtime::Device::Cpu);
+  EXPECT_EQ(note.find('\n'), std::string::npos) << note;
+  EXPECT_NE(note.find("running on the CPU instead"), std::string::npos) << note;
+  EXPECT_TRUE(note.rfind("--device cuda: ", 0) == 0 || note.rfind("aot_gru_infer: compiled for no cuda target", 0) == 0)
+      << note;
+  std::cout << "[ note     ] " << note << "\n";
+  model->init_params(1);
+  auto out = model->run("forward", {runtime::Tensor<float>({2, 1, 3}, 0.5f), runtime::IntTensor({1}, {2})});
+  EXPECT_EQ(std::get<Tensor<float>>(out[0]).shape, (runtime::Dims{2, 1, 129}));
+  // The CPU itself needs no note.
+  note.clear();
+  EXPECT_TRUE(rnnc_models::aot_gru_infer::load_or_fallback(runtime::Device::Cpu, &note));
+  EXPECT_TRUE(note.empty()) << note;
 }
 
 }  // namespace

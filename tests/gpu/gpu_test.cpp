@@ -8,7 +8,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <algorithm>
 #include <functional>
+#include <iostream>
 #include <string>
 
 #include "gpu_models.h"
@@ -90,13 +92,15 @@ void check_against_reference(const GpuModel& model, Device device, int64_t time,
   testing::Values inputs =
       testing::random_inputs(fwd, {{"time", time}, {"batch", batch}}, gen, model.vocab, model.classes);
   testing::Values want = reference.run("forward", inputs);
+  double worst_forward = 0, worst_backward = 0;
   // Twice: the second run reuses the device's cached allocations and parameter copies.
   for (int repeat = 0; repeat < 2; ++repeat) {
     std::vector<runtime::Value<float>> got = compiled.run("forward", to_f32(inputs));
     for (size_t i = 0; i < want.size(); ++i) {
       if (const auto* w = std::get_if<Tensor<double>>(&want[i])) {
-        EXPECT_LT(testing::relative_error(std::get<Tensor<float>>(got[i]), *w), 1e-4)
-            << model.name << " on " << runtime::device_name(device) << ": @forward result " << fwd.result_names()[i];
+        const double e = testing::relative_error(std::get<Tensor<float>>(got[i]), *w);
+        worst_forward = std::max(worst_forward, e);
+        EXPECT_LT(e, 1e-4) << model.name << " on " << runtime::device_name(device) << ": @forward result " << fwd.result_names()[i];
       }
     }
   }
@@ -142,9 +146,13 @@ void check_against_reference(const GpuModel& model, Device device, int64_t time,
   std::vector<runtime::CompiledModule::Buffer> grads = compiled.run_buffers("backward", bwd_in);
   for (size_t i = 0; i < grads.size(); ++i) {
     auto got = std::get<Tensor<float>>(runtime::CompiledModule::to_value(grads[i]));
-    EXPECT_LT(testing::relative_error(got, std::get<Tensor<double>>(grads_want[i])), 1e-4)
-        << model.name << " on " << runtime::device_name(device) << ": @backward result " << bwd->result_names()[i];
+    const double e = testing::relative_error(got, std::get<Tensor<double>>(grads_want[i]));
+    worst_backward = std::max(worst_backward, e);
+    EXPECT_LT(e, 1e-4) << model.name << " on " << runtime::device_name(device) << ": @backward result "
+                       << bwd->result_names()[i];
   }
+  std::cout << "[ rel. err ] " << model.name << " on " << runtime::device_name(device) << ", T " << time << " B " << batch
+            << ": forward " << worst_forward << ", backward " << worst_backward << "\n";
 }
 
 // Built and linked: every model has a CUDA kernel table for capabilities 8.0 and 8.6, complete.
@@ -174,6 +182,23 @@ TEST(GpuAot, UnusableCudaIsAClearError) {
   if (why.empty()) GTEST_SKIP() << "a CUDA device is present: nothing to check";
   EXPECT_NE(why.find("--device cuda"), std::string::npos) << why;
   std::cout << "[ message  ] " << why << "\n";
+}
+
+// The same, through the fallback the tools use: the CPU plus one line naming the reason.
+TEST(GpuAot, UnusableCudaFallsBackWithOneLine) {
+  const std::string why = runtime::device_unavailable_reason(Device::Cuda);
+  std::string note;
+  const Device got = runtime::usable_device_or_cpu(Device::Cuda, &note);
+  if (why.empty()) {
+    EXPECT_EQ(got, Device::Cuda);
+    EXPECT_TRUE(note.empty()) << note;
+    GTEST_SKIP() << "a CUDA device is present: " << runtime::device_description(Device::Cuda);
+  }
+  EXPECT_EQ(got, Device::Cpu);
+  EXPECT_EQ(note, why + "; running on the CPU instead");
+  EXPECT_EQ(note.find('\n'), std::string::npos) << note;
+  EXPECT_EQ(note.rfind("--device cuda: ", 0), 0u) << note;
+  EXPECT_EQ(runtime::device_description(Device::Cuda), "");
 }
 
 Device device_under_test() {

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""imdb-sentiment --device: a GPU the machine cannot use is not an error.
+
+On a machine without the CUDA driver (CI), `train` and `predict` with `--device cuda` must print one
+line on stderr naming the reason and "running on the CPU instead", then do their work and exit 0. On a
+machine with a usable GPU they print "device: cuda" instead. Bad values are usage errors (exit 2).
+
+usage: imdb_device_test.py BUILD_BIN_DIR
+"""
+import ctypes
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import imdb_job_test  # noqa: E402  (its data and model settings: the JIT kernels it caches serve both)
+
+BIN = imdb_job_test.BIN
+SMALL = imdb_job_test.SMALL + ["--epochs", "1", "--max-steps", "2", "--no-eval", "--progress-seconds", "0"]
+FALLBACK = "running on the CPU instead"
+
+
+def cuda_driver_present():
+    try:
+        ctypes.CDLL("libcuda.so.1")
+        return True
+    except OSError:
+        return False
+
+
+def run(args):
+    r = subprocess.run([BIN] + args, capture_output=True, text=True, timeout=900)
+    return r.returncode, r.stdout, r.stderr
+
+
+def check_device_line(what, rc, out, err):
+    """Exit 0 and either the fallback note (one line, naming the reason) or the GPU in use."""
+    assert rc == 0, "%s: exit %d\nstdout:\n%s\nstderr:\n%s" % (what, rc, out, err)
+    notes = [l for l in err.splitlines() if FALLBACK in l]
+    if not cuda_driver_present():
+        assert len(notes) == 1, "%s: expected one fallback line on stderr, got:\n%s" % (what, err)
+        note = notes[0]
+        assert note.startswith("imdb-sentiment: --device cuda: no CUDA driver on this machine ("), note
+        assert note.endswith("; " + FALLBACK), note
+        assert "device: cuda" not in out, out
+        print("%s: %s" % (what, note))
+    else:
+        assert len(notes) == 1 or "device: cuda" in out, "%s: neither the GPU nor a fallback note:\n%s\n%s" % (what, out, err)
+        if notes:
+            assert notes[0].startswith("imdb-sentiment: --device cuda: "), notes[0]
+        print("%s: %s" % (what, notes[0] if notes else "ran on the GPU"))
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        data = imdb_job_test.make_data(tmp)
+        ckpt = os.path.join(tmp, "m.ckpt")
+        rc, out, err = run(["train", "--data", data, "--checkpoint", ckpt, "--device", "cuda"] + SMALL)
+        check_device_line("train --device cuda", rc, out, err)
+        assert os.path.exists(ckpt), "train wrote no checkpoint"
+
+        rc, out, err = run(["predict", "--checkpoint", ckpt, "--device", "cuda", "a great film"])
+        check_device_line("predict --device cuda", rc, out, err)
+        assert "confidence" in out, out
+
+        # The CPU needs no note.
+        rc, out, err = run(["predict", "--checkpoint", ckpt, "--device", "cpu", "a great film"])
+        assert rc == 0 and FALLBACK not in err and "confidence" in out, (rc, out, err)
+
+        # Bad values: usage errors that say what is wrong.
+        rc, out, err = run(["predict", "--checkpoint", ckpt, "--device", "tpu", "x"])
+        assert rc == 2 and "--device must be cpu, cuda or opencl, got 'tpu'" in err, (rc, err)
+        rc, out, err = run(["predict", "--checkpoint", ckpt, "--device", "cuda", "--target", "host", "x"])
+        assert rc == 2 and "cannot be combined with --device cuda" in err, (rc, err)
+    print("imdb_device_test: ok")
+
+
+if __name__ == "__main__":
+    main()
