@@ -1,0 +1,325 @@
+// gpu_bench: rnnc's training step (@forward keeping activations + @backward giving every gradient) at
+// the GPU benchmark shapes, from models compiled ahead of time (bench/gpu/CMakeLists.txt), so it runs on
+// a machine without Halide or LLVM. scripts/gpu-check.sh runs it next to PyTorch (bench/gpu/gpu_compare.py).
+//
+//   gpu_bench --list                     the workloads, one JSON object a line
+//   gpu_bench --device D --check         every model's forward and backward against the reference
+//                                        executor (f64) at a small shape: relative error < 1e-4
+//   gpu_bench --device D --time [--only NAME] [--repeats N] [--warmup N] [--seq T] [--batch B] [--profile]
+//                                        median milliseconds of a training step, one JSON object a line
+//
+// D is cuda, cpu or opencl. What is timed: forward + backward of all layers for x [T, B, I] (every
+// sequence full length, zero initial states) with an upstream gradient of ones for the last layer's
+// outputs, as bench/torch_rnn.py times PyTorch; parameters stay on the device, nothing is copied to the
+// host; the device is synchronised after each step. Without a usable device: one line saying why, exit 1.
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gpu_bench_models.h"
+#include "ir/error.h"
+#include "passes/autodiff.h"
+#include "runtime/device.h"
+#include "runtime/reference_executor.h"
+
+namespace rnnc::bench {
+namespace {
+
+using runtime::CompiledModule;
+using runtime::Device;
+using Buffer = CompiledModule::Buffer;
+
+struct Model {
+  const char* name;
+  const char* cell;
+  int64_t input, hidden, layers;
+  const char* (*ir)();
+  std::unique_ptr<CompiledModule> (*load)(Device);
+};
+
+#define BENCH_MODEL(ns, cell, input, hidden, layers) \
+  Model{#ns, cell, input, hidden, layers, &rnnc_models::ns::ir_text, &rnnc_models::ns::load},
+
+const std::vector<Model>& models() {
+  static const std::vector<Model> list = {RNNC_GPU_BENCH_MODELS(BENCH_MODEL)};
+  return list;
+}
+
+const Model& model_named(const std::string& name) {
+  for (const Model& m : models()) {
+    if (name == m.name) return m;
+  }
+  throw UserError("gpu_bench: no model " + name);
+}
+
+// Workload S (the issue's: LSTM, 2 layers, B 64, T 200, I 100, H 128), the other cells at S, and larger
+// shapes (hidden 512/1024, batch 256).
+struct Workload {
+  const char* name;
+  const char* model;
+  int64_t batch, seq;
+};
+
+const std::vector<Workload>& workloads() {
+  static const std::vector<Workload> list = {
+      {"S", "bench_lstm_h128", 64, 200},           {"S-gru", "bench_gru_h128", 64, 200},
+      {"S-layernorm", "bench_lnlstm_h128", 64, 200}, {"S-b256", "bench_lstm_h128", 256, 200},
+      {"h512", "bench_lstm_h512", 64, 200},         {"h512-b256", "bench_lstm_h512", 256, 200},
+      {"h1024", "bench_lstm_h1024", 64, 200},       {"h1024-b256", "bench_lstm_h1024", 256, 200},
+  };
+  return list;
+}
+
+bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+runtime::Tensor<double> random_tensor(const runtime::Dims& shape, std::mt19937& gen) {
+  std::normal_distribution<double> normal;
+  runtime::Tensor<double> t(shape);
+  for (double& v : t.data) v = normal(gen);
+  return t;
+}
+
+runtime::Tensor<float> to_f32(const runtime::Tensor<double>& t) {
+  return runtime::Tensor<float>(t.shape, std::vector<float>(t.data.begin(), t.data.end()));
+}
+
+double relative_error(const runtime::Tensor<float>& a, const runtime::Tensor<double>& b) {
+  double diff = 0, norm = 0;
+  for (int64_t k = 0; k < b.size(); ++k) {
+    double d = static_cast<double>(a[k]) - b[k];
+    diff += d * d;
+    norm += b[k] * b[k];
+  }
+  return std::sqrt(diff) / std::max(std::sqrt(norm), 1e-30);
+}
+
+// A model on `device`, or a UserError naming why it cannot run there.
+std::unique_ptr<CompiledModule> load(const Model& m, Device device) {
+  std::string why = runtime::device_unavailable_reason(device);
+  if (!why.empty()) throw UserError(why);
+  return m.load(device);
+}
+
+// Forward and backward against the reference executor in f64 at a small shape.
+bool check(const Model& m, Device device) {
+  auto compiled = load(m, device);
+  compiled->init_params(3);
+  compiled->set_keep_params_on_device(true);
+  ir::Module module = compiled->module();
+  runtime::ReferenceExecutor<double> reference(module);
+  for (const auto& [name, p] : compiled->params()) {
+    reference.set_param(name, runtime::Tensor<double>(p.shape, std::vector<double>(p.data.begin(), p.data.end())));
+  }
+  // OpenCL offsets a time step only by multiples of the device's alignment (128 bytes on pocl): 32 rows.
+  const int64_t time = 5, batch = device == Device::OpenCL ? 32 : 3;
+  std::mt19937 gen(11);
+  runtime::Tensor<double> x = random_tensor({time, batch, m.input}, gen);
+  std::vector<runtime::Value<double>> want = reference.run("forward", {x});
+  std::vector<runtime::Value<float>> got = compiled->run("forward", {to_f32(x)});
+  const ir::Function& fwd = *module.find_function("forward");
+  const ir::Function& bwd = *module.find_function("backward");
+  double worst_forward = 0, worst_backward = 0;
+  std::vector<runtime::Value<double>> ref_args;
+  std::vector<runtime::Value<float>> args;
+  for (size_t i = 0; i < want.size(); ++i) {
+    const auto& w = std::get<runtime::Tensor<double>>(want[i]);
+    if (starts_with(fwd.result_names()[i], passes::kSavedPrefix)) continue;
+    worst_forward = std::max(worst_forward, relative_error(std::get<runtime::Tensor<float>>(got[i]), w));
+  }
+  // @backward's arguments by name: cotangents of the results, then the saved activations.
+  for (size_t a = 0; a < bwd.args().size(); ++a) {
+    const std::string& name = bwd.value_name(bwd.arg(a));
+    for (size_t i = 0; i < want.size(); ++i) {
+      const std::string& result = fwd.result_names()[i];
+      if (name == passes::kCotangentPrefix + result) {
+        runtime::Tensor<double> c = random_tensor(std::get<runtime::Tensor<double>>(want[i]).shape, gen);
+        ref_args.push_back(c);
+        args.push_back(to_f32(c));
+      } else if (name == result) {
+        ref_args.push_back(want[i]);
+        args.push_back(got[i]);
+      }
+    }
+  }
+  RNNC_INTERNAL_CHECK(args.size() == bwd.args().size()) << m.name << ": cannot match @backward's arguments";
+  std::vector<runtime::Value<double>> grads_want = reference.run("backward", ref_args);
+  std::vector<runtime::Value<float>> grads = compiled->run("backward", args);
+  for (size_t i = 0; i < grads.size(); ++i) {
+    worst_backward = std::max(worst_backward, relative_error(std::get<runtime::Tensor<float>>(grads[i]),
+                                                             std::get<runtime::Tensor<double>>(grads_want[i])));
+  }
+  const bool ok = worst_forward < 1e-4 && worst_backward < 1e-4;
+  std::printf("check %-18s %s: T %" PRId64 " B %" PRId64 ": forward rel. err %.2e, backward %.2e: %s\n", m.name,
+              runtime::device_name(device), time, batch, worst_forward, worst_backward, ok ? "ok" : "FAILED");
+  std::fflush(stdout);
+  return ok;
+}
+
+struct TimeOptions {
+  int repeats = 10, warmup = 3;
+  int64_t seq = 0, batch = 0;  // > 0: overrides the workload's
+  bool profile = false;
+};
+
+void time_workload(const Workload& w, Device device, const TimeOptions& o) {
+  const Model& m = model_named(w.model);
+  const int64_t seq = o.seq > 0 ? o.seq : w.seq, batch = o.batch > 0 ? o.batch : w.batch;
+  auto compiled = load(m, device);
+  compiled->init_params(1);
+  compiled->set_keep_params_on_device(true);
+  compiled->set_results_on_host(false);
+  const ir::Function& fwd = *compiled->module().find_function("forward");
+  const ir::Function& bwd = *compiled->module().find_function("backward");
+  std::mt19937 gen(5);
+  // Inputs and cotangents are built once: after the first step they live on the device.
+  std::vector<Buffer> fwd_args{CompiledModule::to_buffer(to_f32(random_tensor({seq, batch, m.input}, gen)), ir::DType::F32)};
+  std::map<std::string, Buffer> cotangents;
+  for (size_t i = 0; i < fwd.result_names().size(); ++i) {
+    const std::string& result = fwd.result_names()[i];
+    if (starts_with(result, passes::kSavedPrefix)) continue;
+    const ir::TensorType& t = fwd.type(fwd.results()[i]);
+    runtime::Dims dims;
+    for (const ir::Dim& d : t.shape) dims.push_back(d.is_symbolic() ? (d.symbol == "time" ? seq : batch) : d.size);
+    Buffer c = CompiledModule::new_buffer(ir::DType::F32, dims, /*zeroed=*/true);
+    if (result == "y") std::fill_n(static_cast<float*>(c.data()), c.number_of_elements(), 1.0f);
+    cotangents[passes::kCotangentPrefix + result] = c;
+  }
+  auto step = [&] {
+    std::vector<Buffer> results = compiled->run_buffers("forward", fwd_args);
+    std::vector<Buffer> args;
+    for (size_t a = 0; a < bwd.args().size(); ++a) {
+      const std::string& name = bwd.value_name(bwd.arg(a));
+      if (auto c = cotangents.find(name); c != cotangents.end()) {
+        args.push_back(c->second);
+        continue;
+      }
+      const auto& names = fwd.result_names();
+      auto r = std::find(names.begin(), names.end(), name);
+      RNNC_INTERNAL_CHECK(r != names.end()) << "@backward argument " << name << " is no @forward result";
+      args.push_back(results[r - names.begin()]);
+    }
+    compiled->run_buffers("backward", args);
+    compiled->synchronize();
+  };
+  for (int i = 0; i < o.warmup; ++i) step();
+  std::vector<double> ms;
+  for (int i = 0; i < std::max(1, o.repeats); ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    step();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  std::printf("{\"workload\": \"%s\", \"cell\": \"%s\", \"layers\": %" PRId64 ", \"batch\": %" PRId64
+              ", \"seq\": %" PRId64 ", \"input\": %" PRId64 ", \"hidden\": %" PRId64
+              ", \"device\": \"%s\", \"train_ms\": %.4f, \"min_ms\": %.4f, \"repeats\": %zu}\n",
+              w.name, m.cell, m.layers, batch, seq, m.input, m.hidden, runtime::device_name(device), ms[ms.size() / 2],
+              ms.front(), ms.size());
+  std::fflush(stdout);
+  if (o.profile) {
+    // One more step with per-kernel timing (each kernel waited for: slower than the timed steps).
+    compiled->set_profiling(true);
+    step();
+    std::vector<std::pair<double, std::string>> rows;
+    double total = 0;
+    for (const auto& [name, t] : compiled->profile()) {
+      rows.push_back({t.seconds * 1e3, name + " (" + std::to_string(t.calls) + " calls)"});
+      total += t.seconds * 1e3;
+    }
+    std::sort(rows.rbegin(), rows.rend());
+    std::printf("# profile %s: %.3f ms in kernels\n", w.name, total);
+    for (size_t i = 0; i < std::min<size_t>(rows.size(), 10); ++i) {
+      std::printf("#   %8.3f ms %5.1f%%  %s\n", rows[i].first, 100 * rows[i].first / total, rows[i].second.c_str());
+    }
+  }
+}
+
+int usage(const char* why) {
+  std::fprintf(stderr,
+               "gpu_bench: %s\nusage: gpu_bench --list | --device cuda|cpu|opencl (--check | --time [--only NAME] "
+               "[--repeats N] [--warmup N] [--seq T] [--batch B] [--profile])\n",
+               why);
+  return 2;
+}
+
+int main_body(int argc, char** argv) {
+  std::string device_name = "cuda", only;
+  bool list = false, do_check = false, do_time = false;
+  TimeOptions o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw UserError(a + " needs a value");
+      return argv[++i];
+    };
+    auto number = [&]() -> int64_t {
+      std::string v = value();
+      char* end = nullptr;
+      long long n = std::strtoll(v.c_str(), &end, 10);
+      if (v.empty() || *end || n < 0) throw UserError(a + " needs a non-negative integer, got '" + v + "'");
+      return n;
+    };
+    if (a == "--list") list = true;
+    else if (a == "--check") do_check = true;
+    else if (a == "--time") do_time = true;
+    else if (a == "--profile") o.profile = true;
+    else if (a == "--device") device_name = value();
+    else if (a == "--only") only = value();
+    else if (a == "--repeats") o.repeats = static_cast<int>(number());
+    else if (a == "--warmup") o.warmup = static_cast<int>(number());
+    else if (a == "--seq") o.seq = number();
+    else if (a == "--batch") o.batch = number();
+    else return usage(("unknown argument '" + a + "'").c_str());
+  }
+  if (list) {
+    for (const Workload& w : workloads()) {
+      const Model& m = model_named(w.model);
+      std::printf("{\"workload\": \"%s\", \"cell\": \"%s\", \"layers\": %" PRId64 ", \"batch\": %" PRId64
+                  ", \"seq\": %" PRId64 ", \"input\": %" PRId64 ", \"hidden\": %" PRId64 "}\n",
+                  w.name, m.cell, m.layers, w.batch, w.seq, m.input, m.hidden);
+    }
+    return 0;
+  }
+  if (!do_check && !do_time) return usage("give --list, --check or --time");
+  const Device device = runtime::parse_device(device_name);
+  if (device != Device::Cpu) {
+    std::string why = runtime::device_unavailable_reason(device);
+    if (!why.empty()) {
+      std::fprintf(stderr, "gpu_bench: %s\n", why.c_str());
+      return 1;
+    }
+    std::printf("# device: %s\n", runtime::device_description(device).c_str());
+  }
+  bool ok = true;
+  if (do_check) {
+    for (const Model& m : models()) ok &= check(m, device);
+  }
+  if (do_time) {
+    bool found = only.empty();
+    for (const Workload& w : workloads()) {
+      if (!only.empty() && only != w.name) continue;
+      found = true;
+      time_workload(w, device, o);
+    }
+    if (!found) throw UserError("--only: no workload named '" + only + "' (see --list)");
+  }
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace rnnc::bench
+
+int main(int argc, char** argv) {
+  try {
+    return rnnc::bench::main_body(argc, argv);
+  } catch (const rnnc::Error& e) {
+    std::fprintf(stderr, "gpu_bench: error: %s\n", e.what());
+    return 1;
+  }
+}
