@@ -11,6 +11,7 @@ packages=(
   libgtest-dev googletest    # unit tests
   libonnx-dev libprotobuf-dev protobuf-compiler  # reading ONNX models and tensors
   libonnx-testdata           # ONNX backend node tests: the external oracle for cell semantics
+  clang-14 libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes (scripts/fuzz.sh)
 )
 
 missing=()

@@ -1,0 +1,19 @@
+# Sourced by scripts/sanitize.sh and scripts/fuzz.sh: the one sanitized build tree they share.
+#
+# build-sanitize/ ($RNNC_SANITIZE_BUILD) is clang 14 with AddressSanitizer + UndefinedBehaviorSanitizer
+# and libFuzzer's coverage instrumentation (RNNC_FUZZ=ON): the whole test suite and the fuzz targets
+# come out of one compile. Release with line tables, so reports name file:line and tests run at speed.
+sanitize_build=${RNNC_SANITIZE_BUILD:-build-sanitize}
+sanitize_jobs=${RNNC_JOBS:-$(nproc)}
+
+# The sanitizers' settings. They are exported before building too: the build runs sanitized tools
+# (model generators, `rnnc compile` for the AOT tests). Any report fails what triggered it.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/scripts/lsan.supp:print_suppressions=0}
+
+configure_sanitized_tree() {
+  cmake -S . -B "$sanitize_build" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
+    -DCMAKE_C_FLAGS=-gline-tables-only -DCMAKE_CXX_FLAGS=-gline-tables-only -DRNNC_FUZZ=ON >/dev/null
+}
