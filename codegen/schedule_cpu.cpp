@@ -1,5 +1,6 @@
 #include "codegen/schedule_cpu.h"
 
+#include <algorithm>
 #include <map>
 #include <string>
 
@@ -103,15 +104,16 @@ void transposed_matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
       .unroll(pmi);
 }
 
-// Whether a Func other than `owner` reads `f` (in the Funcs the kernel's outputs reach).
-bool read_elsewhere(const LoweredKernel& k, const Func& f, const Func& owner) {
+// Whether a Func other than the `owners` reads `f` (in the Funcs the kernel's outputs reach).
+bool read_elsewhere(const LoweredKernel& k, const Func& f, const std::vector<std::string>& owners) {
   std::map<std::string, Halide::Internal::Function> reached;
   for (const Func& o : k.outputs) {
     std::map<std::string, Halide::Internal::Function> calls = Halide::Internal::find_transitive_calls(o.function());
     reached.insert(calls.begin(), calls.end());
   }
   for (const auto& [name, g] : reached) {
-    if (name != owner.name() && name != f.name() && Halide::Internal::find_direct_calls(g).count(f.name())) return true;
+    if (name == f.name() || std::find(owners.begin(), owners.end(), name) != owners.end()) continue;
+    if (Halide::Internal::find_direct_calls(g).count(f.name())) return true;
   }
   return false;
 }
@@ -127,7 +129,12 @@ void matmul_schedule(const LoweredKernel& kernel, const FuncRoles::MatMul& mm, i
   if (mm.n_extent >= lanes && mm.n_extent < nt) nt = lanes;
   // A product written straight to an output and also read by other Funcs (a layer-norm step saving
   // h·W_hh) cannot live in the output's tiles: it is computed once, at root.
-  const bool shared = mm.output.defined() && read_elsewhere(kernel, acc, c);
+  // Readers of the product are those of `acc` and of its `tiles` (inlined into theirs), but the tiles
+  // themselves and the output are not others. Counting the tiles as another reader once sent every
+  // hoisted projection down the untiled path below, 5-6x slower (tests/unit/schedule_cpu_test.cpp).
+  const bool shared =
+      mm.output.defined() && (read_elsewhere(kernel, acc, {c.name(), mm.tiles.name()}) ||
+                              (mm.tiles.name() != c.name() && read_elsewhere(kernel, mm.tiles, {c.name()})));
   if (rank < 2 || mm.n_extent < nt || shared) {
     // Too narrow to tile: a vectorised accumulation over rows, computed once.
     acc.compute_root();
