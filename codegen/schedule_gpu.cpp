@@ -302,6 +302,10 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
     order.push_back(ugo);
     order.push_back(ubo);
     u.reorder(order).unroll(ugi).unroll(ubi);
+    // A thread's tile is one column × gates × 4 rows. Said so, the allocation has a constant size and
+    // lives in registers; left to bounds inference, the guarded row split makes it min(rows, 4) × …,
+    // a dynamic size that Halide puts in a per-thread heap in global memory.
+    if (rank == 3) f.bound_storage(var(f, 0), 1).bound_storage(g, gates).bound_storage(b, 4);
   } else if (rank >= 2) {
     Var b = var(f, rank - 1);
     Var bo = fresh("bo"), bi = fresh("bi");
@@ -317,22 +321,47 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
   }
 }
 
+// Loads a thread issues before it waits on the first (the reduction unrolled this far).
+constexpr int kReductionUnroll = 8;
+
 // A Func computed in the shared memory of a row-mode block (one row): threads along its dim 0, the
-// reduction variables of its updates serial inside each thread.
-void block_level(Func f, const GroupLoops& loops) {
+// reduction variables of its updates serial inside each thread. A step is latency-bound (one block per
+// row, few warps per SM), so a thread's reduction is unrolled and, for a product sliced by gates, all
+// gates accumulate together: kReductionUnroll × gates independent loads in flight instead of one.
+void block_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* product = nullptr) {
   f.compute_at(loops.block);
   if (f.dimensions() < 2) return;  // a per-row value: computed once per block
-  auto spread = [&](Stage s, const std::vector<RVar>& rvars) {
+  auto spread = [&](Stage s, std::vector<RVar> rvars, bool is_update) {
     Var x = var(f, 0), xo = fresh("xo"), xi = fresh("tx");
     s.split(x, xo, xi, loops.columns_per_block, kGuard);
-    std::vector<VarOrRVar> order(rvars.begin(), rvars.end());
+    std::vector<VarOrRVar> order;
+    std::vector<VarOrRVar> unrolled;
+    if (is_update && !rvars.empty()) {
+      RVar ro = fresh_r("ro"), ri = fresh_r("ri");
+      s.split(rvars[0], ro, ri, kReductionUnroll);
+      order.push_back(ri);
+      unrolled.push_back(ri);
+      rvars[0] = ro;
+    }
+    const bool gates_inside = is_update && product && product->gate_major && f.dimensions() >= 3 &&
+                              product->gates > 1 && product->gates <= 8;
+    Var go, gi;
+    if (gates_inside) {
+      go = fresh("go");
+      gi = fresh("gi");
+      s.split(var(f, 1), go, gi, static_cast<int>(product->gates), kGuard);
+      order.push_back(gi);
+      unrolled.push_back(gi);
+    }
+    order.insert(order.end(), rvars.begin(), rvars.end());
     order.push_back(xo);
     order.push_back(xi);
-    for (int d = 1; d < f.dimensions(); ++d) order.push_back(var(f, d));
+    for (int d = 1; d < f.dimensions(); ++d) order.push_back(gates_inside && d == 1 ? VarOrRVar(go) : VarOrRVar(var(f, d)));
     s.reorder(order).gpu_threads(xi);
+    for (const VarOrRVar& v : unrolled) s.unroll(v);
   };
-  spread(Stage(f), {});
-  for (int u = 0; u < f.num_update_definitions(); ++u) spread(f.update(u), update_rvars(f, u));
+  spread(Stage(f), {}, false);
+  for (int u = 0; u < f.num_update_definitions(); ++u) spread(f.update(u), update_rvars(f, u), true);
 }
 
 // A recurrent product whose weights are at most this many elements is computed row by row (one block
@@ -433,7 +462,7 @@ Func schedule_step_group(LoweredKernel& k, const std::vector<size_t>& members) {
     placed.insert(f.name());
     auto p = product_of.find(f.name());
     if (row_mode) {
-      block_level(f, loops);
+      block_level(f, loops, p == product_of.end() ? nullptr : p->second);
     } else {
       thread_level(f, loops, p == product_of.end() ? nullptr : p->second);
     }
@@ -448,6 +477,10 @@ Func schedule_step_group(LoweredKernel& k, const std::vector<size_t>& members) {
     if (row_mode) {
       block_level(f, loops);
     } else {
+      // A thread's column j reads a gate-sliced value at j, j + H, j + 2H, …: the box bounding those is
+      // 3H wide, so each thread holds 3H × 4 rows in a per-thread heap (local memory). Known cost: slow,
+      // and past 2^31 elements at H 1024, B >= 128 (docs/performance.md, GPU). Inlining instead made
+      // pocl's compile or run of those steps time out; a gate-aware placement is the fix to find.
       f.compute_at(loops.thread);
     }
   }

@@ -4,7 +4,7 @@
 For every workload `gpu_bench --list` names, times one training step (forward + backward of all layers,
 upstream gradient of ones for the last layer's outputs, full-length sequences) in rnnc and in PyTorch:
 torch.nn.LSTM / nn.GRU (cuDNN on cuda) and, for the layer-norm LSTM, PyTorch eager (bench/torch_rnn.py's
-LayerNormLSTM, the same cell). Prints rnnc's per-kernel profile of workload S, then the table of ratios last.
+LayerNormLSTM, the same cell). Prints rnnc's per-kernel profile of every workload, then the table of ratios last.
 
   gpu_compare.py --bench BUNDLE/bin/gpu_bench [--device cuda] [--repeats N]
   gpu_compare.py --bench ... --dry-run     CPU, tiny shapes, one repeat: checks this script's plumbing
@@ -113,7 +113,7 @@ def main():
         if a.dry_run:
             w = dict(w, seq=3, batch=min(w["batch"], 4))
         t0 = time.time()
-        rnnc_ms, error, comments = time_rnnc(a.bench, w, device, repeats, warmup, a.dry_run, w["workload"] == "S")
+        rnnc_ms, error, comments = time_rnnc(a.bench, w, device, repeats, warmup, a.dry_run, True)
         torch_ms, kind = time_torch(torch_rnn, w, device, repeats, warmup)
         for c in comments:
             print(c)
