@@ -32,7 +32,8 @@ std::string cpu_check(const Halide::Target& t) {
   need(Halide::Target::AVX, "avx");
   need(Halide::Target::AVX2, "avx2");
   need(Halide::Target::FMA, "fma");
-  need(Halide::Target::F16C, "f16c");
+  // clang 14's __builtin_cpu_supports knows no "f16c" (gcc does): asked through cpuid instead.
+  if (t.has_feature(Halide::Target::F16C)) checks.push_back("rnnc_aot_cpu_has_f16c()");
   need(Halide::Target::AVX512, "avx512f");
   need(Halide::Target::AVX512_Skylake, "avx512bw");
   if (checks.empty()) return "true";
@@ -150,6 +151,7 @@ std::vector<std::string> compile_aot(const ir::Module& module, const AotOptions&
   h += "#pragma once\n\n#include <HalideRuntime.h>\n";
   if (cuda) h += "#include <HalideRuntimeCuda.h>\n";
   if (opencl) h += "#include <HalideRuntimeOpenCL.h>\n";
+  h += "\n#if defined(__x86_64__) || defined(__i386__)\n#include <cpuid.h>\n#endif\n";
   h += "\n#include <memory>\n#include <string>\n\n#include \"ir/error.h\"\n#include \"ir/parser.h\"\n"
        "#include \"runtime/compiled_executor.h\"\n\n";
   h += "extern \"C\" {\n";
@@ -186,6 +188,12 @@ std::vector<std::string> compile_aot(const ir::Module& module, const AotOptions&
     h += "  if (i == " + std::to_string(i) + ") return " + device_enum(target_device(targets[i])) + ";\n";
   }
   h += "  return rnnc::runtime::Device::Cpu;\n}\n\n";
+  h += "// CPUID leaf 1, ECX bit 29 (F16C), for compilers whose __builtin_cpu_supports lacks it.\n";
+  h += "inline bool rnnc_aot_cpu_has_f16c() {\n";
+  h += "#if defined(__x86_64__) || defined(__i386__)\n";
+  h += "  unsigned a = 0, b = 0, c = 0, d = 0;\n";
+  h += "  return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29)) != 0;\n";
+  h += "#else\n  return false;\n#endif\n}\n\n";
   h += "// Whether this CPU can run target i's code.\n";
   h += "inline bool cpu_supports_target(int i) {\n";
   for (size_t i = 0; i < targets.size(); ++i) {
