@@ -1,7 +1,7 @@
 #include "codegen/schedule_cpu.h"
 
-#include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 
 namespace rnnc::codegen {
@@ -104,16 +104,18 @@ void transposed_matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
       .unroll(pmi);
 }
 
-// Whether a Func other than the `owners` reads `f` (in the Funcs the kernel's outputs reach).
-bool read_elsewhere(const LoweredKernel& k, const Func& f, const std::vector<std::string>& owners) {
+// Whether a Func not in `owners` calls one of `funcs` (in the Funcs the kernel's outputs reach).
+bool read_elsewhere(const LoweredKernel& k, const std::set<std::string>& funcs, const std::set<std::string>& owners) {
   std::map<std::string, Halide::Internal::Function> reached;
   for (const Func& o : k.outputs) {
     std::map<std::string, Halide::Internal::Function> calls = Halide::Internal::find_transitive_calls(o.function());
     reached.insert(calls.begin(), calls.end());
   }
   for (const auto& [name, g] : reached) {
-    if (name == f.name() || std::find(owners.begin(), owners.end(), name) != owners.end()) continue;
-    if (Halide::Internal::find_direct_calls(g).count(f.name())) return true;
+    if (owners.count(name)) continue;
+    for (const auto& [callee, unused] : Halide::Internal::find_direct_calls(g)) {
+      if (funcs.count(callee)) return true;
+    }
   }
   return false;
 }
@@ -132,9 +134,10 @@ void matmul_schedule(const LoweredKernel& kernel, const FuncRoles::MatMul& mm, i
   // Readers of the product are those of `acc` and of its `tiles` (inlined into theirs), but the tiles
   // themselves and the output are not others. Counting the tiles as another reader once sent every
   // hoisted projection down the untiled path below, 5-6x slower (tests/unit/schedule_cpu_test.cpp).
-  const bool shared =
-      mm.output.defined() && (read_elsewhere(kernel, acc, {c.name(), mm.tiles.name()}) ||
-                              (mm.tiles.name() != c.name() && read_elsewhere(kernel, mm.tiles, {c.name()})));
+  // (When the tiles are the output itself, a reader of the output reads its buffer: not counted.)
+  std::set<std::string> product{acc.name()};
+  if (mm.tiles.name() != c.name()) product.insert(mm.tiles.name());
+  const bool shared = mm.output.defined() && read_elsewhere(kernel, product, {acc.name(), mm.tiles.name(), c.name()});
   if (rank < 2 || mm.n_extent < nt || shared) {
     // Too narrow to tile: a vectorised accumulation over rows, computed once.
     acc.compute_root();

@@ -5,7 +5,7 @@
 // thousand mutants exercise the contract in fuzz/fuzz_common.h. Real fuzzing (coverage-guided, under
 // ASan+UBSan) is scripts/fuzz.sh.
 //
-//   replay_TARGET [--mutants N] [--seed S] PATH...
+//   TARGET [--mutants N] [--seed S] PATH...   (the fuzz target, built without libFuzzer)
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
