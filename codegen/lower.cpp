@@ -472,13 +472,26 @@ class Lowerer {
       const ir::Dim& k_dim = ta.shape.back();
       RDom r(0, extent(k_dim));
       std::vector<Expr> ia{r.x};
-      for (int h = 1; h < out.rank(); ++h) ia.push_back(v[h]);
+      // When `a` is a kernel input, its rows are read clamped to its buffer, so that a schedule may
+      // compute whole register tiles of rows past the edge (TailStrategy::RoundUp) and throw the extra
+      // rows away: guarding a partial tile instead spills its accumulators (~40 % of a blocked CPU
+      // product). The buffer, not [0, rows): a scan's step may run on a range of rows.
+      const auto a_input = std::find(spec_.inputs.begin(), spec_.inputs.end(), in[0]);
+      if (out.rank() >= 2 && a_input != spec_.inputs.end()) {
+        const Halide::ImageParam& p = inputs_.at(a_input - spec_.inputs.begin());
+        ia.push_back(Halide::clamp(v[1], p.dim(1).min(), p.dim(1).max()));
+        role.rows_clamped = true;
+      } else if (out.rank() >= 2) {
+        ia.push_back(v[1]);
+      }
+      for (int h = 2; h < out.rank(); ++h) ia.push_back(v[h]);
       bool tbf = a.has_flag("transpose_b");
       // b [K, N] is Halide (n, k); transposed, [N, K] is (k, n).
       Expr bv = tbf ? at(m, in[1], {r.x, v[0]}) : at(m, in[1], {v[0], r.x});
       mm(v) += at(m, in[0], ia) * bv;
       role.k = r;
       role.k_extent = k_dim.is_symbolic() ? -1 : k_dim.size;
+      role.b_transposed = tbf;
       sources_[mm.name() + "_tiles"] = ProductSource{m.at(in[0]), m.at(in[1]), tbf, extent(k_dim), role.k_extent,
                                                      out.rank(), type, out.shape.back(), {}};
     }

@@ -27,6 +27,8 @@ struct FuncRoles {
     int rank = 2;          // Halide dims of the result (n innermost)
     int64_t n_extent = -1; // static extent of dim 0 (the outputs), -1 if symbolic
     int64_t k_extent = -1;
+    bool b_transposed = false;  // b is read as b[N, K] (Halide (k, n)), not b[K, N]
+    bool rows_clamped = false;  // a's rows are read clamped to its buffer: row tiles may round up
     // Both operands are kernel inputs: nothing computed inside the kernel feeds the product, so a GPU
     // schedule may compute any tile of it where it is needed without recomputing a producer.
     bool operands_are_inputs = false;

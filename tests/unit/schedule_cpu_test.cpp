@@ -11,8 +11,8 @@
 namespace rnnc {
 namespace {
 
-ir::Module optimized(const std::string& model, bool training) {
-  ir::Module m = zoo::build_cell_model(model, {.input_size = 100, .hidden_size = 128, .num_layers = 2});
+ir::Module optimized(const std::string& model, bool training, int64_t input = 100, int64_t hidden = 128) {
+  ir::Module m = zoo::build_cell_model(model, {.input_size = input, .hidden_size = hidden, .num_layers = 2});
   passes::PassManager pm;
   training ? passes::add_training_pipeline(pm) : passes::add_inference_pipeline(pm);
   pm.run(m);
@@ -52,6 +52,44 @@ TEST(ScheduleCpu, HoistedProjectionsAreTiledInference) {
 }
 
 TEST(ScheduleCpu, HoistedProjectionsAreTiledTraining) { expect_hoisted_products_tiled("lstm", true); }
+
+// The loop a Func is computed in ("" at root or inlined).
+std::string compute_var(const Halide::Func& f) {
+  Halide::LoopLevel level = f.function().schedule().compute_level();
+  level.lock();
+  return level.is_root() || level.is_inlined() ? "" : level.var().name();
+}
+
+// Every plain product (hoisted, recurrent, input gradient) of a model, forward and backward: whether it is
+// computed in row blocks (the accumulator inside the output's `mb` loop, chunked along k) or per
+// register tile. Weights beyond L2 (H 512: 512 x 2048 floats) must be blocked, 4x faster there; small
+// ones (H 128) must not (their panels stay in L2, and the blocked copy costs ~30 %).
+void expect_blocked(const std::string& model, int64_t input, int64_t hidden, bool blocked) {
+  ir::Module m = optimized(model, /*training=*/true, input, hidden);
+  runtime::ExecutionPlan plan(m);
+  const Halide::Target target("x86-64-linux-avx-avx2-fma-sse41");
+  int seen = 0;
+  for (const runtime::KernelSpec& spec : plan.kernels()) {
+    codegen::LoweredKernel k = codegen::lower_kernel(spec);
+    codegen::schedule_cpu(k, target);
+    for (const codegen::FuncRoles::MatMul& mm : k.roles.matmuls) {
+      if (mm.partial.defined() || mm.rank < 2 || mm.n_extent < 16 || computed_at_root(mm.func)) continue;
+      EXPECT_EQ(compute_var(mm.func) == "mb", blocked)
+          << model << " H" << hidden << " " << spec.name << ": product " << mm.func.name() << " computed at "
+          << compute_var(mm.func) << " (k " << mm.k_extent << ", n " << mm.n_extent << ")";
+      ++seen;
+    }
+  }
+  EXPECT_GE(seen, 4) << model << ": expected the hoisted, recurrent and input-gradient products";
+}
+
+TEST(ScheduleCpu, ProductsBeyondL2AreBlocked) {
+  for (const char* model : {"lstm", "gru"}) expect_blocked(model, 512, 512, true);
+}
+
+TEST(ScheduleCpu, ProductsWithinL2AreTiled) {
+  for (const char* model : {"lstm", "gru"}) expect_blocked(model, 100, 128, false);
+}
 
 }  // namespace
 }  // namespace rnnc
