@@ -129,10 +129,8 @@ bool read_elsewhere(const LoweredKernel& k, const std::set<std::string>& funcs, 
 // L3. Measured on this 2-core EPYC (docs/performance.md): 22-26 GFLOP/s at H 1024 before, ~100 after
 // for the hoisted projection. Row tiles round up past the edge where the product reads its rows
 // clamped (lower.cpp): a guarded partial tile spills its accumulators.
-constexpr int64_t kL2Bytes = 512 * 1024;
-
-bool weights_beyond_l2(const FuncRoles::MatMul& mm) {
-  return mm.k_extent > 0 && mm.n_extent > 0 && mm.k.dimensions() == 1 && mm.k_extent * mm.n_extent * 4 > kL2Bytes;
+bool blocked(const FuncRoles::MatMul& mm) {
+  return mm.k.dimensions() == 1 && weights_beyond_l2(mm.k_extent, mm.n_extent);
 }
 
 void blocked_matmul_schedule(const FuncRoles::MatMul& mm, Func c, int lanes) {
@@ -200,7 +198,7 @@ void matmul_schedule(const LoweredKernel& kernel, const FuncRoles::MatMul& mm, i
     map_schedule(c, lanes, mm.n_extent, false);
     return;
   }
-  if (weights_beyond_l2(mm)) return blocked_matmul_schedule(mm, c, lanes);
+  if (blocked(mm)) return blocked_matmul_schedule(mm, c, lanes);
   Var n = var(c, 0), m = var(c, 1);
   Var no("no"), ni("ni"), mo("mo"), mi("mi");
   c.split(n, no, ni, nt, TailStrategy::ShiftInwards)
