@@ -472,14 +472,14 @@ class Lowerer {
       const ir::Dim& k_dim = ta.shape.back();
       RDom r(0, extent(k_dim));
       std::vector<Expr> ia{r.x};
-      // A blocked product (weights_beyond_l2) whose `a` is a kernel input reads a's rows clamped to its
+      // A blocked product (blocked_product) whose `a` is a kernel input reads a's rows clamped to its
       // buffer, so that the schedule may compute whole register tiles of rows past the edge
       // (TailStrategy::RoundUp) and throw the extra rows away: guarding a partial tile instead spills its
       // accumulators (~40 % of such a product). The buffer, not [0, rows): a scan's step may run on a
       // range of rows. Not for other products: the clamp cost S's forward ~15 %.
       const auto a_input = std::find(spec_.inputs.begin(), spec_.inputs.end(), in[0]);
       const bool blocked = !k_dim.is_symbolic() && !out.shape.back().is_symbolic() &&
-                           weights_beyond_l2(k_dim.size, out.shape.back().size);
+                           blocked_product(k_dim.size, out.shape.back().size);
       if (out.rank() >= 2 && blocked && a_input != spec_.inputs.end()) {
         const Halide::ImageParam& p = inputs_.at(a_input - spec_.inputs.begin());
         ia.push_back(Halide::clamp(v[1], p.dim(1).min(), p.dim(1).max()));
@@ -786,9 +786,12 @@ class Lowerer {
 
 }  // namespace
 
-bool weights_beyond_l2(int64_t k_extent, int64_t n_extent) {
-  constexpr int64_t kL2Bytes = 512 * 1024;
-  return k_extent > 0 && n_extent > 0 && k_extent * n_extent * 4 > kL2Bytes;
+bool blocked_product(int64_t k_extent, int64_t n_extent) {
+  // Measured on this 2-core EPYC (512 KiB L2, 32 MiB shared L3; docs/performance.md): blocking wins 2x
+  // at H 1024 (16 MiB of weights) and loses 15-40 % at H 256-512 (1-4 MiB), where the plain tiles'
+  // panels still come from L3 quickly enough.
+  constexpr int64_t kBlockedWeightBytes = 8 << 20;
+  return k_extent > 0 && n_extent > 0 && k_extent * n_extent * 4 > kBlockedWeightBytes;
 }
 
 LoweredKernel lower_kernel(const runtime::KernelSpec& spec, const LowerOptions& options) {

@@ -87,10 +87,10 @@ struct LowerOptions {
   const struct LoweredKernel* arguments_from = nullptr;
 };
 
-// A product whose weights (k x n f32) exceed a CPU core's L2 (512 KiB; H >= 256): the CPU schedule
-// blocks it (schedule_cpu.cpp), and lowering reads its rows of `a` clamped so that its row tiles may
-// round up past the edge. Static extents only (-1: symbolic, never).
-bool weights_beyond_l2(int64_t k_extent, int64_t n_extent);
+// A product whose weights (k x n f32) are large enough that the CPU schedule blocks it
+// (schedule_cpu.cpp): over 8 MiB, an LSTM's at H >= 725. Lowering then reads its rows of `a` clamped so
+// that its row tiles may round up past the edge. Static extents only (-1: symbolic, never).
+bool blocked_product(int64_t k_extent, int64_t n_extent);
 
 // Builds the Funcs of one kernel (unscheduled).
 LoweredKernel lower_kernel(const runtime::KernelSpec& spec, const LowerOptions& options = {});

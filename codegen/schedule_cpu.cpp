@@ -121,16 +121,16 @@ bool read_elsewhere(const LoweredKernel& k, const std::set<std::string>& funcs, 
   return false;
 }
 
-// A product whose weight matrix does not fit in L2 (k x n floats over 512 KiB: H >= 256) is computed in
+// A product with large weights (blocked_product: over 8 MiB, H >= 725 for an LSTM) is computed in
 // blocks of the output: mc rows x nc columns, whose accumulator stays in L2, summed over k in chunks of
 // kc. For each chunk and 16-column panel, the panel (kc x 16 floats) is first packed into 8 contiguous
 // KiB, then every register tile of the block's rows runs over it from L1. Read in place, a panel's rows
 // lie a power of two apart (n x 4 bytes) and so map to one or two L1 sets: every tile reloads them from
-// L3. Measured on this 2-core EPYC (docs/performance.md): 22-26 GFLOP/s at H 1024 before, ~100 after
-// for the hoisted projection. Row tiles round up past the edge where the product reads its rows
-// clamped (lower.cpp): a guarded partial tile spills its accumulators.
+// L3 or memory. Measured on this 2-core EPYC (docs/performance.md): the LSTM at H 1024, 2.2x faster
+// forward, 1.8x training. Row tiles round up past the edge where the product reads its rows clamped
+// (lower.cpp): a guarded partial tile spills its accumulators.
 bool blocked(const FuncRoles::MatMul& mm) {
-  return mm.k.dimensions() == 1 && weights_beyond_l2(mm.k_extent, mm.n_extent);
+  return mm.k.dimensions() == 1 && blocked_product(mm.k_extent, mm.n_extent);
 }
 
 void blocked_matmul_schedule(const FuncRoles::MatMul& mm, Func c, int lanes) {
