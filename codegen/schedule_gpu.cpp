@@ -368,6 +368,10 @@ void block_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* produ
 // per row reads all of them); larger ones are tiled, their operands materialised first.
 constexpr int64_t kRowProductElements = 128 * 1024;
 
+// Steps of at least this hidden size compute their shared gate-sliced values at root, not per
+// thread (see schedule_step_group).
+constexpr int64_t kSharedAtRootWidth = 512;
+
 // Schedules one output group of a step, given a lowering of the step of its own (nothing it computes
 // is shared with another group's launch). Returns the group's Func, a pipeline output.
 Func schedule_step_group(LoweredKernel& k, const std::vector<size_t>& members) {
@@ -433,8 +437,26 @@ Func schedule_step_group(LoweredKernel& k, const std::vector<size_t>& members) {
   for (const Func& f : roles.reductions) {
     if (used(f)) updates.push_back(f);
   }
+  // Tile mode: a thread owns one column j and reads a shared gate-sliced value at j, j + H, j + 2H, …;
+  // computed per thread, Halide bounds those reads with one box 3H + 1 wide, so each thread computes and
+  // stores 4 x (3H + 1) values of the 16 it needs, in a per-thread heap in global memory: slow, and past
+  // 2^31 elements at H 1024, B 256 (CUDA_ERROR_ILLEGAL_ADDRESS; docs/performance.md, GPU). From H 512
+  // such values are computed once at root instead, each a launch of its own with what it reads (an LSTM
+  // step: 9 launches instead of 1-2). Below, the heap stays: whether the launches cost less than it there
+  // is not measured yet (no GPU since); the fix for every H is to slice these values gate-major, as the
+  // products are (LowerOptions::slice_products).
+  const std::vector<int64_t>& statics = k.output_static_extents[members[0]];
+  const int64_t width = statics.empty() ? 1 : statics[0];
+  // The step's hidden size: its narrowest output (a backward step also writes 4H-wide gate gradients).
+  int64_t hidden = -1;
+  for (const std::vector<int64_t>& e : k.output_static_extents) {
+    if (!e.empty() && e[0] > 0) hidden = hidden < 0 ? e[0] : std::min(hidden, e[0]);
+  }
+  const bool shared_at_root = !row_mode && hidden >= kSharedAtRootWidth;
   for (const Func& f : roles.shared) {
-    if (used(f)) pures.push_back(f);
+    if (!used(f)) continue;
+    pures.push_back(f);
+    if (shared_at_root) root[f.name()] = f;
   }
   // What a root Func reads is computed with it: Funcs with updates at root too, pure ones inlined there.
   std::set<std::string> below_root;
@@ -454,8 +476,7 @@ Func schedule_step_group(LoweredKernel& k, const std::vector<size_t>& members) {
   }
   root.erase(t.name());
 
-  GroupLoops loops = schedule_group(t, k.output_static_extents[members[0]].empty() ? 1 : k.output_static_extents[members[0]][0],
-                                    row_mode);
+  GroupLoops loops = schedule_group(t, width, row_mode);
   std::set<std::string> placed;
   for (Func f : updates) {
     if (root.count(f.name())) continue;
@@ -477,11 +498,7 @@ Func schedule_step_group(LoweredKernel& k, const std::vector<size_t>& members) {
     if (row_mode) {
       block_level(f, loops);
     } else {
-      // A thread's column j reads a gate-sliced value at j, j + H, j + 2H, …: the box bounding those is
-      // 3H wide, so each thread holds 3H × 4 rows in a per-thread heap (local memory). Known cost: slow,
-      // and past 2^31 elements at H 1024, B >= 128 (docs/performance.md, GPU). Inlining instead made
-      // pocl's compile or run of those steps time out; a gate-aware placement is the fix to find.
-      f.compute_at(loops.thread);
+      f.compute_at(loops.thread);  // the per-thread heap above (narrow steps only)
     }
   }
 
