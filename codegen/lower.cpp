@@ -44,6 +44,15 @@ Expr vector_tanh(Expr x) {
 
 Expr vector_sigmoid(Expr x) { return 1 / (1 + Halide::exp(-x)); }
 
+// Whether a product of these static extents is blocked on the CPU (FuncRoles::MatMul::blocked).
+bool blocked_product(int64_t k_extent, int64_t n_extent) {
+  // Measured on this 2-core EPYC (512 KiB L2, 32 MiB shared L3; docs/performance.md): blocking wins 2x
+  // at H 1024 (16 MiB of weights) and loses 15-40 % at H 256-512 (1-4 MiB), where the plain tiles'
+  // panels still come from L3 quickly enough.
+  constexpr int64_t kBlockedWeightBytes = 8 << 20;
+  return k_extent > 0 && n_extent > 0 && k_extent * n_extent * 4 > kBlockedWeightBytes;
+}
+
 class Lowerer {
  public:
   Lowerer(const runtime::KernelSpec& spec, const LowerOptions& options) : spec_(spec), f_(*spec.function), options_(options) {
@@ -472,22 +481,20 @@ class Lowerer {
       const ir::Dim& k_dim = ta.shape.back();
       RDom r(0, extent(k_dim));
       std::vector<Expr> ia{r.x};
-      // A blocked product (blocked_product) whose `a` is a kernel input reads a's rows clamped to its
-      // buffer, so that the schedule may compute whole register tiles of rows past the edge
-      // (TailStrategy::RoundUp) and throw the extra rows away: guarding a partial tile instead spills its
-      // accumulators (~40 % of such a product). The buffer, not [0, rows): a scan's step may run on a
-      // range of rows. Not for other products: the clamp cost S's forward ~15 %.
-      const auto a_input = std::find(spec_.inputs.begin(), spec_.inputs.end(), in[0]);
-      const bool blocked = !k_dim.is_symbolic() && !out.shape.back().is_symbolic() &&
-                           blocked_product(k_dim.size, out.shape.back().size);
-      if (out.rank() >= 2 && blocked && a_input != spec_.inputs.end()) {
-        const Halide::ImageParam& p = inputs_.at(a_input - spec_.inputs.begin());
-        ia.push_back(Halide::clamp(v[1], p.dim(1).min(), p.dim(1).max()));
+      for (int h = 1; h < out.rank(); ++h) ia.push_back(v[h]);
+      role.blocked = !k_dim.is_symbolic() && !out.shape.back().is_symbolic() &&
+                     blocked_product(k_dim.size, out.shape.back().size);
+      // A blocked product whose `a` is a kernel input reads a's rows clamped to its buffer, so that the
+      // schedule may compute whole register tiles of rows past the edge (TailStrategy::RoundUp) and throw
+      // the extra rows away: guarding a partial tile instead spills its accumulators (~40 % of such a
+      // product). The buffer, not [0, rows): a scan's step may run on a range of rows. Not for other
+      // products: the clamp cost S's forward ~15 %.
+      const std::optional<size_t> a_input = input_index(in[0]);
+      if (role.blocked && a_input && out.rank() >= 2) {
+        const Halide::ImageParam& p = inputs_.at(*a_input);
+        ia[1] = Halide::clamp(v[1], p.dim(1).min(), p.dim(1).max());
         role.rows_clamped = true;
-      } else if (out.rank() >= 2) {
-        ia.push_back(v[1]);
       }
-      for (int h = 2; h < out.rank(); ++h) ia.push_back(v[h]);
       bool tbf = a.has_flag("transpose_b");
       // b [K, N] is Halide (n, k); transposed, [N, K] is (k, n).
       Expr bv = tbf ? at(m, in[1], {r.x, v[0]}) : at(m, in[1], {v[0], r.x});
@@ -529,9 +536,14 @@ class Lowerer {
     return out;
   }
 
-  bool is_input(const Value& v) const {
-    return std::find(spec_.inputs.begin(), spec_.inputs.end(), v) != spec_.inputs.end();
+  // Which of the kernel's inputs (and of inputs_) v is, if it is one.
+  std::optional<size_t> input_index(const Value& v) const {
+    auto it = std::find(spec_.inputs.begin(), spec_.inputs.end(), v);
+    if (it == spec_.inputs.end()) return std::nullopt;
+    return static_cast<size_t>(it - spec_.inputs.begin());
   }
+
+  bool is_input(const Value& v) const { return input_index(v).has_value(); }
 
   // What a product is made of, to build its gate-major twin (LowerOptions::slice_products).
   struct ProductSource {
@@ -785,14 +797,6 @@ class Lowerer {
 };
 
 }  // namespace
-
-bool blocked_product(int64_t k_extent, int64_t n_extent) {
-  // Measured on this 2-core EPYC (512 KiB L2, 32 MiB shared L3; docs/performance.md): blocking wins 2x
-  // at H 1024 (16 MiB of weights) and loses 15-40 % at H 256-512 (1-4 MiB), where the plain tiles'
-  // panels still come from L3 quickly enough.
-  constexpr int64_t kBlockedWeightBytes = 8 << 20;
-  return k_extent > 0 && n_extent > 0 && k_extent * n_extent * 4 > kBlockedWeightBytes;
-}
 
 LoweredKernel lower_kernel(const runtime::KernelSpec& spec, const LowerOptions& options) {
   return Lowerer(spec, options).run();

@@ -28,6 +28,9 @@ struct FuncRoles {
     int64_t n_extent = -1; // static extent of dim 0 (the outputs), -1 if symbolic
     int64_t k_extent = -1;
     bool b_transposed = false;  // b is read as b[N, K] (Halide (k, n)), not b[K, N]
+    // Weights (k x n f32) over 8 MiB, an LSTM's from H 725: the CPU schedule blocks the product
+    // (schedule_cpu.cpp). Static extents only.
+    bool blocked = false;
     bool rows_clamped = false;  // a's rows are read clamped to its buffer: row tiles may round up
     // Both operands are kernel inputs: nothing computed inside the kernel feeds the product, so a GPU
     // schedule may compute any tile of it where it is needed without recomputing a producer.
@@ -86,11 +89,6 @@ struct LowerOptions {
   std::string name_suffix;
   const struct LoweredKernel* arguments_from = nullptr;
 };
-
-// A product whose weights (k x n f32) are large enough that the CPU schedule blocks it
-// (schedule_cpu.cpp): over 8 MiB, an LSTM's at H >= 725. Lowering then reads its rows of `a` clamped so
-// that its row tiles may round up past the edge. Static extents only (-1: symbolic, never).
-bool blocked_product(int64_t k_extent, int64_t n_extent);
 
 // Builds the Funcs of one kernel (unscheduled).
 LoweredKernel lower_kernel(const runtime::KernelSpec& spec, const LowerOptions& options = {});

@@ -105,13 +105,19 @@ void transposed_matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
       .unroll(pmi);
 }
 
-// Whether a Func not in `owners` calls one of `funcs` (in the Funcs the kernel's outputs reach).
-bool read_elsewhere(const LoweredKernel& k, const std::set<std::string>& funcs, const std::set<std::string>& owners) {
-  std::map<std::string, Halide::Internal::Function> reached;
+// Every Func the kernel's outputs reach, by name (walked once per kernel, not per product).
+using FuncsByName = std::map<std::string, Halide::Internal::Function>;
+FuncsByName reached_funcs(const LoweredKernel& k) {
+  FuncsByName reached;
   for (const Func& o : k.outputs) {
-    std::map<std::string, Halide::Internal::Function> calls = Halide::Internal::find_transitive_calls(o.function());
+    FuncsByName calls = Halide::Internal::find_transitive_calls(o.function());
     reached.insert(calls.begin(), calls.end());
   }
+  return reached;
+}
+
+// Whether a Func not in `owners` calls one of `funcs` (among the Funcs the kernel's outputs reach).
+bool read_elsewhere(const FuncsByName& reached, const std::set<std::string>& funcs, const std::set<std::string>& owners) {
   for (const auto& [name, g] : reached) {
     if (owners.count(name)) continue;
     for (const auto& [callee, unused] : Halide::Internal::find_direct_calls(g)) {
@@ -121,7 +127,7 @@ bool read_elsewhere(const LoweredKernel& k, const std::set<std::string>& funcs, 
   return false;
 }
 
-// A product with large weights (blocked_product: over 8 MiB, H >= 725 for an LSTM) is computed in
+// A product with large weights (FuncRoles::MatMul::blocked: over 8 MiB, H >= 725 for an LSTM) is computed in
 // blocks of the output: mc rows x nc columns, whose accumulator stays in L2, summed over k in chunks of
 // kc. For each chunk and 16-column panel, the panel (kc x 16 floats) is first packed into 8 contiguous
 // KiB, then every register tile of the block's rows runs over it from L1. Read in place, a panel's rows
@@ -129,10 +135,6 @@ bool read_elsewhere(const LoweredKernel& k, const std::set<std::string>& funcs, 
 // L3 or memory. Measured on this 2-core EPYC (docs/performance.md): the LSTM at H 1024, 2.2x faster
 // forward, 1.8x training. Row tiles round up past the edge where the product reads its rows clamped
 // (lower.cpp): a guarded partial tile spills its accumulators.
-bool blocked(const FuncRoles::MatMul& mm) {
-  return mm.k.dimensions() == 1 && blocked_product(mm.k_extent, mm.n_extent);
-}
-
 void blocked_matmul_schedule(const FuncRoles::MatMul& mm, Func c, int lanes) {
   Func acc = mm.func;
   const int rank = c.dimensions();
@@ -165,7 +167,7 @@ void blocked_matmul_schedule(const FuncRoles::MatMul& mm, Func c, int lanes) {
   }
 }
 
-void matmul_schedule(const LoweredKernel& kernel, const FuncRoles::MatMul& mm, int lanes) {
+void matmul_schedule(const FuncsByName& reached, const FuncRoles::MatMul& mm, int lanes) {
   if (mm.partial.defined()) return transposed_matmul_schedule(mm, lanes);
   Func acc = mm.func;
   Func c = mm.output.defined() ? mm.output : mm.tiles;
@@ -182,7 +184,7 @@ void matmul_schedule(const LoweredKernel& kernel, const FuncRoles::MatMul& mm, i
   // (When the tiles are the output itself, a reader of the output reads its buffer: not counted.)
   std::set<std::string> product{acc.name()};
   if (mm.tiles.name() != c.name()) product.insert(mm.tiles.name());
-  const bool shared = mm.output.defined() && read_elsewhere(kernel, product, {acc.name(), mm.tiles.name(), c.name()});
+  const bool shared = mm.output.defined() && read_elsewhere(reached, product, {acc.name(), mm.tiles.name(), c.name()});
   if (rank < 2 || mm.n_extent < nt || shared) {
     // Too narrow to tile: a vectorised accumulation over rows, computed once.
     acc.compute_root();
@@ -198,7 +200,7 @@ void matmul_schedule(const LoweredKernel& kernel, const FuncRoles::MatMul& mm, i
     map_schedule(c, lanes, mm.n_extent, false);
     return;
   }
-  if (blocked(mm)) return blocked_matmul_schedule(mm, c, lanes);
+  if (mm.blocked) return blocked_matmul_schedule(mm, c, lanes);
   Var n = var(c, 0), m = var(c, 1);
   Var no("no"), ni("ni"), mo("mo"), mi("mi");
   c.split(n, no, ni, nt, TailStrategy::ShiftInwards)
@@ -236,7 +238,8 @@ void schedule_cpu(LoweredKernel& k, const Halide::Target& target) {
   int lanes = vector_lanes(target);
   g_threads = !k.single_threaded;
   const bool step = k.step;
-  for (const FuncRoles::MatMul& mm : k.roles.matmuls) matmul_schedule(k, mm, lanes);
+  const FuncsByName reached = reached_funcs(k);
+  for (const FuncRoles::MatMul& mm : k.roles.matmuls) matmul_schedule(reached, mm, lanes);
   for (Func f : k.roles.reductions) f.compute_root();
   for (const FuncRoles::ColumnSum& cs : k.roles.column_sums) {
     Func f = cs.func;

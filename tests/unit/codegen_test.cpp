@@ -134,7 +134,7 @@ TEST_P(CodegenTest, TrainingKernelsMatchTheReference) {
   check_training(model, kShapes[shape_index]);
 }
 
-// Weights over 8 MiB take the blocked product schedule (codegen::blocked_product): the hoisted, recurrent
+// Weights over 8 MiB take the blocked product schedule (FuncRoles::MatMul::blocked): the hoisted, recurrent
 // and input-gradient products at input 700, hidden 837, with ragged column blocks (3348 and 2511
 // outputs), reductions that are not a whole number of k-chunks (700, 837), and more rows than one row
 // block (67, split across the executor's row-range threads).
