@@ -285,6 +285,10 @@ class Lowerer {
           parts.push_back({offset, size});
           offset += size;
         }
+        if (std::optional<Expr> gates = gate_major_concat(parts, h, idx, x)) {
+          r(v) = *gates;
+          break;
+        }
         Expr e;
         for (size_t i = in.size(); i-- > 0;) {
           std::vector<Expr> j = idx;
@@ -593,6 +597,29 @@ class Lowerer {
     std::vector<Expr> at{idx[0], static_cast<int>(start / width)};
     at.insert(at.end(), idx.begin() + 1, idx.end());
     return mm(at);
+  }
+
+  // LowerOptions::slice_products: a concat of equal parts along the last dim (a backward step's gate
+  // gradients [dI dF dG dO]) reads every part at column x mod width, the part chosen by x / width. The
+  // usual form reads part i at clamp(x - offset_i): the parts' shared operands (dc, read by three gates)
+  // are then needed at four columns H apart, and a GPU thread owning column x computes and stores a box
+  // 3H + 1 wide of them. Read this way, a thread needs them at one column.
+  template <typename Read>
+  std::optional<Expr> gate_major_concat(const std::vector<std::pair<int64_t, int64_t>>& parts, int h,
+                                        const std::vector<Expr>& idx, const Read& read) {
+    if (!options_.slice_products || h != 0 || parts.size() < 2) return std::nullopt;
+    const int64_t width = parts[0].second;
+    for (const auto& [offset, size] : parts) {
+      if (size != width || width <= 0) return std::nullopt;
+    }
+    // x - gate * width, not x % width: Halide 14 bounds x % width by [0, width) even where x is a single
+    // point, which would bring back the wide box; the difference stays a point.
+    const Expr gate = idx[0] / static_cast<int>(width), column = idx[0] - gate * static_cast<int>(width);
+    std::vector<Expr> j = idx;
+    j[0] = column;
+    Expr e = read(parts.size() - 1, j);
+    for (size_t i = parts.size() - 1; i-- > 0;) e = Halide::select(gate == static_cast<int>(i), read(i, j), e);
+    return e;
   }
 
   // Row statistics over the last (innermost) dim: mean and 1/sqrt(var + eps).

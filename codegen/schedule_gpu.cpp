@@ -144,6 +144,11 @@ void gemm_schedule(Func c, Func acc, const Halide::RDom& k, int64_t n_extent) {
   }
   acc.compute_at(c, nt);
   register_tile(acc, k, rn, rm);
+  // A thread's accumulators are one rn x rm tile. Said so, they have a constant size and live in
+  // registers; left to bounds inference, the guarded splits make the size dynamic and Halide puts them
+  // in a per-thread heap in global memory.
+  acc.bound_storage(var(acc, 0), rn).bound_storage(var(acc, 1), rm);
+  for (int d = 2; d < acc.dimensions(); ++d) acc.bound_storage(var(acc, d), 1);
 }
 
 // out(n, m) = Σ over rows a[rows, m] · b[rows, n]: each block sums one chunk of rows for a 64×32 tile
@@ -226,6 +231,9 @@ std::vector<std::vector<size_t>> output_groups(const LoweredKernel& k) {
   return groups;
 }
 
+// Rows of one step a tile-mode thread computes (unrolled).
+constexpr int kRowsPerThread = 4;
+
 // The loops of one output group. Tile mode: blocks of 32 columns × 16 rows, each thread one column and
 // 4 rows (unrolled), what the group reads computed inside the thread. Row mode: one block per row,
 // threads along the columns, what the group reads computed in the block's shared memory.
@@ -267,7 +275,7 @@ GroupLoops schedule_group(Func t, int64_t width, bool row_mode) {
     loops.columns_per_block = tj;
     return loops;
   }
-  const int tj = column_threads(width, 32), ty = 4, rb = 4;
+  const int tj = column_threads(width, 32), ty = 4, rb = kRowsPerThread;
   Var jo = fresh("bj"), tx = fresh("tx"), bo = fresh("bb"), bi = fresh("b"), tb = fresh("ty"), rr = fresh("rb");
   t.split(cols, jo, tx, tj, kGuard)
       .split(rows, bo, bi, ty * rb, kGuard)
@@ -282,6 +290,9 @@ GroupLoops schedule_group(Func t, int64_t width, bool row_mode) {
   return loops;
 }
 
+// Loads a thread issues before it waits on the first (the reduction unrolled this far).
+constexpr int kReductionUnroll = 8;
+
 // A product computed inside one thread of a tile-mode group, for the thread's column and 4 rows:
 // registers over gates × rows, the reduction outside them.
 void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* product) {
@@ -292,37 +303,48 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
     Var g = var(f, 1), b = var(f, rank - 1);
     Var go = fresh("go"), gi = fresh("gi"), bo = fresh("bo"), bi = fresh("bi");
     const int gates = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(product->gates, 8)));
-    f.split(g, go, gi, gates, kGuard).split(b, bo, bi, 4, kGuard).reorder(gi, bi, var(f, 0), go, bo).unroll(gi).unroll(bi);
+    f.split(g, go, gi, gates, kGuard).split(b, bo, bi, kRowsPerThread, kGuard).reorder(gi, bi, var(f, 0), go, bo).unroll(gi).unroll(bi);
     Stage u = f.update();
     Var ugo = fresh("go"), ugi = fresh("gi"), ubo = fresh("bo"), ubi = fresh("bi");
-    u.split(g, ugo, ugi, gates, kGuard).split(b, ubo, ubi, 4, kGuard);
+    u.split(g, ugo, ugi, gates, kGuard).split(b, ubo, ubi, kRowsPerThread, kGuard);
     std::vector<VarOrRVar> order{ugi, ubi};
-    for (int j = 0; j < product->k.dimensions(); ++j) order.push_back(RVar(product->k[j]));
+    std::vector<RVar> k;
+    for (int j = 0; j < product->k.dimensions(); ++j) k.push_back(RVar(product->k[j]));
+    // The reduction unrolled too: a thread's step is a chain of k dependent iterations, each waiting on
+    // its loads; unrolled, kReductionUnroll × (gates + rows) loads are in flight at once.
+    RVar ki = fresh_r("ki");
+    const bool unroll_k = product->k_extent < 0 || product->k_extent >= kReductionUnroll;
+    if (unroll_k) {
+      RVar ko = fresh_r("ko");
+      u.split(k[0], ko, ki, kReductionUnroll);
+      k[0] = ko;
+      order.push_back(ki);
+    }
+    order.insert(order.end(), k.begin(), k.end());
     order.push_back(var(f, 0));
     order.push_back(ugo);
     order.push_back(ubo);
     u.reorder(order).unroll(ugi).unroll(ubi);
+    if (unroll_k) u.unroll(ki);
     // A thread's tile is one column × gates × 4 rows. Said so, the allocation has a constant size and
     // lives in registers; left to bounds inference, the guarded row split makes it min(rows, 4) × …,
     // a dynamic size that Halide puts in a per-thread heap in global memory.
-    if (rank == 3) f.bound_storage(var(f, 0), 1).bound_storage(g, gates).bound_storage(b, 4);
+    if (rank == 3) f.bound_storage(var(f, 0), 1).bound_storage(g, gates).bound_storage(b, kRowsPerThread);
   } else if (rank >= 2) {
     Var b = var(f, rank - 1);
     Var bo = fresh("bo"), bi = fresh("bi");
-    f.split(b, bo, bi, 4, kGuard).unroll(bi);
+    f.split(b, bo, bi, kRowsPerThread, kGuard).unroll(bi);
     Stage u = f.update();
     Var ubo = fresh("bo"), ubi = fresh("bi");
-    u.split(b, ubo, ubi, 4, kGuard);
+    u.split(b, ubo, ubi, kRowsPerThread, kGuard);
     std::vector<VarOrRVar> order{ubi};
     for (int j = 0; j < product->k.dimensions(); ++j) order.push_back(RVar(product->k[j]));
     for (int d = 0; d + 1 < rank; ++d) order.push_back(var(f, d));
     order.push_back(ubo);
     u.reorder(order).unroll(ubi);
+    f.bound_storage(b, kRowsPerThread);  // constant-size storage: registers, not a per-thread heap
   }
 }
-
-// Loads a thread issues before it waits on the first (the reduction unrolled this far).
-constexpr int kReductionUnroll = 8;
 
 // A Func computed in the shared memory of a row-mode block (one row): threads along its dim 0, the
 // reduction variables of its updates serial inside each thread. A step is latency-bound (one block per
@@ -367,10 +389,6 @@ void block_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* produ
 // A recurrent product whose weights are at most this many elements is computed row by row (one block
 // per row reads all of them); larger ones are tiled, their operands materialised first.
 constexpr int64_t kRowProductElements = 128 * 1024;
-
-// Steps of at least this hidden size compute their shared gate-sliced values at root, not per
-// thread (see schedule_step_group).
-constexpr int64_t kSharedAtRootWidth = 512;
 
 // Schedules one output group of a step, given a lowering of the step of its own (nothing it computes
 // is shared with another group's launch). Returns the group's Func, a pipeline output.
@@ -437,26 +455,11 @@ Func schedule_step_group(LoweredKernel& k, const std::vector<size_t>& members) {
   for (const Func& f : roles.reductions) {
     if (used(f)) updates.push_back(f);
   }
-  // Tile mode: a thread owns one column j and reads a shared gate-sliced value at j, j + H, j + 2H, …;
-  // computed per thread, Halide bounds those reads with one box 3H + 1 wide, so each thread computes and
-  // stores 4 x (3H + 1) values of the 16 it needs, in a per-thread heap in global memory: slow, and past
-  // 2^31 elements at H 1024, B 256 (CUDA_ERROR_ILLEGAL_ADDRESS; docs/performance.md, GPU). From H 512
-  // such values are computed once at root instead, each a launch of its own with what it reads (an LSTM
-  // step: 9 launches instead of 1-2). Below, the heap stays: whether the launches cost less than it there
-  // is not measured yet (no GPU since); the fix for every H is to slice these values gate-major, as the
-  // products are (LowerOptions::slice_products).
   const std::vector<int64_t>& statics = k.output_static_extents[members[0]];
   const int64_t width = statics.empty() ? 1 : statics[0];
-  // The step's hidden size: its narrowest output (a backward step also writes 4H-wide gate gradients).
-  int64_t hidden = -1;
-  for (const std::vector<int64_t>& e : k.output_static_extents) {
-    if (!e.empty() && e[0] > 0) hidden = hidden < 0 ? e[0] : std::min(hidden, e[0]);
-  }
-  const bool shared_at_root = !row_mode && hidden >= kSharedAtRootWidth;
   for (const Func& f : roles.shared) {
     if (!used(f)) continue;
     pures.push_back(f);
-    if (shared_at_root) root[f.name()] = f;
   }
   // What a root Func reads is computed with it: Funcs with updates at root too, pure ones inlined there.
   std::set<std::string> below_root;
@@ -498,7 +501,10 @@ Func schedule_step_group(LoweredKernel& k, const std::vector<size_t>& members) {
     if (row_mode) {
       block_level(f, loops);
     } else {
-      f.compute_at(loops.thread);  // the per-thread heap above (narrow steps only)
+      f.compute_at(loops.thread);
+      // A thread reads it at its 4 rows (and, gate-major, one column): said so, the storage has a
+      // constant size and stays in registers instead of a per-thread heap in global memory.
+      if (f.dimensions() == 2) f.bound_storage(var(f, 1), kRowsPerThread);
     }
   }
 

@@ -4,9 +4,12 @@
 For every kernel (a Halide pipeline) of every .stmt file given:
   - nothing is copied back to the host (no halide_copy_to_host), and only the kernel's own arguments are
     copied to the device (an internal buffer copied there would mean part of the kernel ran on the CPU);
-  - a scan step launches at most MAX_STEP_LAUNCHES GPU kernels (it runs once per time step).
+  - a scan step launches at most MAX_STEP_LAUNCHES GPU kernels (it runs once per time step);
+  - no kernel keeps per-thread storage in a heap in global memory (Halide allocates one, `custom_new`,
+    when a Func computed inside a GPU thread has no constant size; it cost a backward step 5-10x).
 With --ptxas, every embedded PTX module must assemble for the target's compute capability (the CUDA
-toolkit's ptxas checks what a driver's JIT would see). Prints launches per step kernel; exits 1 on failure.
+toolkit's ptxas checks what a driver's JIT would see), and no kernel's per-thread stack frame (local
+memory) may pass MAX_STACK_BYTES. Prints launches per step kernel; exits 1 on failure.
 """
 import argparse
 import os
@@ -16,6 +19,8 @@ import sys
 import tempfile
 
 MAX_STEP_LAUNCHES = 4
+# A thread's own arrays (a step's values for its 4 rows, a GEMM's register tile): a few hundred bytes.
+MAX_STACK_BYTES = 1024
 
 
 def functions(text):
@@ -62,6 +67,8 @@ def main():
             for buf in re.findall(r'halide_copy_to_device\(\(halide_buffer_t \*\)([\w.]+?)\.buffer', body):
                 if buf.split('$')[0] not in params:
                     failures.append(f'{path}: {name} copies its internal buffer {buf} to the device (computed on the CPU)')
+            if 'custom_new' in body:
+                failures.append(f'{path}: {name} keeps per-thread storage in a heap in global memory (custom_new)')
             launches = body.count(f'halide_{api}_run(')
             if launches == 0:
                 failures.append(f'{path}: {name} launches no GPU kernel')
@@ -75,6 +82,7 @@ def main():
             cap = re.search(r'cuda_capability_(\d+)', target)
             arch = 'sm_' + (cap.group(1) if cap else '80')
             spills = 0
+            max_stack = 0
             with tempfile.TemporaryDirectory() as tmp:
                 for k, ptx in enumerate(ptx_modules(text)):
                     f = os.path.join(tmp, f'{k}.ptx')
@@ -84,7 +92,12 @@ def main():
                     if r.returncode != 0:
                         failures.append(f'{path}: PTX module {k} does not assemble for {arch}:\n{r.stderr[:2000]}')
                     spills += sum(int(s) for s in re.findall(r'(\d+) bytes spill stores', r.stderr))
-            print(f'  ptxas {arch}: {k + 1} modules assemble, {spills} bytes of register spills')
+                    for kernel, stack in re.findall(r'Function properties for (\w+)\n\s*(\d+) bytes stack frame', r.stderr):
+                        max_stack = max(max_stack, int(stack))
+                        if int(stack) > MAX_STACK_BYTES:
+                            failures.append(f'{path}: {kernel} uses {stack} bytes of stack per thread (at most {MAX_STACK_BYTES})')
+            print(f'  ptxas {arch}: {k + 1} modules assemble, {spills} bytes of register spills, '
+                  f'largest stack frame {max_stack} bytes')
     for f in failures:
         print('FAIL ' + f, file=sys.stderr)
     return 1 if failures else 0
