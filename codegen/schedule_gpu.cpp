@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "ir/error.h"
@@ -239,8 +240,13 @@ constexpr int kRowsPerThread = 4;
 // threads along the columns, what the group reads computed in the block's shared memory.
 struct GroupLoops {
   Halide::LoopLevel thread, block;
+  Halide::LoopLevel tile;  // tile mode: the innermost block loop (one block's tile of columns × rows)
+  bool tiled = false;
   int columns_per_block = 1;
 };
+
+// Tile mode: threads along the rows of a block (each kRowsPerThread rows).
+constexpr int kRowThreads = 4;
 
 GroupLoops schedule_group(Func t, int64_t width, bool row_mode) {
   const int rank = t.dimensions();
@@ -275,7 +281,7 @@ GroupLoops schedule_group(Func t, int64_t width, bool row_mode) {
     loops.columns_per_block = tj;
     return loops;
   }
-  const int tj = column_threads(width, 32), ty = 4, rb = kRowsPerThread;
+  const int tj = column_threads(width, 32), ty = kRowThreads, rb = kRowsPerThread;
   Var jo = fresh("bj"), tx = fresh("tx"), bo = fresh("bb"), bi = fresh("b"), tb = fresh("ty"), rr = fresh("rb");
   t.split(cols, jo, tx, tj, kGuard)
       .split(rows, bo, bi, ty * rb, kGuard)
@@ -286,12 +292,78 @@ GroupLoops schedule_group(Func t, int64_t width, bool row_mode) {
       .gpu_blocks(jo, bo);
   loops.thread = Halide::LoopLevel(t, tx);
   loops.block = Halide::LoopLevel(t, bo);
+  loops.tile = Halide::LoopLevel(t, jo);
+  loops.tiled = true;
   loops.columns_per_block = tj;
   return loops;
 }
 
 // Loads a thread issues before it waits on the first (the reduction unrolled this far).
 constexpr int kReductionUnroll = 8;
+
+// Slices a step product's reduction is split into, each summed by threads of its own.
+constexpr int kProductSlices = 4;
+// Reductions at least this long are split: a thread's chain of dependent multiply-adds is what bounds a
+// step on a GPU (docs/performance.md: the steps are latency-bound, not bandwidth- or host-bound).
+constexpr int64_t kSplitReduction = 128;
+// Shared memory a block's partial sums may take (CUDA allows 48 KiB without opting in).
+constexpr int64_t kPartialSumBytes = 40 * 1024;
+
+// A thread-level product of a tile-mode group whose reduction is long: split into slices of k, their
+// partial sums computed side by side by the block's threads (columns × row groups × slices) into shared
+// memory at the block's tile; each thread then adds its slices (f's update then runs over the returned
+// RVar). Shorter chains of dependent multiply-adds per thread, and more warps to hide their latency.
+// `gates`: the gate dim of a gate-major product (dim 1), 0 for a plain one. Nothing happens (nullopt)
+// where the reduction is short, the partial sums would not fit in shared memory, or rfactor refuses.
+std::optional<RVar> slice_tile_product(Func f, Stage u, RVar k, const GroupLoops& loops,
+                                       const FuncRoles::MatMul& product, int gates) {
+  if (!loops.tiled || product.k_extent < kSplitReduction) return std::nullopt;
+  const int threads_2d = loops.columns_per_block * kRowThreads;
+  // A plain product's reduction is 4H long (the backward's dgates · W_hh): more slices.
+  int slices = gates > 0 || product.k_extent < 1024 ? kProductSlices : 2 * kProductSlices;
+  slices = std::min(slices, 1024 / threads_2d);
+  const int64_t bytes = int64_t{std::max(gates, 1)} * threads_2d * kRowsPerThread * slices * 4;
+  if (slices < 2 || bytes > kPartialSumBytes) return std::nullopt;
+  const int chunk = static_cast<int>((product.k_extent + slices - 1) / slices);
+  RVar ks = fresh_r("ks"), kin = fresh_r("kin");
+  Var slice = fresh("kslice");
+  Func part;
+  try {
+    u.split(k, ks, kin, chunk, kGuard);
+    part = u.rfactor(ks, slice);
+  } catch (const Halide::Error&) {
+    return std::nullopt;
+  }
+  part.compute_at(loops.tile);
+  auto tile_threads = [&](Stage p, bool is_update) {
+    Var pj = var(part, 0), pb = var(part, gates > 0 ? 2 : 1);
+    Var jo = fresh("pjo"), jt = fresh("ptx"), bo = fresh("pbo"), bi = fresh("pbi"), bt = fresh("pty"),
+        br = fresh("pbr"), go = fresh("pgo"), gi = fresh("pgi");
+    p.split(pj, jo, jt, loops.columns_per_block, kGuard)
+        .split(pb, bo, bi, kRowThreads * kRowsPerThread, kGuard)
+        .split(bi, bt, br, kRowsPerThread);
+    if (gates > 0) p.split(var(part, 1), go, gi, gates, kGuard);
+    std::vector<VarOrRVar> order;
+    RVar kio = fresh_r("kio"), kii = fresh_r("kii");
+    if (is_update) {
+      p.split(kin, kio, kii, kReductionUnroll);
+      order.push_back(kii);
+    }
+    if (gates > 0) order.push_back(gi);
+    order.push_back(br);
+    if (is_update) order.push_back(kio);
+    for (VarOrRVar v : {VarOrRVar(jt), VarOrRVar(bt), VarOrRVar(slice)}) order.push_back(v);
+    if (gates > 0) order.push_back(go);
+    order.push_back(jo);
+    order.push_back(bo);
+    p.reorder(order).unroll(br).gpu_threads(jt, bt, slice);
+    if (gates > 0) p.unroll(gi);
+    if (is_update) p.unroll(kii);
+  };
+  tile_threads(Stage(part), false);
+  tile_threads(part.update(0), true);
+  return ks;
+}
 
 // A product computed inside one thread of a tile-mode group, for the thread's column and 4 rows:
 // registers over gates × rows, the reduction outside them.
@@ -305,15 +377,23 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
     const int gates = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(product->gates, 8)));
     f.split(g, go, gi, gates, kGuard).split(b, bo, bi, kRowsPerThread, kGuard).reorder(gi, bi, var(f, 0), go, bo).unroll(gi).unroll(bi);
     Stage u = f.update();
+    std::vector<RVar> k;
+    for (int j = 0; j < product->k.dimensions(); ++j) k.push_back(RVar(product->k[j]));
+    // A long reduction is split (slice_tile_product): shorter chains, more warps.
+    bool sliced = false;
+    if (rank == 3 && k.size() == 1) {
+      if (std::optional<RVar> ks = slice_tile_product(f, u, k[0], loops, *product, gates)) {
+        k = {*ks};
+        sliced = true;
+      }
+    }
     Var ugo = fresh("go"), ugi = fresh("gi"), ubo = fresh("bo"), ubi = fresh("bi");
     u.split(g, ugo, ugi, gates, kGuard).split(b, ubo, ubi, kRowsPerThread, kGuard);
     std::vector<VarOrRVar> order{ugi, ubi};
-    std::vector<RVar> k;
-    for (int j = 0; j < product->k.dimensions(); ++j) k.push_back(RVar(product->k[j]));
     // The reduction unrolled too: a thread's step is a chain of k dependent iterations, each waiting on
     // its loads; unrolled, kReductionUnroll × (gates + rows) loads are in flight at once.
     RVar ki = fresh_r("ki");
-    const bool unroll_k = product->k_extent < 0 || product->k_extent >= kReductionUnroll;
+    const bool unroll_k = !sliced && (product->k_extent < 0 || product->k_extent >= kReductionUnroll);
     if (unroll_k) {
       RVar ko = fresh_r("ko");
       u.split(k[0], ko, ki, kReductionUnroll);
@@ -335,10 +415,15 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
     Var bo = fresh("bo"), bi = fresh("bi");
     f.split(b, bo, bi, kRowsPerThread, kGuard).unroll(bi);
     Stage u = f.update();
+    std::vector<RVar> k;
+    for (int j = 0; j < product->k.dimensions(); ++j) k.push_back(RVar(product->k[j]));
+    if (rank == 2 && k.size() == 1) {
+      if (std::optional<RVar> ks = slice_tile_product(f, u, k[0], loops, *product, 0)) k = {*ks};
+    }
     Var ubo = fresh("bo"), ubi = fresh("bi");
     u.split(b, ubo, ubi, kRowsPerThread, kGuard);
     std::vector<VarOrRVar> order{ubi};
-    for (int j = 0; j < product->k.dimensions(); ++j) order.push_back(RVar(product->k[j]));
+    order.insert(order.end(), k.begin(), k.end());
     for (int d = 0; d + 1 < rank; ++d) order.push_back(var(f, d));
     order.push_back(ubo);
     u.reorder(order).unroll(ubi);
@@ -380,43 +465,87 @@ void row_reduction(Func f, const GroupLoops& loops) {
   }
 }
 
+// The loops of one stage of a Func computed at a row-mode block: threads along dim 0 (and, for the
+// partial sums of a split product, along its slice), the stage's reduction serial inside each thread,
+// unrolled kReductionUnroll ways; a gate-major product accumulates all its gates together.
+void spread_over_block(Func g, Stage s, std::vector<RVar> rvars, bool is_update, const GroupLoops& loops,
+                       const FuncRoles::MatMul* product, const Var* slice = nullptr) {
+  Var x = var(g, 0), xo = fresh("xo"), xi = fresh("tx");
+  s.split(x, xo, xi, loops.columns_per_block, kGuard);
+  std::vector<VarOrRVar> order;
+  std::vector<VarOrRVar> unrolled;
+  if (is_update && !rvars.empty()) {
+    RVar ro = fresh_r("ro"), ri = fresh_r("ri");
+    s.split(rvars[0], ro, ri, kReductionUnroll);
+    order.push_back(ri);
+    unrolled.push_back(ri);
+    rvars[0] = ro;
+  }
+  const bool gates_inside = is_update && product && product->gate_major && g.dimensions() >= 3 &&
+                            product->gates > 1 && product->gates <= 8;
+  Var go, gi;
+  if (gates_inside) {
+    go = fresh("go");
+    gi = fresh("gi");
+    s.split(var(g, 1), go, gi, static_cast<int>(product->gates), kGuard);
+    order.push_back(gi);
+    unrolled.push_back(gi);
+  }
+  order.insert(order.end(), rvars.begin(), rvars.end());
+  order.push_back(xo);
+  order.push_back(xi);
+  if (slice) order.push_back(*slice);
+  for (int d = 1; d < g.dimensions(); ++d) {
+    if (slice && var(g, d).name() == slice->name()) continue;
+    order.push_back(gates_inside && d == 1 ? VarOrRVar(go) : VarOrRVar(var(g, d)));
+  }
+  s.reorder(order);
+  if (slice) {
+    s.gpu_threads(xi, *slice);
+  } else {
+    s.gpu_threads(xi);
+  }
+  for (const VarOrRVar& v : unrolled) s.unroll(v);
+}
+
 void block_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* product = nullptr) {
   f.compute_at(loops.block);
   if (f.dimensions() < 2) {  // a per-row value: computed once per block
     if (!product) row_reduction(f, loops);
     return;
   }
-  auto spread = [&](Stage s, std::vector<RVar> rvars, bool is_update) {
-    Var x = var(f, 0), xo = fresh("xo"), xi = fresh("tx");
-    s.split(x, xo, xi, loops.columns_per_block, kGuard);
-    std::vector<VarOrRVar> order;
-    std::vector<VarOrRVar> unrolled;
-    if (is_update && !rvars.empty()) {
-      RVar ro = fresh_r("ro"), ri = fresh_r("ri");
-      s.split(rvars[0], ro, ri, kReductionUnroll);
-      order.push_back(ri);
-      unrolled.push_back(ri);
-      rvars[0] = ro;
+  // A long product reduction (the backward's dgates · W_hh sums 4H terms per output) is rfactor'ed into
+  // kProductSlices partial sums computed side by side by the block's threads (columns x slices), in
+  // shared memory; each column's thread then adds its slices.
+  if (product && f.num_update_definitions() == 1 && product->k.dimensions() == 1 &&
+      product->k_extent >= kSplitReduction && loops.columns_per_block * kProductSlices <= 1024) {
+    const int chunk = static_cast<int>((product->k_extent + kProductSlices - 1) / kProductSlices);
+    RVar ks = fresh_r("ks"), kin = fresh_r("kin");
+    Var slice = fresh("kslice");
+    Stage u = f.update(0);
+    Func part;
+    bool split = false;
+    try {
+      u.split(RVar(product->k[0]), ks, kin, chunk, kGuard);
+      part = u.rfactor(ks, slice);
+      split = true;
+    } catch (const Halide::Error&) {
     }
-    const bool gates_inside = is_update && product && product->gate_major && f.dimensions() >= 3 &&
-                              product->gates > 1 && product->gates <= 8;
-    Var go, gi;
-    if (gates_inside) {
-      go = fresh("go");
-      gi = fresh("gi");
-      s.split(var(f, 1), go, gi, static_cast<int>(product->gates), kGuard);
-      order.push_back(gi);
-      unrolled.push_back(gi);
+    if (split) {
+      part.compute_at(loops.block);
+      spread_over_block(part, Stage(part), {}, false, loops, product, &slice);
+      spread_over_block(part, part.update(0), {kin}, true, loops, product, &slice);
+      // f's update now sums the slices (its reduction variable is ks; the names Halide reports for it
+      // are qualified, which reorder does not take).
+      spread_over_block(f, Stage(f), {}, false, loops, product);
+      spread_over_block(f, f.update(0), {ks}, true, loops, product);
+      return;
     }
-    order.insert(order.end(), rvars.begin(), rvars.end());
-    order.push_back(xo);
-    order.push_back(xi);
-    for (int d = 1; d < f.dimensions(); ++d) order.push_back(gates_inside && d == 1 ? VarOrRVar(go) : VarOrRVar(var(f, d)));
-    s.reorder(order).gpu_threads(xi);
-    for (const VarOrRVar& v : unrolled) s.unroll(v);
-  };
-  spread(Stage(f), {}, false);
-  for (int u = 0; u < f.num_update_definitions(); ++u) spread(f.update(u), update_rvars(f, u), true);
+  }
+  spread_over_block(f, Stage(f), {}, false, loops, product);
+  for (int u = 0; u < f.num_update_definitions(); ++u) {
+    spread_over_block(f, f.update(u), update_rvars(f, u), true, loops, product);
+  }
 }
 
 // A recurrent product whose weights are at most this many elements is computed row by row (one block
