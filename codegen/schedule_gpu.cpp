@@ -313,10 +313,11 @@ constexpr int64_t kPartialSumBytes = 40 * 1024;
 // partial sums computed side by side by the block's threads (columns × row groups × slices) into shared
 // memory at the block's tile; each thread then adds its slices (f's update then runs over the returned
 // RVar). Shorter chains of dependent multiply-adds per thread, and more warps to hide their latency.
-// `gates`: the gate dim of a gate-major product (dim 1), 0 for a plain one. Nothing happens (nullopt)
-// where the reduction is short, the partial sums would not fit in shared memory, or rfactor refuses.
-std::optional<RVar> slice_tile_product(Func f, Stage u, RVar k, const GroupLoops& loops,
-                                       const FuncRoles::MatMul& product, int gates) {
+// `gates`: the gate dim of a gate-major product (dim 1), 0 for a plain one. Returns the reduction
+// variables f's update is left with; nullopt (nothing done) where the reduction is short or the partial
+// sums would not fit in shared memory.
+std::optional<std::vector<RVar>> slice_tile_product(Func f, Stage u, RVar k, const GroupLoops& loops,
+                                                    const FuncRoles::MatMul& product, int gates) {
   if (!loops.tiled || product.k_extent < kSplitReduction) return std::nullopt;
   const int threads_2d = loops.columns_per_block * kRowThreads;
   // A plain product's reduction is 4H long (the backward's dgates · W_hh): more slices.
@@ -328,11 +329,11 @@ std::optional<RVar> slice_tile_product(Func f, Stage u, RVar k, const GroupLoops
   RVar ks = fresh_r("ks"), kin = fresh_r("kin");
   Var slice = fresh("kslice");
   Func part;
+  u.split(k, ks, kin, chunk, kGuard);
   try {
-    u.split(k, ks, kin, chunk, kGuard);
     part = u.rfactor(ks, slice);
   } catch (const Halide::Error&) {
-    return std::nullopt;
+    return std::vector<RVar>{kin, ks};  // not associative: the split stays serial in each thread
   }
   part.compute_at(loops.tile);
   auto tile_threads = [&](Stage p, bool is_update) {
@@ -362,7 +363,7 @@ std::optional<RVar> slice_tile_product(Func f, Stage u, RVar k, const GroupLoops
   };
   tile_threads(Stage(part), false);
   tile_threads(part.update(0), true);
-  return ks;
+  return std::vector<RVar>{ks};
 }
 
 // A product computed inside one thread of a tile-mode group, for the thread's column and 4 rows:
@@ -382,8 +383,8 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
     // A long reduction is split (slice_tile_product): shorter chains, more warps.
     bool sliced = false;
     if (rank == 3 && k.size() == 1) {
-      if (std::optional<RVar> ks = slice_tile_product(f, u, k[0], loops, *product, gates)) {
-        k = {*ks};
+      if (std::optional<std::vector<RVar>> rest = slice_tile_product(f, u, k[0], loops, *product, gates)) {
+        k = *rest;
         sliced = true;
       }
     }
@@ -418,7 +419,7 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
     std::vector<RVar> k;
     for (int j = 0; j < product->k.dimensions(); ++j) k.push_back(RVar(product->k[j]));
     if (rank == 2 && k.size() == 1) {
-      if (std::optional<RVar> ks = slice_tile_product(f, u, k[0], loops, *product, 0)) k = {*ks};
+      if (std::optional<std::vector<RVar>> rest = slice_tile_product(f, u, k[0], loops, *product, 0)) k = *rest;
     }
     Var ubo = fresh("bo"), ubi = fresh("bi");
     u.split(b, ubo, ubi, kRowsPerThread, kGuard);
@@ -524,23 +525,23 @@ void block_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* produ
     Var slice = fresh("kslice");
     Stage u = f.update(0);
     Func part;
-    bool split = false;
+    u.split(RVar(product->k[0]), ks, kin, chunk, kGuard);
     try {
-      u.split(RVar(product->k[0]), ks, kin, chunk, kGuard);
       part = u.rfactor(ks, slice);
-      split = true;
     } catch (const Halide::Error&) {
-    }
-    if (split) {
-      part.compute_at(loops.block);
-      spread_over_block(part, Stage(part), {}, false, loops, product, &slice);
-      spread_over_block(part, part.update(0), {kin}, true, loops, product, &slice);
-      // f's update now sums the slices (its reduction variable is ks; the names Halide reports for it
-      // are qualified, which reorder does not take).
+      // Not an associative update: the split stays serial inside each thread (correct, slower).
       spread_over_block(f, Stage(f), {}, false, loops, product);
-      spread_over_block(f, f.update(0), {ks}, true, loops, product);
+      spread_over_block(f, u, {kin, ks}, true, loops, product);
       return;
     }
+    part.compute_at(loops.block);
+    spread_over_block(part, Stage(part), {}, false, loops, product, &slice);
+    spread_over_block(part, part.update(0), {kin}, true, loops, product, &slice);
+    // f's update now sums the slices (its reduction variable is ks; the names Halide reports for it are
+    // qualified, which reorder does not take).
+    spread_over_block(f, Stage(f), {}, false, loops, product);
+    spread_over_block(f, f.update(0), {ks}, true, loops, product);
+    return;
   }
   spread_over_block(f, Stage(f), {}, false, loops, product);
   for (int u = 0; u < f.num_update_definitions(); ++u) {
