@@ -12,7 +12,12 @@
 //     (the backward's dgates · W_hh at H ≤ ~180), gets one block per row, everything it reads computed
 //     in that block's shared memory;
 //   - a larger product of values computed in the step has them materialised first (a launch of their
-//     own), then is tiled, so no tile recomputes them.
+//     own), then is tiled, so no tile recomputes them;
+//   - a step is latency-bound (a thread's chain of dependent multiply-adds), so a product reduction of
+//     128 or more is split into slices of k whose partial sums the block's threads compute side by
+//     side in shared memory, and a row's reductions (layer norm) are spread over the block's threads;
+//   - whatever a thread computes has a constant size (bound_storage), so it stays in registers, never
+//     in a per-thread heap in global memory (tests/gpu/check_gpu_kernels.py fails on one).
 // The other kernels run once per sequence: big products (x·W_ih for all steps, dx = dg·W_ih) are tiled
 // GEMMs with 4×4 register tiles per thread; weight gradients (transpose_a products over every row) sum
 // chunks of rows in parallel blocks, then the chunks; bias gradients are rfactor'ed column sums;
