@@ -23,13 +23,13 @@ EncodedSplit EncodedSplit::head(int64_t n) const {
   return out;
 }
 
-EncodedSplit encode_reviews(const std::vector<Review>& reviews, const Vocab& vocab, int32_t max_len) {
+EncodedSplit encode_reviews(const std::vector<Review>& reviews, const Vocab& vocab, int32_t max_len, Truncate keep) {
   EncodedSplit out;
   out.labels.reserve(reviews.size());
   out.offsets.reserve(reviews.size() + 1);
   out.tokens.reserve(reviews.size() * static_cast<size_t>(max_len > 0 ? max_len : 256));
   for (const Review& r : reviews) {
-    std::vector<int32_t> ids = vocab.encode(r.text, max_len);
+    std::vector<int32_t> ids = vocab.encode(r.text, max_len, keep);
     RNNC_USER_CHECK(!ids.empty()) << r.path << ": review has no tokens";
     out.add(ids, r.label);
   }

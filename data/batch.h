@@ -33,7 +33,8 @@ struct EncodedSplit {
 
 // Each review's first `max_len` token ids (max_len <= 0: no truncation). Every review yields at least
 // one token (the reader drops empty ones); one that does not anyway is a UserError naming it.
-EncodedSplit encode_reviews(const std::vector<Review>& reviews, const Vocab& vocab, int32_t max_len = 200);
+EncodedSplit encode_reviews(const std::vector<Review>& reviews, const Vocab& vocab, int32_t max_len = 200,
+                            Truncate keep = Truncate::Head);
 
 struct Batch {
   int32_t max_length = 0;        // T

@@ -21,6 +21,7 @@ namespace rnnc::data {
 
 struct ImdbOptions {
   int32_t max_len = 200;                           // tokens kept per review (<= 0: all)
+  Truncate truncate = Truncate::Head;              // which end of a longer review is kept
   int64_t vocab_tokens = Vocab::kDefaultMaxTokens;  // most frequent tokens kept, besides the 3 specials
   int64_t min_freq = 1;
   int64_t validation_size = 5000;  // carved from train when the test split is not used

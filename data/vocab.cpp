@@ -157,11 +157,14 @@ const std::string& Vocab::token(int32_t id) const {
   return index_.token(id);
 }
 
-std::vector<int32_t> Vocab::encode(std::string_view text, int32_t max_len) const {
+std::vector<int32_t> Vocab::encode(std::string_view text, int32_t max_len, Truncate keep) const {
   std::vector<int32_t> ids;
   for_each_basic_english_token(text, [&](std::string_view token) {
-    if (max_len <= 0 || static_cast<int32_t>(ids.size()) < max_len) ids.push_back(id(token));
+    if (keep == Truncate::Tail || max_len <= 0 || static_cast<int32_t>(ids.size()) < max_len) ids.push_back(id(token));
   });
+  if (keep == Truncate::Tail && max_len > 0 && static_cast<int32_t>(ids.size()) > max_len) {
+    ids.erase(ids.begin(), ids.end() - max_len);
+  }
   return ids;
 }
 

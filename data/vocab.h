@@ -65,6 +65,9 @@ class TokenCounts {
 void count_tokens(std::string_view text, TokenCounts& counts);
 TokenCounts count_tokens(const std::vector<Review>& reviews);
 
+// Which end of a text longer than max_len tokens is kept.
+enum class Truncate { Head, Tail };
+
 class Vocab {
  public:
   static constexpr int32_t kUnk = 0, kPad = 1, kBos = 2;
@@ -86,8 +89,9 @@ class Vocab {
   const std::string& token(int32_t id) const;  // UserError when out of range
   const std::vector<std::string>& tokens() const { return index_.tokens(); }
 
-  // The ids of the first `max_len` tokens of `text` (max_len <= 0: all of them).
-  std::vector<int32_t> encode(std::string_view text, int32_t max_len = 200) const;
+  // The ids of the first `max_len` tokens of `text` (max_len <= 0: all of them); Truncate::Tail keeps
+  // the last `max_len` instead (a review's verdict is often at its end).
+  std::vector<int32_t> encode(std::string_view text, int32_t max_len = 200, Truncate keep = Truncate::Head) const;
 
   std::string serialize() const;
   static Vocab parse(std::string_view text, const std::string& name = "<memory>");

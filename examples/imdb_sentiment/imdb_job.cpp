@@ -21,7 +21,7 @@ int64_t argmax_correct(const float* logits, const int32_t* labels, int64_t n) {
 std::string JobConfig::serialize() const {
   std::ostringstream out;
   out.precision(17);
-  out << "vocab_tokens=" << vocab_tokens << "\nmax_len=" << max_len << "\nembed_dim=" << embed_dim
+  out << "vocab_tokens=" << vocab_tokens << "\nmax_len=" << max_len << "\ntruncate=" << truncate << "\nembed_dim=" << embed_dim
       << "\nhidden_size=" << hidden_size << "\nnum_layers=" << num_layers << "\ndropout=" << dropout
       << "\nbidirectional=" << (bidirectional ? 1 : 0) << "\nbatch_size=" << batch_size << "\noptimizer=" << optimizer
       << "\nlr=" << lr << "\nclip=" << clip << "\nepochs=" << epochs << "\nseed=" << seed << "\nsplit_seed=" << split_seed
@@ -69,9 +69,19 @@ JobConfig JobConfig::parse(const std::string& text, const std::string& origin) {
   c.bidirectional = bidirectional != 0;
   RNNC_USER_CHECK(kv.count("optimizer")) << origin << ": config has no 'optimizer'";
   c.optimizer = kv["optimizer"];
+  // Checkpoints written before the option existed kept the head.
+  if (auto t = kv.find("truncate"); t != kv.end()) c.truncate = t->second;
+  RNNC_USER_CHECK(c.truncate == "head" || c.truncate == "tail")
+      << origin << ": config 'truncate' is '" << c.truncate << "', expected head or tail";
   RNNC_USER_CHECK(c.embed_dim > 0 && c.hidden_size > 0 && c.num_layers > 0 && c.batch_size > 0)
       << origin << ": config has a non-positive size";
   return c;
+}
+
+data::Truncate truncation(const std::string& name) {
+  if (name == "head") return data::Truncate::Head;
+  RNNC_USER_CHECK(name == "tail") << "--truncate must be head or tail, not '" << name << "'";
+  return data::Truncate::Tail;
 }
 
 std::unique_ptr<train::TrainableModel> build_model(const JobConfig& c, int64_t vocab_size, const std::string& target) {

@@ -18,6 +18,7 @@ struct JobConfig {
   // The seed's settings.
   int64_t vocab_tokens = 25000;
   int32_t max_len = 200;
+  std::string truncate = "head";  // which end of a longer review is kept: head | tail
   int64_t embed_dim = 100;
   int64_t hidden_size = 128;
   int num_layers = 2;
@@ -37,6 +38,10 @@ struct JobConfig {
   // UserError naming `origin` and the line for anything malformed.
   static JobConfig parse(const std::string& text, const std::string& origin);
 };
+
+// JobConfig::truncate as the data module's enum (UserError for anything but head or tail).
+data::Truncate truncation(const std::string& name);
+
 
 // The model for `config` over a vocabulary of `vocab_size` ids, compiled (JIT) for `target`.
 std::unique_ptr<train::TrainableModel> build_model(const JobConfig& config, int64_t vocab_size, const std::string& target);

@@ -29,7 +29,7 @@ PATH is the aclImdb directory or its .tar.gz (scripts/fetch-imdb.sh prints where
 
 train options (defaults are the seed's settings):
   --epochs N (5)  --batch N (64)  --lr X (1e-3)  --clip X (1.0)  --optimizer adam|sgd (adam)
-  --max-len N (200)  --vocab N (25000)  --embed N (100)  --hidden N (128)  --layers N (2)
+  --max-len N (200)  --truncate head|tail (head: which end of a longer review is kept)  --vocab N (25000)  --embed N (100)  --hidden N (128)  --layers N (2)
   --dropout X (0.3)  --bidirectional  --seed N (0)  --validation N (5000)  --split-seed N (1234)
   --checkpoint FILE (imdb-sentiment.ckpt)  --resume (continue from the checkpoint when it exists)
   --curve FILE (the checkpoint's name with .svg)  --limit N (train on N reviews only)
@@ -89,6 +89,7 @@ int train_command(const cli::Args& args) {
   } else {
     c.vocab_tokens = args.get_int("vocab", c.vocab_tokens);
     c.max_len = static_cast<int32_t>(args.get_int("max-len", c.max_len));
+    c.truncate = args.get("truncate", c.truncate);
     c.embed_dim = args.get_int("embed", c.embed_dim);
     c.hidden_size = args.get_int("hidden", c.hidden_size);
     c.num_layers = static_cast<int>(args.get_int("layers", c.num_layers));
@@ -108,6 +109,7 @@ int train_command(const cli::Args& args) {
 
   data::ImdbOptions o;
   o.max_len = c.max_len;
+  o.truncate = truncation(c.truncate);
   o.vocab_tokens = c.vocab_tokens;
   o.validation_size = c.validation_size;
   o.seed = c.split_seed;
@@ -175,7 +177,8 @@ int eval_command(const cli::Args& args) {
   std::vector<data::Review> reviews =
       test ? std::move(dataset.test)
            : data::split_train_validation(std::move(dataset.train), job.config.validation_size, job.config.split_seed).validation;
-  data::EncodedSplit split = data::encode_reviews(reviews, job.vocab, job.config.max_len);
+  data::EncodedSplit split =
+      data::encode_reviews(reviews, job.vocab, job.config.max_len, truncation(job.config.truncate));
   auto model = build_model(job.config, job.vocab.size(), kernel_target(args));
   train::restore_params(*model, job.checkpoint);
   Accuracy a = evaluate(*model, split);
@@ -194,7 +197,7 @@ int predict_command(const cli::Args& args) {
   Loaded job = load_job(checkpoint);
   data::EncodedSplit split;
   for (const std::string& t : texts) {
-    std::vector<int32_t> ids = job.vocab.encode(t, job.config.max_len);
+    std::vector<int32_t> ids = job.vocab.encode(t, job.config.max_len, truncation(job.config.truncate));
     RNNC_USER_CHECK(!ids.empty()) << "predict: the text '" << t << "' has no words to classify";
     split.add(ids, 0);
   }
@@ -211,7 +214,7 @@ int predict_command(const cli::Args& args) {
 
 int body(int argc, char** argv) {
   cli::Args args(argc, argv,
-                 {"data", "checkpoint", "epochs", "batch", "lr", "clip", "optimizer", "max-len", "vocab", "embed", "hidden",
+                 {"data", "checkpoint", "epochs", "batch", "lr", "clip", "optimizer", "max-len", "truncate", "vocab", "embed", "hidden",
                   "layers", "dropout", "seed", "validation", "split-seed", "curve", "limit", "max-steps", "target", "device", "progress-seconds"},
                  {"resume", "bidirectional", "no-eval"});
   if (args.positional().empty()) throw cli::UsageError("missing command: train, eval or predict");

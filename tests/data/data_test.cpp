@@ -171,6 +171,11 @@ TEST(Vocab, BuildAndEncode) {
   EXPECT_EQ(v.encode("The END of it"), (std::vector<int32_t>{3, 4, Vocab::kUnk, Vocab::kUnk}));
   EXPECT_EQ(v.encode("The END of it", 2), (std::vector<int32_t>{3, 4}));
   EXPECT_EQ(v.encode("The END of it", 0).size(), 4u);
+  // Truncate::Tail keeps the last max_len tokens, in order; shorter texts are whole either way.
+  EXPECT_EQ(v.encode("The END of it", 2, data::Truncate::Tail), (std::vector<int32_t>{Vocab::kUnk, Vocab::kUnk}));
+  EXPECT_EQ(v.encode("it of The END", 2, data::Truncate::Tail), (std::vector<int32_t>{3, 4}));
+  EXPECT_EQ(v.encode("The END", 5, data::Truncate::Tail), (std::vector<int32_t>{3, 4}));
+  EXPECT_EQ(v.encode("The END of it", 0, data::Truncate::Tail).size(), 4u);
 }
 
 TEST(Vocab, SaveLoadRoundTrip) {

@@ -132,6 +132,8 @@ def main():
     check(r.returncode == 1 and "missing" in r.stderr, "a missing data folder", r.stderr)
     r = run(["train", "--data", data, "--epochs", "0"])
     check(r.returncode == 2, "--epochs 0 is a usage error", r.stderr)
+    r = run(["train", "--data", data, "--truncate", "middle", "--checkpoint", os.path.join(tmp, "never.ckpt")] + SMALL)
+    check(r.returncode == 1 and "--truncate must be head or tail, not 'middle'" in r.stderr, "a bad --truncate", r.stderr)
     print("PASS: train/eval/predict, SIGKILL + --resume equals an uninterrupted run, bad input handled")
 
 
