@@ -309,6 +309,26 @@ constexpr int64_t kSplitReduction = 128;
 // Shared memory a block's partial sums may take (CUDA allows 48 KiB without opting in).
 constexpr int64_t kPartialSumBytes = 40 * 1024;
 
+// A step product's reduction k (static extent `extent`) split into `slices` slices of k (ks, each
+// kin long) and rfactor'ed into `part`, the partial sums indexed by `slice`; the product's update then
+// sums over ks. Where rfactor refuses (an update that is not associative), `part` is empty and the
+// split stays: the update runs serially over kin and ks.
+struct SlicedReduction {
+  RVar ks = fresh_r("ks"), kin = fresh_r("kin");
+  Var slice = fresh("kslice");
+  std::optional<Func> part;
+};
+
+SlicedReduction slice_reduction(Stage u, RVar k, int64_t extent, int slices) {
+  SlicedReduction r;
+  u.split(k, r.ks, r.kin, static_cast<int>((extent + slices - 1) / slices), kGuard);
+  try {
+    r.part = u.rfactor(r.ks, r.slice);
+  } catch (const Halide::Error&) {
+  }
+  return r;
+}
+
 // A thread-level product of a tile-mode group whose reduction is long: split into slices of k, their
 // partial sums computed side by side by the block's threads (columns × row groups × slices) into shared
 // memory at the block's tile; each thread then adds its slices (f's update then runs over the returned
@@ -316,7 +336,7 @@ constexpr int64_t kPartialSumBytes = 40 * 1024;
 // `gates`: the gate dim of a gate-major product (dim 1), 0 for a plain one. Returns the reduction
 // variables f's update is left with; nullopt (nothing done) where the reduction is short or the partial
 // sums would not fit in shared memory.
-std::optional<std::vector<RVar>> slice_tile_product(Func f, Stage u, RVar k, const GroupLoops& loops,
+std::optional<std::vector<RVar>> slice_tile_product(Stage u, RVar k, const GroupLoops& loops,
                                                     const FuncRoles::MatMul& product, int gates) {
   if (!loops.tiled || product.k_extent < kSplitReduction) return std::nullopt;
   const int threads_2d = loops.columns_per_block * kRowThreads;
@@ -325,16 +345,11 @@ std::optional<std::vector<RVar>> slice_tile_product(Func f, Stage u, RVar k, con
   slices = std::min(slices, 1024 / threads_2d);
   const int64_t bytes = int64_t{std::max(gates, 1)} * threads_2d * kRowsPerThread * slices * 4;
   if (slices < 2 || bytes > kPartialSumBytes) return std::nullopt;
-  const int chunk = static_cast<int>((product.k_extent + slices - 1) / slices);
-  RVar ks = fresh_r("ks"), kin = fresh_r("kin");
-  Var slice = fresh("kslice");
-  Func part;
-  u.split(k, ks, kin, chunk, kGuard);
-  try {
-    part = u.rfactor(ks, slice);
-  } catch (const Halide::Error&) {
-    return std::vector<RVar>{kin, ks};  // not associative: the split stays serial in each thread
-  }
+  const SlicedReduction sliced = slice_reduction(u, k, product.k_extent, slices);
+  if (!sliced.part) return std::vector<RVar>{sliced.kin, sliced.ks};
+  Func part = *sliced.part;
+  const Var slice = sliced.slice;
+  const RVar kin = sliced.kin;
   part.compute_at(loops.tile);
   auto tile_threads = [&](Stage p, bool is_update) {
     Var pj = var(part, 0), pb = var(part, gates > 0 ? 2 : 1);
@@ -363,7 +378,7 @@ std::optional<std::vector<RVar>> slice_tile_product(Func f, Stage u, RVar k, con
   };
   tile_threads(Stage(part), false);
   tile_threads(part.update(0), true);
-  return std::vector<RVar>{ks};
+  return std::vector<RVar>{sliced.ks};
 }
 
 // A product computed inside one thread of a tile-mode group, for the thread's column and 4 rows:
@@ -383,7 +398,7 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
     // A long reduction is split (slice_tile_product): shorter chains, more warps.
     bool sliced = false;
     if (rank == 3 && k.size() == 1) {
-      if (std::optional<std::vector<RVar>> rest = slice_tile_product(f, u, k[0], loops, *product, gates)) {
+      if (std::optional<std::vector<RVar>> rest = slice_tile_product(u, k[0], loops, *product, gates)) {
         k = *rest;
         sliced = true;
       }
@@ -419,7 +434,7 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
     std::vector<RVar> k;
     for (int j = 0; j < product->k.dimensions(); ++j) k.push_back(RVar(product->k[j]));
     if (rank == 2 && k.size() == 1) {
-      if (std::optional<std::vector<RVar>> rest = slice_tile_product(f, u, k[0], loops, *product, 0)) k = *rest;
+      if (std::optional<std::vector<RVar>> rest = slice_tile_product(u, k[0], loops, *product, 0)) k = *rest;
     }
     Var ubo = fresh("bo"), ubi = fresh("bi");
     u.split(b, ubo, ubi, kRowsPerThread, kGuard);
@@ -432,10 +447,6 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
   }
 }
 
-// A Func computed in the shared memory of a row-mode block (one row): threads along its dim 0, the
-// reduction variables of its updates serial inside each thread. A step is latency-bound (one block per
-// row, few warps per SM), so a thread's reduction is unrolled and, for a product sliced by gates, all
-// gates accumulate together: kReductionUnroll × gates independent loads in flight instead of one.
 // A per-row reduction in a row-mode block (a layer norm's mean and variance, its gradient's sums). Left
 // alone, Halide runs a stage without thread loops on one thread of the block: a chain of D dependent
 // loads per reduction (a layer-norm LSTM's backward step has twelve, 4H long: 640 us a step on an H200).
@@ -466,9 +477,11 @@ void row_reduction(Func f, const GroupLoops& loops) {
   }
 }
 
-// The loops of one stage of a Func computed at a row-mode block: threads along dim 0 (and, for the
-// partial sums of a split product, along its slice), the stage's reduction serial inside each thread,
-// unrolled kReductionUnroll ways; a gate-major product accumulates all its gates together.
+// The loops of one stage of a Func computed in the shared memory of a row-mode block (one row): threads
+// along its dim 0 (and, for the partial sums of a split product, along its slice), the stage's reduction
+// serial inside each thread. A step is latency-bound (one block per row, few warps per SM), so a
+// thread's reduction is unrolled and, for a product sliced by gates, all gates accumulate together:
+// kReductionUnroll × gates independent loads in flight instead of one.
 void spread_over_block(Func g, Stage s, std::vector<RVar> rvars, bool is_update, const GroupLoops& loops,
                        const FuncRoles::MatMul* product, const Var* slice = nullptr) {
   Var x = var(g, 0), xo = fresh("xo"), xi = fresh("tx");
@@ -520,27 +533,20 @@ void block_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* produ
   // shared memory; each column's thread then adds its slices.
   if (product && f.num_update_definitions() == 1 && product->k.dimensions() == 1 &&
       product->k_extent >= kSplitReduction && loops.columns_per_block * kProductSlices <= 1024) {
-    const int chunk = static_cast<int>((product->k_extent + kProductSlices - 1) / kProductSlices);
-    RVar ks = fresh_r("ks"), kin = fresh_r("kin");
-    Var slice = fresh("kslice");
     Stage u = f.update(0);
-    Func part;
-    u.split(RVar(product->k[0]), ks, kin, chunk, kGuard);
-    try {
-      part = u.rfactor(ks, slice);
-    } catch (const Halide::Error&) {
-      // Not an associative update: the split stays serial inside each thread (correct, slower).
-      spread_over_block(f, Stage(f), {}, false, loops, product);
-      spread_over_block(f, u, {kin, ks}, true, loops, product);
-      return;
+    const SlicedReduction sliced = slice_reduction(u, RVar(product->k[0]), product->k_extent, kProductSlices);
+    if (sliced.part) {
+      Func part = *sliced.part;
+      part.compute_at(loops.block);
+      spread_over_block(part, Stage(part), {}, false, loops, product, &sliced.slice);
+      spread_over_block(part, part.update(0), {sliced.kin}, true, loops, product, &sliced.slice);
     }
-    part.compute_at(loops.block);
-    spread_over_block(part, Stage(part), {}, false, loops, product, &slice);
-    spread_over_block(part, part.update(0), {kin}, true, loops, product, &slice);
-    // f's update now sums the slices (its reduction variable is ks; the names Halide reports for it are
-    // qualified, which reorder does not take).
+    // f's update sums the slices over ks (the names Halide reports for its reduction variables are
+    // qualified, which reorder does not take); where rfactor refused, it runs serially over kin and ks.
     spread_over_block(f, Stage(f), {}, false, loops, product);
-    spread_over_block(f, f.update(0), {ks}, true, loops, product);
+    std::vector<RVar> rest{sliced.ks};
+    if (!sliced.part) rest = {sliced.kin, sliced.ks};
+    spread_over_block(f, u, rest, true, loops, product);
     return;
   }
   spread_over_block(f, Stage(f), {}, false, loops, product);
@@ -621,8 +627,7 @@ Func schedule_step_group(LoweredKernel& k, const std::vector<size_t>& members) {
   const std::vector<int64_t>& statics = k.output_static_extents[members[0]];
   const int64_t width = statics.empty() ? 1 : statics[0];
   for (const Func& f : roles.shared) {
-    if (!used(f)) continue;
-    pures.push_back(f);
+    if (used(f)) pures.push_back(f);
   }
   // What a root Func reads is computed with it: Funcs with updates at root too, pure ones inlined there.
   std::set<std::string> below_root;
