@@ -155,6 +155,11 @@ std::vector<std::string> compile_aot(const ir::Module& module, const AotOptions&
   h += "\n#include <memory>\n#include <string>\n\n#include \"ir/error.h\"\n#include \"ir/parser.h\"\n"
        "#include \"runtime/compiled_executor.h\"\n\n";
   h += "extern \"C\" {\n";
+  if (cuda) {
+    // In Halide 14's runtime but not its headers: the context hooks CUDA graphs use.
+    h += "int halide_cuda_acquire_context(void* user_context, void** ctx, bool create);\n"
+         "int halide_cuda_release_context(void* user_context);\n";
+  }
   for (size_t i = 0; i < targets.size(); ++i) {
     for (const runtime::KernelSpec& spec : plan.kernels()) {
       h += "int " + spec.name + "_t" + std::to_string(i) + "_argv(void** args);\n";
@@ -178,6 +183,11 @@ std::vector<std::string> compile_aot(const ir::Module& module, const AotOptions&
       h += std::string("    table.device_interface = &") +
            (d == runtime::Device::Cuda ? "halide_cuda_device_interface" : "halide_opencl_device_interface") + ";\n";
       h += "    table.reuse_device_allocations = &halide_reuse_device_allocations;\n";
+      if (d == runtime::Device::Cuda) {
+        h += "    table.cuda_acquire_context = &halide_cuda_acquire_context;\n";
+        h += "    table.cuda_release_context = &halide_cuda_release_context;\n";
+        h += "    table.set_cuda_get_stream = &halide_set_cuda_get_stream;\n";
+      }
     }
     h += "  }\n";
   }

@@ -121,6 +121,14 @@ runtime::KernelTable jit_compile(const runtime::ExecutionPlan& plan, const std::
         runtime_symbol(cuda ? "halide_cuda_device_interface" : "halide_opencl_device_interface"));
     table.reuse_device_allocations =
         reinterpret_cast<int (*)(void*, bool)>(runtime_symbol("halide_reuse_device_allocations"));
+    if (cuda) {
+      // For CUDA graphs only: optional (set_cuda_graphs says so when they are missing).
+      table.cuda_acquire_context =
+          reinterpret_cast<int (*)(void*, void**, bool)>(dlsym(object->handle, "halide_cuda_acquire_context"));
+      table.cuda_release_context = reinterpret_cast<int (*)(void*)>(dlsym(object->handle, "halide_cuda_release_context"));
+      table.set_cuda_get_stream = reinterpret_cast<runtime::KernelTable::CudaGetStream (*)(runtime::KernelTable::CudaGetStream)>(
+          dlsym(object->handle, "halide_set_cuda_get_stream"));
+    }
   }
   table.keep_alive = object;
   loaded[key] = table;

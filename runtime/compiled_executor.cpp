@@ -7,11 +7,13 @@
 #include <cstring>
 #include <mutex>
 #include <thread>
+#include <variant>
 
 #include "ir/error.h"
 #include "ir/verifier.h"
 #include "ir/scan_layout.h"
 #include "runtime/buffer_pool.h"
+#include "runtime/cuda_graph.h"
 #include "runtime/param_init.h"
 
 namespace rnnc::runtime {
@@ -151,6 +153,182 @@ Dims concrete(const ir::TensorType& t, const Bindings& b) {
   return out;
 }
 
+// The arguments that must be in range, checked before kernels run: the compiled kernels clamp ids and
+// labels into range, so out-of-range input is caught here, with the message the reference executor
+// gives. `bound` holds the arguments whose host data is current (others are not checked).
+void check_index_args(const Function& f, const std::map<IrValue, Buffer>& bound) {
+  for (NodeId n = 0; n < f.num_nodes(); ++n) {
+    OpKind op = f.op(n);
+    std::vector<IrValue> in = f.operands(n);
+    int64_t limit = -1;
+    IrValue ids;
+    const char* what = "";
+    if (op == OpKind::Embedding) {
+      ids = in[1];
+      limit = f.type(in[0]).shape[0].size;
+      what = "embedding: id";
+    } else if (op == OpKind::CrossEntropy || op == OpKind::CrossEntropyGrad) {
+      size_t lo = op == OpKind::CrossEntropy ? 0 : 1;
+      ids = in[lo + 1];
+      const ir::Dim& classes = f.type(in[lo]).shape.back();
+      limit = classes.is_symbolic() ? -1 : classes.size;
+      what = "cross_entropy: label";
+    }
+    if (limit < 0 || f.op(ids.node) != OpKind::Arg || !bound.count(ids)) continue;
+    const Buffer b = host_view(bound.at(ids));
+    for (size_t k = 0; k < b.number_of_elements(); ++k) {
+      int64_t id = f.type(ids).dtype == ir::DType::I32 ? static_cast<const int32_t*>(b.data())[k]
+                                                       : static_cast<const int64_t*>(b.data())[k];
+      RNNC_USER_CHECK(id >= 0 && id < limit) << what << " " << id << " at flat position " << k << " is outside [0, "
+                                             << limit << ")";
+    }
+  }
+}
+
+void check_lengths(const Buffer& lengths, int64_t steps) {
+  const Buffer host = host_view(lengths);
+  for (size_t r = 0; r < host.number_of_elements(); ++r) {
+    int32_t len = static_cast<const int32_t*>(host.data())[r];
+    RNNC_USER_CHECK(len >= 0 && len <= steps) << "scan: lengths[" << r << "] = " << len << " is outside [0, " << steps << "]";
+  }
+}
+
+}  // namespace
+
+// A run recorded for CUDA graphs (CompiledModule::set_cuda_graphs): its operations in order, on the
+// memory they ran on, which the recording keeps alive.
+struct GraphRecording {
+  struct Call {
+    std::string kernel;
+    KernelFunction fn = nullptr;
+    std::vector<halide_buffer_t> buffers;  // the argument buffers' descriptors as they were passed
+    std::vector<std::vector<halide_dimension_t>> dims;
+    std::vector<int32_t> scalars;
+    std::vector<int> slots;  // per argument: its buffer, or -1 - its scalar
+  };
+  struct Copy {
+    uint64_t dst = 0, src = 0;
+    size_t bytes = 0;
+  };
+  std::vector<std::variant<Call, Copy>> ops;
+  // Per argument: the recording's own buffer, which each run fills from the caller's; or (own false)
+  // another recording's result, passed on, used in place (it must be the same buffer every run).
+  struct Arg {
+    bool own = false;
+    Buffer buffer;
+  };
+  std::vector<Arg> args;
+  std::vector<std::pair<size_t, int64_t>> length_args;  // (argument, steps): checked every run
+  std::vector<Buffer> keep;  // every buffer the run created
+  std::vector<Buffer> results;
+  std::unique_ptr<cuda::Graph> graph;
+
+  void record_call(const std::string& kernel, KernelFunction fn, const std::vector<void*>& argv, int scalar_arg) {
+    Call c{kernel, fn, {}, {}, {}, {}};
+    c.buffers.reserve(argv.size());
+    for (size_t i = 0; i < argv.size(); ++i) {
+      if (static_cast<int>(i) == scalar_arg) {
+        c.slots.push_back(-1 - static_cast<int>(c.scalars.size()));
+        c.scalars.push_back(*static_cast<const int32_t*>(argv[i]));
+        continue;
+      }
+      halide_buffer_t b = *static_cast<const halide_buffer_t*>(argv[i]);
+      RNNC_INTERNAL_CHECK(b.device && b.device_interface)
+          << "CUDA graphs: argument " << i << " of kernel " << kernel << " is not on the device";
+      c.dims.emplace_back(b.dim, b.dim + b.dimensions);
+      b.dim = c.dims.back().data();  // moving the vector of vectors keeps each one's storage
+      b.flags = 0;                   // neither side dirty: the kernel copies nothing
+      c.slots.push_back(static_cast<int>(c.buffers.size()));
+      c.buffers.push_back(b);
+    }
+    ops.emplace_back(std::move(c));
+  }
+
+  // Before capturing: every pointer the operations use must still be allocated. A graph holding a
+  // freed one crashes the driver at instantiation; this says which instead (UserError).
+  void check_pointers(const cuda::Streams& streams) const {
+    std::map<uint64_t, std::string> seen;
+    for (size_t i = 0; i < ops.size(); ++i) {
+      std::vector<std::pair<uint64_t, std::string>> used;
+      if (const Copy* copy = std::get_if<Copy>(&ops[i])) {
+        used = {{copy->src, "the source of a carry's initial copy"}, {copy->dst, "the target of a carry's initial copy"}};
+      } else {
+        const Call& c = std::get<Call>(ops[i]);
+        for (size_t b = 0; b < c.buffers.size(); ++b) {
+          used.push_back({c.buffers[b].device, "buffer argument " + std::to_string(b) + " of kernel " + c.kernel});
+        }
+      }
+      for (const auto& [p, what] : used) {
+        if (!seen.emplace(p, what).second) continue;
+        std::string dead = streams.dead_pointer(p);
+        RNNC_USER_CHECK(dead.empty()) << "CUDA graphs: operation " << i << " of the recorded run uses device memory "
+                                      << "that is no longer allocated (" << what << ": " << dead
+                                      << "); a known defect (docs/performance.md): run without graphs";
+      }
+    }
+  }
+
+  static void issue(Call& c) {
+    std::vector<void*> argv;
+    for (int slot : c.slots) {
+      if (slot >= 0) {
+        c.buffers[slot].flags = 0;
+        argv.push_back(&c.buffers[slot]);
+      } else {
+        argv.push_back(&c.scalars[-1 - slot]);
+      }
+    }
+    g_halide_error.clear();
+    int rc = c.fn(argv.data());
+    RNNC_USER_CHECK(rc == 0) << "kernel " << c.kernel << " failed while capturing a CUDA graph (Halide error " << rc
+                             << ")" << halide_error_suffix();
+  }
+
+  // Issues the operations again, on the launch stream (the capture stream, while capturing).
+  void replay(const cuda::Streams& streams) {
+    for (auto& op : ops) {
+      if (const Copy* copy = std::get_if<Copy>(&op)) {
+        try {
+          streams.copy_device_to_device(copy->dst, copy->src, copy->bytes, streams.launch_stream());
+        } catch (const UserError& e) {
+          throw UserError(std::string(e.what()) + " (replaying operation " + std::to_string(&op - ops.data()) + " of " +
+                          std::to_string(ops.size()) + ", a scan's carry initialisation)");
+        }
+      } else {
+        issue(std::get<Call>(op));
+      }
+    }
+  }
+
+  // GPU time of each kernel: its first call captured `repeats` times in a row into a graph of its own,
+  // launched and waited for; the time per call, times the kernel's calls in this recording, is added to
+  // `out`. Kernels only read their inputs, so repeating one changes nothing the next run reads.
+  void kernel_times(const cuda::Streams& streams, int repeats, std::map<std::string, CompiledModule::KernelTime>& out) {
+    std::map<std::string, int64_t> calls;
+    std::map<std::string, Call*> first;
+    for (auto& op : ops) {
+      if (Call* c = std::get_if<Call>(&op)) {
+        if (calls[c->kernel]++ == 0) first[c->kernel] = c;
+      }
+    }
+    for (auto& [name, c] : first) {
+      auto g = cuda::Graph::capture(streams, [&] {
+        for (int r = 0; r < repeats; ++r) issue(*c);
+      });
+      streams.synchronize(streams.exec());
+      auto start = std::chrono::steady_clock::now();
+      g->launch(streams.exec());
+      streams.synchronize(streams.exec());
+      double per_call = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / repeats;
+      CompiledModule::KernelTime& t = out[name];
+      t.seconds += per_call * static_cast<double>(calls[name]);
+      t.calls += calls[name];
+    }
+  }
+};
+
+namespace {
+
 // GPU kernels: the device and the parameters' device copies kept across runs (if any).
 struct DeviceContext {
   const halide_device_interface_t* interface = nullptr;
@@ -162,9 +340,18 @@ struct DeviceContext {
 class Run {
  public:
   Run(const ExecutionPlan& plan, const KernelTable& kernels, const std::map<std::string, Tensor<float>>& params,
-      const Function& f, std::map<std::string, CompiledModule::KernelTime>* profile, const DeviceContext& device)
+      const Function& f, std::map<std::string, CompiledModule::KernelTime>* profile, const DeviceContext& device,
+      const cuda::Streams* streams = nullptr, GraphRecording* recording = nullptr)
       : plan_(plan), kernels_(kernels), params_(params), f_(f), profile_(profile), device_(device),
-        gpu_(device.interface) {}
+        gpu_(device.interface), streams_(streams), rec_(recording) {}
+
+  // Every buffer this run holds (a recording keeps them).
+  std::vector<Buffer> take_buffers() {
+    std::vector<Buffer> out;
+    for (auto& [v, b] : buffers_) out.push_back(b);
+    buffers_.clear();
+    return out;
+  }
 
   std::vector<Buffer> operator()(const std::vector<Buffer>& args) {
     RNNC_USER_CHECK(args.size() == f_.args().size())
@@ -221,35 +408,33 @@ class Run {
     return b;
   }
 
-  // The compiled kernels clamp ids and labels into range; out-of-range input is caught here instead,
-  // with the message the reference executor gives.
   void check_indices() {
-    for (NodeId n = 0; n < f_.num_nodes(); ++n) {
-      OpKind op = f_.op(n);
-      std::vector<IrValue> in = f_.operands(n);
-      int64_t limit = -1;
-      IrValue ids;
-      const char* what = "";
-      if (op == OpKind::Embedding) {
-        ids = in[1];
-        limit = f_.type(in[0]).shape[0].size;
-        what = "embedding: id";
-      } else if (op == OpKind::CrossEntropy || op == OpKind::CrossEntropyGrad) {
-        size_t lo = op == OpKind::CrossEntropy ? 0 : 1;
-        ids = in[lo + 1];
-        const ir::Dim& classes = f_.type(in[lo]).shape.back();
-        limit = classes.is_symbolic() ? -1 : classes.size;
-        what = "cross_entropy: label";
-      }
-      if (limit < 0 || f_.op(ids.node) != OpKind::Arg || !buffers_.count(ids)) continue;
-      const Buffer b = host_view(buffers_.at(ids));
-      for (size_t k = 0; k < b.number_of_elements(); ++k) {
-        int64_t id = f_.type(ids).dtype == ir::DType::I32 ? static_cast<const int32_t*>(b.data())[k]
-                                                         : static_cast<const int64_t*>(b.data())[k];
-        RNNC_USER_CHECK(id >= 0 && id < limit) << what << " " << id << " at flat position " << k << " is outside [0, "
-                                               << limit << ")";
-      }
+    std::map<IrValue, Buffer> bound;
+    for (size_t i = 0; i < f_.args().size(); ++i) {
+      IrValue a = f_.arg(i);
+      if (auto it = buffers_.find(a); it != buffers_.end()) bound[a] = it->second;
     }
+    check_index_args(f_, bound);
+  }
+
+  // A device-to-device copy of a whole buffer, ordered with the kernels (and recorded).
+  void copy_on_device(const Buffer& src, Buffer& dst) {
+    RNNC_INTERNAL_CHECK(src.size_in_bytes() == dst.size_in_bytes()) << "device copy between buffers of different sizes";
+    if (streams_) {
+      GraphRecording::Copy c{dst.raw_buffer()->device, src.raw_buffer()->device, src.size_in_bytes()};
+      try {
+        streams_->copy_device_to_device(c.dst, c.src, c.bytes, streams_->launch_stream());
+      } catch (const UserError& e) {
+        throw UserError(std::string(e.what()) + " (a scan's carry initialisation, while recording)");
+      }
+      if (rec_) rec_->ops.emplace_back(c);
+    } else {
+      g_halide_error.clear();
+      int rc = gpu_->buffer_copy(nullptr, const_cast<halide_buffer_t*>(src.raw_buffer()), gpu_, dst.raw_buffer());
+      RNNC_USER_CHECK(rc == 0) << "a copy on the device failed (Halide error " << rc << ")" << halide_error_suffix();
+    }
+    dst.set_host_dirty(false);
+    dst.set_device_dirty(true);
   }
 
   Buffer& get(IrValue v) {
@@ -296,7 +481,8 @@ class Run {
     return buffers_.begin()->second;
   }
 
-  void call(const KernelSpec& spec, std::vector<void*>& args) {
+  // `scalar_arg`: the position of the one scalar argument (a step's time), or -1.
+  void call(const KernelSpec& spec, std::vector<void*>& args, int scalar_arg = -1) {
     auto it = kernels_.functions.find(spec.name);
     RNNC_INTERNAL_CHECK(it != kernels_.functions.end()) << "kernel " << spec.name << " was not compiled";
     auto start = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
@@ -313,6 +499,8 @@ class Run {
       ++t.calls;
     }
     RNNC_USER_CHECK(rc == 0) << "kernel " << spec.name << " failed (Halide error " << rc << ")" << halide_error_suffix();
+    // Recorded as the kernel left its arguments: on the device, every one.
+    if (rec_) rec_->record_call(spec.name, it->second, args, scalar_arg);
   }
 
   void run_kernel(const KernelSpec& spec) {
@@ -340,11 +528,18 @@ class Run {
     };
     std::vector<Buffer> carry, next;
     for (int64_t i = 0; i < l.carries; ++i) {
-      Buffer init = host_view(get(operands[l.carry_operand(i)]));
+      IrValue operand = operands[l.carry_operand(i)];
+      if (gpu_) {
+        // Copied on the device: no round trip through the host, and a recording replays the copy.
+        Buffer& init = resident(get(operand));
+        carry.push_back(fresh(f_.type(operand).dtype, dims_of(init)));
+        next.push_back(fresh(f_.type(operand).dtype, dims_of(init)));
+        copy_on_device(init, carry.back());
+        continue;
+      }
+      Buffer init = host_view(get(operand));
       carry.push_back(copy_of(init));
       next.push_back(copy_of(init));
-      resident(carry.back());
-      resident(next.back());
     }
     std::vector<Buffer> sequences, zero_steps, invariants, stacked, scratch;
     for (int64_t j = 0; j < l.sequences; ++j) {
@@ -361,12 +556,14 @@ class Run {
     }
     Buffer* lengths = l.lengths ? &get(operands[0]) : nullptr;
     if (lengths) {
-      const Buffer host = host_view(*lengths);
-      for (size_t r = 0; r < host.number_of_elements(); ++r) {
-        int32_t len = static_cast<const int32_t*>(host.data())[r];
-        RNNC_USER_CHECK(len >= 0 && len <= steps) << "scan: lengths[" << r << "] = " << len << " is outside [0, " << steps << "]";
-      }
+      check_lengths(*lengths, steps);
       resident(*lengths);
+      if (rec_) {
+        // Replays skip this run's code: lengths that are an argument are checked there again.
+        for (size_t a = 0; a < f_.args().size(); ++a) {
+          if (f_.arg(a) == operands[0]) rec_->length_args.push_back({a, steps});
+        }
+      }
     }
 
     // One row range of the whole scan: every buffer cropped to rows [lo, lo + rows) of its batch dim.
@@ -412,9 +609,11 @@ class Run {
           }
         }
         for (Buffer& inv : invariants) args.push_back(inv.raw_buffer());
+        int scalar_arg = -1;
         if (spec.masked) {
           t_arg = times[0];
           args.push_back(lens.raw_buffer());
+          scalar_arg = static_cast<int>(args.size());
           args.push_back(&t_arg);
         }
         for (Buffer& n : nxt) args.push_back(n.raw_buffer());
@@ -428,7 +627,7 @@ class Run {
             }
           }
         }
-        call(spec, args);
+        call(spec, args, scalar_arg);
         std::swap(cur, nxt);
       }
     };
@@ -481,6 +680,11 @@ class Run {
         b.set_device_dirty(true);
       }
     }
+    if (rec_) {
+      for (auto* group : {&carry, &next, &zero_steps, &stacked, &scratch}) {
+        rec_->keep.insert(rec_->keep.end(), group->begin(), group->end());
+      }
+    }
     for (int64_t i = 0; i < l.carries; ++i) buffers_[IrValue{scan, l.carry_result(i)}] = carry[i];
     for (int64_t o = 0; o < l.outputs; ++o) buffers_[IrValue{scan, l.output_result(o)}] = stacked[o];
   }
@@ -494,6 +698,8 @@ class Run {
   std::map<std::string, CompiledModule::KernelTime>* profile_;
   const DeviceContext& device_;
   const halide_device_interface_t* gpu_;  // null: the kernels run on the CPU
+  const cuda::Streams* streams_;         // CUDA graphs: copies go on the launch stream
+  GraphRecording* rec_;                  // non-null: this run is being recorded
   std::mutex profile_mutex_;
   Bindings bindings_;
   std::map<IrValue, Buffer> buffers_;
@@ -505,6 +711,8 @@ CompiledModule::CompiledModule(ir::Module module) : module_(std::make_unique<ir:
   ir::verify_or_throw(*module_, "before compiling");
   plan_ = std::make_unique<ExecutionPlan>(*module_);
 }
+
+CompiledModule::~CompiledModule() = default;
 
 void CompiledModule::load(KernelTable kernels) {
   for (const KernelSpec& spec : plan_->kernels()) {
@@ -532,11 +740,183 @@ void CompiledModule::load(KernelTable kernels) {
   drop_device_params();
   kernels_ = std::move(kernels);
   device_interface_ = device;
+  cuda_graphs_ = false;
 }
 
 void CompiledModule::drop_device_params() const {
+  recordings_.clear();  // they read the parameters' device copies in place
   std::lock_guard<std::mutex> lock(device_params_mutex_);
   device_params_.clear();
+}
+
+namespace {
+
+cuda::RuntimeHooks runtime_hooks(const KernelTable& kernels) {
+  return cuda::RuntimeHooks{kernels.cuda_acquire_context, kernels.cuda_release_context, kernels.set_cuda_get_stream};
+}
+
+// Halide's extents of a buffer, innermost first.
+std::vector<int> extents_of(const Buffer& b) {
+  std::vector<int> out;
+  for (int d = 0; d < b.dimensions(); ++d) out.push_back(b.dim(d).extent());
+  return out;
+}
+
+bool dense(const Buffer& b) { return b.number_of_elements() * b.type().bytes() == b.size_in_bytes(); }
+
+// Fills `dst` (on the device) from `src` (on the device, or on the host), on the exec stream.
+void copy_argument(const cuda::Streams& streams, const Buffer& src, Buffer& dst, const std::string& what) {
+  RNNC_USER_CHECK(dense(src) && src.size_in_bytes() == dst.size_in_bytes())
+      << what << ": CUDA graph runs take dense buffers of the recorded shape";
+  const halide_buffer_t* s = src.raw_buffer();
+  if (s->device && !src.host_dirty()) {
+    if (s->device != dst.raw_buffer()->device) {
+      try {
+        streams.copy_device_to_device(dst.raw_buffer()->device, s->device, dst.size_in_bytes(), streams.exec());
+      } catch (const UserError& e) {
+        throw UserError(std::string(e.what()) + " (" + what + ", copied in)");
+      }
+    }
+  } else {
+    RNNC_USER_CHECK(src.data()) << what << ": a buffer with neither host nor device data";
+    streams.copy_host_to_device(dst.raw_buffer()->device, src.data(), dst.size_in_bytes(), streams.exec());
+  }
+  dst.set_host_dirty(false);
+  dst.set_device_dirty(true);
+}
+
+// At most this many recordings per module (one per function and argument shapes): each holds a whole
+// run's memory. Past it, all are dropped (a recording may read another's results in place).
+constexpr size_t kMaxRecordings = 16;
+
+}  // namespace
+
+void CompiledModule::set_cuda_graphs(bool on) {
+  recordings_.clear();
+  cuda_graphs_ = false;
+  if (!on) return;
+  RNNC_USER_CHECK(kernels_.device == Device::Cuda)
+      << "CUDA graphs need CUDA kernels (these run on " << device_name(kernels_.device) << ")";
+  const cuda::Streams& streams = cuda::Streams::of(runtime_hooks(kernels_));
+  // Halide's cache of freed device memory is kept per stream; emptied here, it holds from now on only
+  // what kernels allocate and free within one call, never memory a recording keeps.
+  if (kernels_.reuse_device_allocations) {
+    kernels_.reuse_device_allocations(nullptr, false);
+    kernels_.reuse_device_allocations(nullptr, true);
+  }
+  (void)streams;  // made and hooked in: from now on the runtime launches on its exec stream
+  keep_params_on_device_ = true;
+  drop_device_params();
+  cuda_graphs_ = true;
+}
+
+std::vector<Buffer> CompiledModule::run_graph(const Function& f, const std::vector<Buffer>& args) const {
+  RNNC_USER_CHECK(args.size() == f.args().size())
+      << "@" << f.name() << " takes " << f.args().size() << " arguments, got " << args.size();
+  const cuda::Streams& streams = cuda::Streams::of(runtime_hooks(kernels_));
+  std::string key = f.name();
+  for (const Buffer& a : args) {
+    key += "|" + std::to_string(a.type().code) + "." + std::to_string(a.type().bits);
+    for (int e : extents_of(a)) key += "," + std::to_string(e);
+  }
+  // Whose result a buffer is, if another recording's: then it is read in place.
+  auto recorded_result = [&](const Buffer& b) {
+    if (!b.raw_buffer()->device || b.host_dirty()) return false;
+    for (const auto& [k, r] : recordings_) {
+      for (const Buffer& out : r->results) {
+        if (out.raw_buffer()->device == b.raw_buffer()->device) return true;
+      }
+    }
+    return false;
+  };
+
+  auto it = recordings_.find(key);
+  if (it != recordings_.end()) {
+    const GraphRecording& r = *it->second;
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (!r.args[i].own && (args[i].raw_buffer()->device != r.args[i].buffer.raw_buffer()->device || args[i].host_dirty())) {
+        recordings_.clear();  // a result read in place moved: record again (and whatever read this one's)
+        it = recordings_.end();
+        break;
+      }
+    }
+  }
+  std::vector<Buffer> results;
+  if (it == recordings_.end()) {
+    if (recordings_.size() >= kMaxRecordings) recordings_.clear();
+    auto rec = std::make_unique<GraphRecording>();
+    std::vector<Buffer> bound;
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (recorded_result(args[i])) {
+        rec->args.push_back({false, args[i]});
+      } else {
+        Buffer own(args[i].type(), nullptr, extents_of(args[i]));
+        own.allocate(pool_allocate, pool_free);
+        g_halide_error.clear();
+        int rc = own.device_malloc(device_interface_);
+        RNNC_USER_CHECK(rc == 0) << "allocating " << own.size_in_bytes() << " bytes on the device failed (Halide error "
+                                 << rc << ")" << halide_error_suffix();
+        copy_argument(streams, args[i], own, "@" + f.name() + " argument '" + f.value_name(f.arg(i)) + "'");
+        rec->args.push_back({true, own});
+      }
+      bound.push_back(rec->args.back().buffer);
+    }
+    DeviceContext device{device_interface_, true, &device_params_mutex_, &device_params_};
+    Run run(*plan_, kernels_, params_, f, nullptr, device, &streams, rec.get());
+    rec->results = run(bound);
+    // Added to what the scans kept (their double-buffered carries, zero steps, scratch outputs).
+    for (Buffer& b : run.take_buffers()) rec->keep.push_back(b);
+    GraphRecording* r = rec.get();
+    rec->graph = cuda::Graph::capture(
+        streams,
+        [&] {
+          r->check_pointers(streams);
+          r->replay(streams);
+        },
+        /*rehearse=*/true);
+    RNNC_USER_CHECK(rec->graph->nodes() >= rec->ops.size())
+        << "CUDA graphs: the capture holds " << rec->graph->nodes() << " operations of the run's " << rec->ops.size()
+        << ": its kernels did not launch on rnnc's capture stream";
+    results = rec->results;
+    recordings_[key] = std::move(rec);
+  } else {
+    GraphRecording& r = *it->second;
+    std::map<IrValue, Buffer> host_current;
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (!args[i].device_dirty()) host_current[f.arg(i)] = args[i];
+    }
+    check_index_args(f, host_current);
+    for (const auto& [a, steps] : r.length_args) {
+      if (!args[a].device_dirty()) check_lengths(args[a], steps);
+    }
+    for (size_t i = 0; i < args.size(); ++i) {
+      if (r.args[i].own) copy_argument(streams, args[i], r.args[i].buffer, "@" + f.name() + " argument '" + f.value_name(f.arg(i)) + "'");
+    }
+    r.graph->launch(streams.exec());
+    results = r.results;
+    for (Buffer& b : results) {
+      b.set_host_dirty(false);
+      b.set_device_dirty(true);
+    }
+  }
+  if (results_on_host_) {
+    for (Buffer& b : results) b = host_view(b);
+  }
+  return results;
+}
+
+std::map<std::string, CompiledModule::KernelTime> CompiledModule::graph_kernel_times(int repeats) const {
+  std::map<std::string, KernelTime> out;
+  if (!cuda_graphs_) return out;
+  const cuda::Streams& streams = cuda::Streams::of(runtime_hooks(kernels_));
+  for (auto& [key, r] : recordings_) r->kernel_times(streams, std::max(1, repeats), out);
+  return out;
+}
+
+void CompiledModule::upload(Buffer& b) const {
+  if (!device_interface_) return;
+  if (!b.raw_buffer()->device) b.set_host_dirty(true);
+  runtime::upload(b, device_interface_);
 }
 
 void CompiledModule::synchronize() const {
@@ -585,6 +965,7 @@ std::vector<Buffer> CompiledModule::run_buffers(const std::string& function, con
   const ir::Function* f = module_->find_function(function);
   RNNC_USER_CHECK(f) << "module @" << module_->name() << " has no function @" << function;
   RNNC_USER_CHECK(!kernels_.functions.empty() || plan_->kernels().empty()) << "the module's kernels are not loaded";
+  if (cuda_graphs_) return run_graph(*f, args);
   DeviceContext device{device_interface_, keep_params_on_device_, &device_params_mutex_, &device_params_};
   std::vector<Buffer> results = Run(*plan_, kernels_, params_, *f, profiling_ ? &profile_ : nullptr, device)(args);
   if (device_interface_ && results_on_host_) {

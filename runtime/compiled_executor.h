@@ -27,10 +27,13 @@
 
 namespace rnnc::runtime {
 
+struct GraphRecording;  // compiled_executor.cpp
+
 class CompiledModule {
  public:
   // Plans the (optimised) module; kernels come with load().
   explicit CompiledModule(ir::Module module);
+  ~CompiledModule();
   CompiledModule(const CompiledModule&) = delete;
   CompiledModule& operator=(const CompiledModule&) = delete;
 
@@ -74,8 +77,22 @@ class CompiledModule {
     keep_params_on_device_ = on;
     drop_device_params();
   }
+  // GPU kernels: puts `b`'s data on the device now (a no-op on the CPU), so that runs taking it copy
+  // nothing from the host.
+  void upload(Buffer& b) const;
   // Waits for the device's queued work (a GPU's kernels run asynchronously): for timing.
   void synchronize() const;
+
+  // CUDA, AOT-compiled kernels: runs become CUDA graphs (runtime/cuda_graph.h). The first run of a
+  // function at given argument shapes runs as usual and records its kernel calls and copies, which are
+  // then captured into a graph; later runs copy their arguments in and launch the graph, one call for
+  // the whole run. Turns set_keep_params_on_device on. What changes for the caller: a run's results
+  // are the recording's buffers, overwritten by the next run of that function at those shapes; a
+  // result passed on to another function (@forward's to @backward) is used in place. Parameter
+  // changes drop the graphs (the next run records again). UserError when the kernels are not AOT CUDA
+  // kernels or the driver lacks the graph API.
+  void set_cuda_graphs(bool on);
+  bool cuda_graphs() const { return cuda_graphs_; }
 
   // Time spent per kernel (seconds) and calls, summed over runs while profiling is on.
   struct KernelTime {
@@ -85,6 +102,9 @@ class CompiledModule {
   void set_profiling(bool on) { profiling_ = on; }
   const std::map<std::string, KernelTime>& profile() const { return profile_; }
   void clear_profile() { profile_.clear(); }
+  // With CUDA graphs: the GPU time of every kernel of the recorded runs, each timed alone (a graph of
+  // `repeats` calls of it), times its calls per run. Empty without graphs.
+  std::map<std::string, KernelTime> graph_kernel_times(int repeats = 20) const;
 
  private:
   std::unique_ptr<ir::Module> module_;  // stable address: the plan points into it
@@ -100,6 +120,10 @@ class CompiledModule {
   bool keep_params_on_device_ = false;
   mutable std::mutex device_params_mutex_;
   mutable std::map<std::string, Buffer> device_params_;
+  bool cuda_graphs_ = false;
+  // Recorded runs by function and argument shapes (set_cuda_graphs).
+  mutable std::map<std::string, std::unique_ptr<GraphRecording>> recordings_;
+  std::vector<Buffer> run_graph(const ir::Function& f, const std::vector<Buffer>& args) const;
 };
 
 }  // namespace rnnc::runtime

@@ -24,6 +24,11 @@ struct KernelTable {
   Device device = Device::Cpu;
   const halide_device_interface_t* (*device_interface)() = nullptr;
   int (*reuse_device_allocations)(void* user_context, bool on) = nullptr;
+  // CUDA: the runtime's context and its stream hook's setter, for CUDA graphs (runtime/cuda_graph.h).
+  int (*cuda_acquire_context)(void* user_context, void** ctx, bool create) = nullptr;
+  int (*cuda_release_context)(void* user_context) = nullptr;
+  using CudaGetStream = int (*)(void* user_context, void* ctx, void** stream);
+  CudaGetStream (*set_cuda_get_stream)(CudaGetStream hook) = nullptr;
   // The runtime's error handler hook: kernel errors become messages instead of Halide's default
   // (print and abort). Null: keep the default.
   halide_error_handler_t (*set_error_handler)(halide_error_handler_t handler) = nullptr;

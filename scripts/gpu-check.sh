@@ -6,7 +6,7 @@
 #
 #   1. gpu_test: every zoo model's forward and backward on the GPU against the reference executor
 #      (f32, relative error < 1e-4); a skip (no driver, no device) fails the check here;
-#   2. gpu_bench --check: the benchmark models, the same way;
+#   2. gpu_bench --check: the benchmark models, the same way; on a GPU, also run as CUDA graphs;
 #   3. gpu_compare.py: rnnc's training step against torch.nn.LSTM/GRU (cuDNN) and PyTorch eager (layer-norm
 #      LSTM) on workload S and larger shapes; the table of ratios comes last.
 #
@@ -82,6 +82,10 @@ if [ "$dry_run" = 1 ]; then
   [ $rc -eq 1 ] && echo "$out" | grep -q -- '--device cuda: ' || fail "gpu_bench did not report the missing CUDA device"
 fi
 timeout 120 "$bin/gpu_bench" --device $device --check || fail "gpu_bench --check"
+if [ "$dry_run" = 0 ]; then
+  # The same models as CUDA graphs: recorded on one step's inputs, checked on the next step's.
+  timeout 120 "$bin/gpu_bench" --device cuda --check --graphs || fail "gpu_bench --check --graphs"
+fi
 
 step "3. rnnc against PyTorch (training step)"
 args=(--bench "$bin/gpu_bench")

@@ -7,18 +7,26 @@
 //                                        executor (f64) at a small shape: relative error < 1e-4
 //   gpu_bench --device D --time [--only NAME] [--repeats N] [--warmup N] [--seq T] [--batch B] [--profile]
 //                                        median milliseconds of a training step, one JSON object a line
+//   --check --only MODEL                 one benchmark model (bench_lstm_h128, …)
+//   --graphs (cuda)                      runs as CUDA graphs (CompiledModule::set_cuda_graphs); --check
+//                                        then records on other inputs first and checks the replay
 //
 // D is cuda, cpu or opencl. What is timed: forward + backward of all layers for x [T, B, I] (every
 // sequence full length, zero initial states) with an upstream gradient of ones for the last layer's
 // outputs, as bench/torch_rnn.py times PyTorch; parameters stay on the device, nothing is copied to the
 // host; the device is synchronised after each step. Without a usable device: one line saying why, exit 1.
+#include <execinfo.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -107,11 +115,15 @@ std::unique_ptr<CompiledModule> load(const Model& m, Device device) {
   return m.load(device);
 }
 
-// Forward and backward against the reference executor in f64 at a small shape.
-bool check(const Model& m, Device device) {
+// Forward and backward against the reference executor in f64 at a small shape, as a training step
+// runs them: @forward's results handed to @backward in place. With CUDA graphs, a first step on other
+// inputs records the graphs; the checked step replays them.
+bool check(const Model& m, Device device, bool graphs) {
   auto compiled = load(m, device);
   compiled->init_params(3);
   compiled->set_keep_params_on_device(true);
+  compiled->set_results_on_host(false);
+  if (graphs) compiled->set_cuda_graphs(true);
   ir::Module module = compiled->module();
   runtime::ReferenceExecutor<double> reference(module);
   for (const auto& [name, p] : compiled->params()) {
@@ -119,45 +131,52 @@ bool check(const Model& m, Device device) {
   }
   // OpenCL offsets a time step only by multiples of the device's alignment (128 bytes on pocl): 32 rows.
   const int64_t time = 5, batch = device == Device::OpenCL ? 32 : 3;
-  std::mt19937 gen(11);
-  runtime::Tensor<double> x = random_tensor({time, batch, m.input}, gen);
-  std::vector<runtime::Value<double>> want = reference.run("forward", {x});
-  std::vector<runtime::Value<float>> got = compiled->run("forward", {to_f32(x)});
   const ir::Function& fwd = *module.find_function("forward");
   const ir::Function& bwd = *module.find_function("backward");
+  std::mt19937 gen(11);
   double worst_forward = 0, worst_backward = 0;
-  std::vector<runtime::Value<double>> ref_args;
-  std::vector<runtime::Value<float>> args;
-  for (size_t i = 0; i < want.size(); ++i) {
-    const auto& w = std::get<runtime::Tensor<double>>(want[i]);
-    if (starts_with(fwd.result_names()[i], passes::kSavedPrefix)) continue;
-    worst_forward = std::max(worst_forward, relative_error(std::get<runtime::Tensor<float>>(got[i]), w));
-  }
-  // @backward's arguments by name: cotangents of the results, then the saved activations.
-  for (size_t a = 0; a < bwd.args().size(); ++a) {
-    const std::string& name = bwd.value_name(bwd.arg(a));
-    for (size_t i = 0; i < want.size(); ++i) {
-      const std::string& result = fwd.result_names()[i];
-      if (name == passes::kCotangentPrefix + result) {
-        runtime::Tensor<double> c = random_tensor(std::get<runtime::Tensor<double>>(want[i]).shape, gen);
-        ref_args.push_back(c);
-        args.push_back(to_f32(c));
-      } else if (name == result) {
-        ref_args.push_back(want[i]);
-        args.push_back(got[i]);
+  // One step on fresh inputs; `compare` false: only run it (the recording step).
+  auto step = [&](bool compare) {
+    runtime::Tensor<double> x = random_tensor({time, batch, m.input}, gen);
+    std::vector<runtime::Value<double>> want = reference.run("forward", {x});
+    std::vector<Buffer> got =
+        compiled->run_buffers("forward", {CompiledModule::to_buffer(to_f32(x), ir::DType::F32)});
+    for (size_t i = 0; compare && i < want.size(); ++i) {
+      if (starts_with(fwd.result_names()[i], passes::kSavedPrefix)) continue;
+      worst_forward = std::max(worst_forward, relative_error(std::get<runtime::Tensor<float>>(CompiledModule::to_value(got[i])),
+                                                             std::get<runtime::Tensor<double>>(want[i])));
+    }
+    // @backward's arguments by name: cotangents of the results, then the saved activations.
+    std::vector<runtime::Value<double>> ref_args;
+    std::vector<Buffer> args;
+    for (size_t a = 0; a < bwd.args().size(); ++a) {
+      const std::string& name = bwd.value_name(bwd.arg(a));
+      for (size_t i = 0; i < want.size(); ++i) {
+        const std::string& result = fwd.result_names()[i];
+        if (name == passes::kCotangentPrefix + result) {
+          runtime::Tensor<double> c = random_tensor(std::get<runtime::Tensor<double>>(want[i]).shape, gen);
+          ref_args.push_back(c);
+          args.push_back(CompiledModule::to_buffer(to_f32(c), ir::DType::F32));
+        } else if (name == result) {
+          ref_args.push_back(want[i]);
+          args.push_back(got[i]);
+        }
       }
     }
-  }
-  RNNC_INTERNAL_CHECK(args.size() == bwd.args().size()) << m.name << ": cannot match @backward's arguments";
-  std::vector<runtime::Value<double>> grads_want = reference.run("backward", ref_args);
-  std::vector<runtime::Value<float>> grads = compiled->run("backward", args);
-  for (size_t i = 0; i < grads.size(); ++i) {
-    worst_backward = std::max(worst_backward, relative_error(std::get<runtime::Tensor<float>>(grads[i]),
-                                                             std::get<runtime::Tensor<double>>(grads_want[i])));
-  }
+    RNNC_INTERNAL_CHECK(args.size() == bwd.args().size()) << m.name << ": cannot match @backward's arguments";
+    std::vector<runtime::Value<double>> grads_want = reference.run("backward", ref_args);
+    std::vector<Buffer> grads = compiled->run_buffers("backward", args);
+    for (size_t i = 0; compare && i < grads.size(); ++i) {
+      worst_backward = std::max(worst_backward, relative_error(std::get<runtime::Tensor<float>>(CompiledModule::to_value(grads[i])),
+                                                               std::get<runtime::Tensor<double>>(grads_want[i])));
+    }
+  };
+  if (graphs) step(false);
+  step(true);
   const bool ok = worst_forward < 1e-4 && worst_backward < 1e-4;
-  std::printf("check %-18s %s: T %" PRId64 " B %" PRId64 ": forward rel. err %.2e, backward %.2e: %s\n", m.name,
-              runtime::device_name(device), time, batch, worst_forward, worst_backward, ok ? "ok" : "FAILED");
+  std::printf("check %-18s %s%s: T %" PRId64 " B %" PRId64 ": forward rel. err %.2e, backward %.2e: %s\n", m.name,
+              runtime::device_name(device), graphs ? " (graphs)" : "", time, batch, worst_forward, worst_backward,
+              ok ? "ok" : "FAILED");
   std::fflush(stdout);
   return ok;
 }
@@ -166,6 +185,7 @@ struct TimeOptions {
   int repeats = 10, warmup = 3;
   int64_t seq = 0, batch = 0;  // > 0: overrides the workload's
   bool profile = false;
+  bool graphs = false;
 };
 
 void time_workload(const Workload& w, Device device, const TimeOptions& o) {
@@ -175,11 +195,13 @@ void time_workload(const Workload& w, Device device, const TimeOptions& o) {
   compiled->init_params(1);
   compiled->set_keep_params_on_device(true);
   compiled->set_results_on_host(false);
+  if (o.graphs) compiled->set_cuda_graphs(true);
   const ir::Function& fwd = *compiled->module().find_function("forward");
   const ir::Function& bwd = *compiled->module().find_function("backward");
   std::mt19937 gen(5);
   // Inputs and cotangents are built once: after the first step they live on the device.
   std::vector<Buffer> fwd_args{CompiledModule::to_buffer(to_f32(random_tensor({seq, batch, m.input}, gen)), ir::DType::F32)};
+  compiled->upload(fwd_args[0]);
   std::map<std::string, Buffer> cotangents;
   for (size_t i = 0; i < fwd.result_names().size(); ++i) {
     const std::string& result = fwd.result_names()[i];
@@ -189,6 +211,7 @@ void time_workload(const Workload& w, Device device, const TimeOptions& o) {
     for (const ir::Dim& d : t.shape) dims.push_back(d.is_symbolic() ? (d.symbol == "time" ? seq : batch) : d.size);
     Buffer c = CompiledModule::new_buffer(ir::DType::F32, dims, /*zeroed=*/true);
     if (result == "y") std::fill_n(static_cast<float*>(c.data()), c.number_of_elements(), 1.0f);
+    compiled->upload(c);
     cotangents[passes::kCotangentPrefix + result] = c;
   }
   auto issue = [&] {
@@ -227,23 +250,33 @@ void time_workload(const Workload& w, Device device, const TimeOptions& o) {
   std::sort(issue_ms.begin(), issue_ms.end());
   std::printf("{\"workload\": \"%s\", \"cell\": \"%s\", \"layers\": %" PRId64 ", \"batch\": %" PRId64
               ", \"seq\": %" PRId64 ", \"input\": %" PRId64 ", \"hidden\": %" PRId64
-              ", \"device\": \"%s\", \"train_ms\": %.4f, \"min_ms\": %.4f, \"issue_ms\": %.4f, \"repeats\": %zu}\n",
-              w.name, m.cell, m.layers, batch, seq, m.input, m.hidden, runtime::device_name(device), ms[ms.size() / 2],
-              ms.front(), issue_ms[issue_ms.size() / 2], ms.size());
+              ", \"device\": \"%s\", \"graphs\": %s, \"train_ms\": %.4f, \"min_ms\": %.4f, \"issue_ms\": %.4f, "
+              "\"repeats\": %zu}\n",
+              w.name, m.cell, m.layers, batch, seq, m.input, m.hidden, runtime::device_name(device),
+              o.graphs ? "true" : "false", ms[ms.size() / 2], ms.front(), issue_ms[issue_ms.size() / 2], ms.size());
   std::fflush(stdout);
   if (o.profile) {
-    // One more step with per-kernel timing (each kernel waited for: slower than the timed steps).
-    compiled->set_profiling(true);
-    step();
+    // Kernel by kernel: one more step, each kernel waited for (the host's cost per launch included).
+    // CUDA graphs: each kernel's GPU time alone (graph_kernel_times).
+    std::map<std::string, CompiledModule::KernelTime> times;
+    if (o.graphs) {
+      times = compiled->graph_kernel_times();
+    } else {
+      compiled->set_profiling(true);
+      step();
+      times = compiled->profile();
+    }
     std::vector<std::pair<double, std::string>> rows;
     double total = 0;
-    for (const auto& [name, t] : compiled->profile()) {
+    for (const auto& [name, t] : times) {
       rows.push_back({t.seconds * 1e3, name + " (" + std::to_string(t.calls) + " calls)"});
       total += t.seconds * 1e3;
     }
     std::sort(rows.rbegin(), rows.rend());
-    std::printf("# profile %s: %.3f ms in kernels\n", w.name, total);
-    for (size_t i = 0; i < std::min<size_t>(rows.size(), 10); ++i) {
+    std::printf("# profile %s%s: %.3f ms in kernels\n", w.name, o.graphs ? " (graphs: GPU time of each kernel alone)" : "",
+                total);
+    // Graphs: every kernel (the smallest show the floor per kernel); else the ten largest.
+    for (size_t i = 0; i < std::min<size_t>(rows.size(), o.graphs ? rows.size() : 10); ++i) {
       std::printf("#   %8.3f ms %5.1f%%  %s\n", rows[i].first, 100 * rows[i].first / total, rows[i].second.c_str());
     }
   }
@@ -252,7 +285,7 @@ void time_workload(const Workload& w, Device device, const TimeOptions& o) {
 int usage(const char* why) {
   std::fprintf(stderr,
                "gpu_bench: %s\nusage: gpu_bench --list | --device cuda|cpu|opencl (--check | --time [--only NAME] "
-               "[--repeats N] [--warmup N] [--seq T] [--batch B] [--profile])\n",
+               "[--repeats N] [--warmup N] [--seq T] [--batch B] [--profile] [--graphs])\n",
                why);
   return 2;
 }
@@ -278,6 +311,7 @@ int main_body(int argc, char** argv) {
     else if (a == "--check") do_check = true;
     else if (a == "--time") do_time = true;
     else if (a == "--profile") o.profile = true;
+    else if (a == "--graphs") o.graphs = true;
     else if (a == "--device") device_name = value();
     else if (a == "--only") only = value();
     else if (a == "--repeats") o.repeats = static_cast<int>(number());
@@ -305,12 +339,18 @@ int main_body(int argc, char** argv) {
     }
     std::printf("# device: %s\n", runtime::device_description(device).c_str());
   }
-  bool ok = true;
+  bool ok = true, found = true;
   if (do_check) {
-    for (const Model& m : models()) ok &= check(m, device);
+    found = only.empty();
+    for (const Model& m : models()) {
+      if (!only.empty() && only != m.name) continue;  // --check --only MODEL
+      found = true;
+      ok &= check(m, device, o.graphs);
+    }
+    if (!found) throw UserError("--only: no model named '" + only + "'");
   }
   if (do_time) {
-    bool found = only.empty();
+    found = only.empty();
     for (const Workload& w : workloads()) {
       if (!only.empty() && only != w.name) continue;
       found = true;
@@ -324,7 +364,21 @@ int main_body(int argc, char** argv) {
 }  // namespace
 }  // namespace rnnc::bench
 
+// A crash on the GPU machine (no debugger there) prints the stack, offsets resolvable here with
+// `addr2line -f -C -e gpu_bench 0xOFFSET` against the same binary.
+void print_stack_and_die(int sig) {
+  static const char message[] = "gpu_bench: crashed; stack:\n";
+  if (write(2, message, sizeof message - 1) < 0) {
+  }
+  void* frames[64];
+  backtrace_symbols_fd(frames, backtrace(frames, 64), 2);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
 int main(int argc, char** argv) {
+  std::signal(SIGSEGV, print_stack_and_die);
+  std::signal(SIGABRT, print_stack_and_die);
   try {
     return rnnc::bench::main_body(argc, argv);
   } catch (const rnnc::Error& e) {

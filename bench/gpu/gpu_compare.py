@@ -4,7 +4,9 @@
 For every workload `gpu_bench --list` names, times one training step (forward + backward of all layers,
 upstream gradient of ones for the last layer's outputs, full-length sequences) in rnnc and in PyTorch:
 torch.nn.LSTM / nn.GRU (cuDNN on cuda) and, for the layer-norm LSTM, PyTorch eager (bench/torch_rnn.py's
-LayerNormLSTM, the same cell). Prints rnnc's per-kernel profile of every workload, then the table of ratios last.
+LayerNormLSTM, the same cell). rnnc runs twice: launching kernel by kernel (with a per-kernel profile), and as
+CUDA graphs (gpu_bench --graphs; cuda only). Prints the profiles, then the table of ratios last; the
+ratio takes rnnc's faster way.
 
   gpu_compare.py --bench BUNDLE/bin/gpu_bench [--device cuda] [--repeats N]
   gpu_compare.py --bench ... --dry-run     CPU, tiny shapes, one repeat: checks this script's plumbing
@@ -44,11 +46,13 @@ def workloads(bench):
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
-def time_rnnc(bench, w, device, repeats, warmup, dry_run, profile):
+def time_rnnc(bench, w, device, repeats, warmup, dry_run, profile, graphs=False):
     cmd = [bench, "--device", device, "--time", "--only", w["workload"], "--repeats", str(repeats),
            "--warmup", str(warmup), "--seq", str(w["seq"]), "--batch", str(w["batch"])]
     if profile:
         cmd.append("--profile")
+    if graphs:
+        cmd.append("--graphs")
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode != 0:
         return None, (r.stderr.strip() or r.stdout.strip()).splitlines()[-1:], []
@@ -56,13 +60,17 @@ def time_rnnc(bench, w, device, repeats, warmup, dry_run, profile):
     comments = [line for line in r.stdout.splitlines() if line.startswith("#")]
     if "issue_ms" in rows[0]:
         # Near train_ms, the host's cost per launch bounds the step, not the GPU.
-        comments.append("# %s: the host queued the step's kernels in %.3f ms of %.3f ms" % (
-            w["workload"], rows[0]["issue_ms"], rows[0]["train_ms"]))
+        comments.append("# %s%s: the host queued the step's kernels in %.3f ms of %.3f ms" % (
+            w["workload"], " (graphs)" if graphs else "", rows[0]["issue_ms"], rows[0]["train_ms"]))
     return rows[0]["train_ms"], None, comments
 
 
-def time_torch(torch_rnn, w, device, repeats, warmup):
+def time_torch(torch_rnn, w, device, repeats, warmup, tf32=True):
+    """PyTorch's training step. tf32: PyTorch's default, under which cuDNN may run the RNN's matrix
+    products on TF32 tensor cores (10-bit mantissa); False holds it to f32, as rnnc computes."""
     import torch
+    torch.backends.cudnn.allow_tf32 = tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
     torch.manual_seed(0)
     model = torch_rnn.build(w["cell"], w["input"], w["hidden"], w["layers"]).to(device)
     model.train()
@@ -118,35 +126,52 @@ def main():
             w = dict(w, seq=3, batch=min(w["batch"], 4))
         t0 = time.time()
         rnnc_ms, error, comments = time_rnnc(a.bench, w, device, repeats, warmup, a.dry_run, True)
+        graph_ms, graph_error = None, None
+        if device == "cuda":
+            graph_ms, graph_error, graph_comments = time_rnnc(a.bench, w, device, repeats, warmup, a.dry_run, True,
+                                                              graphs=True)
+            comments += graph_comments
+            if graph_error:
+                comments.append("# %s: CUDA graphs failed: %s" % (w["workload"], graph_error))
         torch_ms, kind = time_torch(torch_rnn, w, device, repeats, warmup)
+        strict_ms = None
+        if kind == "cuDNN":
+            strict_ms, _ = time_torch(torch_rnn, w, device, repeats, warmup, tf32=False)
         for c in comments:
             print(c)
-        print("# %s: rnnc %s, torch (%s) %.3f ms (%.1f s)" % (
-            w["workload"], "%.3f ms" % rnnc_ms if rnnc_ms is not None else "failed: %s" % error, kind, torch_ms,
-            time.time() - t0))
+        print("# %s: rnnc %s, graphs %s, torch (%s) %.3f ms, without TF32 %s (%.1f s)" % (
+            w["workload"], "%.3f ms" % rnnc_ms if rnnc_ms is not None else "failed: %s" % error,
+            "%.3f ms" % graph_ms if graph_ms is not None else "-", kind, torch_ms,
+            "%.3f ms" % strict_ms if strict_ms is not None else "-", time.time() - t0))
         sys.stdout.flush()
-        rows.append((w, rnnc_ms, torch_ms, kind, error))
+        rows.append((w, rnnc_ms, graph_ms, torch_ms, strict_ms, kind, error))
 
     print()
     print("rnnc vs PyTorch, training step (forward + backward), f32, device: %s%s" % (
         gpu_name, " (DRY RUN: CPU, tiny shapes, 1 repeat; not a measurement)" if a.dry_run else ""))
-    head = "%-12s %-15s %6s %5s %6s %6s %12s %12s %-6s %8s  %s" % (
-        "workload", "cell", "layers", "batch", "seq", "hidden", "rnnc ms", "torch ms", "torch", "ratio", "target")
+    head = "%-12s %-15s %6s %5s %6s %6s %12s %12s %12s %-6s %12s %8s %8s  %s" % (
+        "workload", "cell", "layers", "batch", "seq", "hidden", "rnnc ms", "graphs ms", "torch ms", "torch",
+        "no-TF32 ms", "ratio", "ratio32", "target")
     print(head)
     print("-" * len(head))
     failed = False
-    for w, rnnc_ms, torch_ms, kind, error in rows:
-        ratio = rnnc_ms / torch_ms if rnnc_ms is not None and torch_ms > 0 else None
+    for w, rnnc_ms, graph_ms, torch_ms, strict_ms, kind, error in rows:
+        best = min(t for t in (rnnc_ms, graph_ms, float("inf")) if t is not None)
+        ratio = best / torch_ms if best != float("inf") and torch_ms > 0 else None
+        ratio32 = best / strict_ms if best != float("inf") and strict_ms else None
         target = ""
         if w["workload"] in TARGETS and ratio is not None and not a.dry_run:
             text, ok = TARGETS[w["workload"]]
             target = "%s: %s" % (text, "met" if ok(ratio) else "NOT met")
-        print("%-12s %-15s %6d %5d %6d %6d %12s %12.3f %-6s %8s  %s" % (
+        print("%-12s %-15s %6d %5d %6d %6d %12s %12s %12.3f %-6s %12s %8s %8s  %s" % (
             w["workload"], w["cell"], w["layers"], w["batch"], w["seq"], w["hidden"],
-            "%.3f" % rnnc_ms if rnnc_ms is not None else "failed", torch_ms, kind,
-            "%.2fx" % ratio if ratio is not None else "-", target))
+            "%.3f" % rnnc_ms if rnnc_ms is not None else "failed",
+            "%.3f" % graph_ms if graph_ms is not None else "-", torch_ms, kind,
+            "%.3f" % strict_ms if strict_ms is not None else "-",
+            "%.2fx" % ratio if ratio is not None else "-", "%.2fx" % ratio32 if ratio32 is not None else "-", target))
         failed |= rnnc_ms is None
-    print("ratio = rnnc time / PyTorch time (below 1: rnnc faster)")
+    print("ratio = rnnc's faster time (kernel by kernel, or CUDA graphs) / PyTorch time (below 1: rnnc faster);")
+    print("ratio32 = the same against cuDNN held to f32 (torch.backends.cudnn.allow_tf32 = False; rnnc computes in f32)")
     return 1 if failed else 0
 
 

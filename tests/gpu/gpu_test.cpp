@@ -76,13 +76,16 @@ std::string load_on(const GpuModel& model, Device device, runtime::CompiledModul
 }
 
 // Forward and backward on the device against the reference executor; the results stay on the device
-// between @forward and @backward (results_on_host off) as a training step would keep them.
-void check_against_reference(const GpuModel& model, Device device, int64_t time, int64_t batch) {
+// between @forward and @backward (results_on_host off) as a training step would keep them. With
+// `graphs` (CUDA graphs), a step on other inputs records the graphs first: every checked run replays.
+void check_against_reference(const GpuModel& model, Device device, int64_t time, int64_t batch, bool graphs = false) {
   ir::Module m = ir::parse_module(model.ir, model.name);
   runtime::CompiledModule compiled(m);
+  if (graphs && device != Device::Cuda) GTEST_SKIP() << "CUDA graphs: CUDA only";
   if (std::string why = load_on(model, device, compiled); !why.empty()) GTEST_SKIP() << why;
   compiled.init_params(4);
   compiled.set_keep_params_on_device(true);
+  if (graphs) compiled.set_cuda_graphs(true);
   runtime::ReferenceExecutor<double> reference(m);
   for (const auto& [name, p] : compiled.params()) {
     reference.set_param(name, Tensor<double>(p.shape, std::vector<double>(p.data.begin(), p.data.end())));
@@ -92,6 +95,30 @@ void check_against_reference(const GpuModel& model, Device device, int64_t time,
   testing::Values inputs =
       testing::random_inputs(fwd, {{"time", time}, {"batch", batch}}, gen, model.vocab, model.classes);
   testing::Values want = reference.run("forward", inputs);
+  if (graphs) {
+    // The recording step: other inputs and cotangents of the same shapes, results left on the device.
+    std::mt19937 other(9);
+    testing::Values x = testing::random_inputs(fwd, {{"time", time}, {"batch", batch}}, other, model.vocab, model.classes);
+    compiled.set_results_on_host(false);
+    std::vector<runtime::CompiledModule::Buffer> in, out, bwd_in;
+    for (size_t i = 0; i < x.size(); ++i) in.push_back(runtime::CompiledModule::to_buffer(to_f32(x)[i], fwd.type(fwd.arg(i)).dtype));
+    out = compiled.run_buffers("forward", in);
+    if (const ir::Function* bwd = m.find_function("backward")) {
+      std::normal_distribution<double> normal;
+      for (size_t i = 0; i < out.size(); ++i) {
+        if (fwd.result_names()[i].rfind(passes::kSavedPrefix, 0) == 0) continue;
+        Tensor<float> c(runtime::shape_of(runtime::CompiledModule::to_value(out[i])));
+        for (float& v : c.data) v = static_cast<float>(normal(other));
+        bwd_in.push_back(runtime::CompiledModule::to_buffer(c, ir::DType::F32));
+      }
+      for (size_t i = 0; i < out.size(); ++i) {
+        if (fwd.result_names()[i].rfind(passes::kSavedPrefix, 0) == 0) bwd_in.push_back(out[i]);
+      }
+      ASSERT_EQ(bwd_in.size(), bwd->args().size());
+      compiled.run_buffers("backward", bwd_in);
+    }
+    compiled.set_results_on_host(true);
+  }
   double worst_forward = 0, worst_backward = 0;
   // Twice: the second run reuses the device's cached allocations and parameter copies.
   for (int repeat = 0; repeat < 2; ++repeat) {
@@ -151,7 +178,8 @@ void check_against_reference(const GpuModel& model, Device device, int64_t time,
     EXPECT_LT(e, 1e-4) << model.name << " on " << runtime::device_name(device) << ": @backward result "
                        << bwd->result_names()[i];
   }
-  std::cout << "[ rel. err ] " << model.name << " on " << runtime::device_name(device) << ", T " << time << " B " << batch
+  std::cout << "[ rel. err ] " << model.name << " on " << runtime::device_name(device) << (graphs ? " (graphs)" : "")
+            << ", T " << time << " B " << batch
             << ": forward " << worst_forward << ", backward " << worst_backward << "\n";
 }
 
@@ -220,6 +248,11 @@ TEST_P(GpuModelTest, RaggedBatch) {
   check_against_reference(GetParam(), device_under_test(), aligned_steps_only() ? 1 : 3, 37);
 }
 TEST_P(GpuModelTest, OneStepOneRow) { check_against_reference(GetParam(), device_under_test(), 1, 1); }
+// Replays of recorded CUDA graphs, on inputs other than the recording's. An odd number of steps: a
+// scan's final carries are then in its second buffer, and both must outlive the recording run.
+TEST_P(GpuModelTest, CudaGraphsMatchReference) {
+  check_against_reference(GetParam(), device_under_test(), 5, 3, /*graphs=*/true);
+}
 
 INSTANTIATE_TEST_SUITE_P(Zoo, GpuModelTest, ::testing::ValuesIn(models()),
                          [](const ::testing::TestParamInfo<GpuModel>& info) { return std::string(info.param.name); });
