@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <variant>
 
@@ -302,7 +303,7 @@ struct GraphRecording {
 
   // GPU time of each kernel: its first call captured `repeats` times in a row into a graph of its own,
   // launched and waited for; the time per call, times the kernel's calls in this recording, is added to
-  // `out`. Kernels only read their inputs, so repeating one changes nothing the next run reads.
+  // `out`. A step repeated out of order leaves its outputs (the last results) wrong until the next run.
   void kernel_times(const cuda::Streams& streams, int repeats, std::map<std::string, CompiledModule::KernelTime>& out) {
     std::map<std::string, int64_t> calls;
     std::map<std::string, Call*> first;
@@ -762,12 +763,19 @@ std::vector<int> extents_of(const Buffer& b) {
   return out;
 }
 
-bool dense(const Buffer& b) { return b.number_of_elements() * b.type().bytes() == b.size_in_bytes(); }
+// The same layout: element by element, the bytes of one can be copied onto the other.
+bool same_layout(const Buffer& a, const Buffer& b) {
+  if (a.type() != b.type() || a.dimensions() != b.dimensions()) return false;
+  for (int d = 0; d < a.dimensions(); ++d) {
+    if (a.dim(d).extent() != b.dim(d).extent() || a.dim(d).stride() != b.dim(d).stride()) return false;
+  }
+  return a.size_in_bytes() == b.size_in_bytes();
+}
 
 // Fills `dst` (on the device) from `src` (on the device, or on the host), on the exec stream.
 void copy_argument(const cuda::Streams& streams, const Buffer& src, Buffer& dst, const std::string& what) {
-  RNNC_USER_CHECK(dense(src) && src.size_in_bytes() == dst.size_in_bytes())
-      << what << ": CUDA graph runs take dense buffers of the recorded shape";
+  RNNC_USER_CHECK(same_layout(src, dst))
+      << what << ": CUDA graph runs take buffers of the recorded shape, dense and in the executor's layout";
   const halide_buffer_t* s = src.raw_buffer();
   if (s->device && !src.host_dirty()) {
     if (s->device != dst.raw_buffer()->device) {
@@ -797,14 +805,23 @@ void CompiledModule::set_cuda_graphs(bool on) {
   if (!on) return;
   RNNC_USER_CHECK(kernels_.device == Device::Cuda)
       << "CUDA graphs need CUDA kernels (these run on " << device_name(kernels_.device) << ")";
-  const cuda::Streams& streams = cuda::Streams::of(runtime_hooks(kernels_));
-  // Halide's cache of freed device memory is kept per stream; emptied here, it holds from now on only
-  // what kernels allocate and free within one call, never memory a recording keeps.
-  if (kernels_.reuse_device_allocations) {
-    kernels_.reuse_device_allocations(nullptr, false);
-    kernels_.reuse_device_allocations(nullptr, true);
+  // The runtime's streams, made and hooked in on first use: from then on it launches on them. That
+  // first time, Halide's cache of freed device memory (kept per stream) is emptied, so that its list
+  // stays short: past 32 entries, Halide returns entries to the driver, and the scratch memory kernels
+  // free during a capture (which the graph goes on using) sits in that list. Later, with graphs alive,
+  // it is not emptied again. Not owned by rnnc, that scratch memory is the graphs' weak point:
+  // out of device memory, Halide frees the whole cache.
+  static std::mutex first_use;
+  {
+    std::lock_guard<std::mutex> lock(first_use);
+    static std::set<const void*> emptied;
+    if (emptied.insert(reinterpret_cast<const void*>(kernels_.cuda_acquire_context)).second &&
+        kernels_.reuse_device_allocations) {
+      kernels_.reuse_device_allocations(nullptr, false);
+      kernels_.reuse_device_allocations(nullptr, true);
+    }
   }
-  (void)streams;  // made and hooked in: from now on the runtime launches on its exec stream
+  cuda::Streams::of(runtime_hooks(kernels_));
   keep_params_on_device_ = true;
   drop_device_params();
   cuda_graphs_ = true;
@@ -883,11 +900,11 @@ std::vector<Buffer> CompiledModule::run_graph(const Function& f, const std::vect
     GraphRecording& r = *it->second;
     std::map<IrValue, Buffer> host_current;
     for (size_t i = 0; i < args.size(); ++i) {
-      if (!args[i].device_dirty()) host_current[f.arg(i)] = args[i];
+      if (!args[i].device_dirty() && args[i].data()) host_current[f.arg(i)] = args[i];
     }
     check_index_args(f, host_current);
     for (const auto& [a, steps] : r.length_args) {
-      if (!args[a].device_dirty()) check_lengths(args[a], steps);
+      if (!args[a].device_dirty() && args[a].data()) check_lengths(args[a], steps);
     }
     for (size_t i = 0; i < args.size(); ++i) {
       if (r.args[i].own) copy_argument(streams, args[i], r.args[i].buffer, "@" + f.name() + " argument '" + f.value_name(f.arg(i)) + "'");

@@ -89,8 +89,10 @@ class CompiledModule {
   // the whole run. Turns set_keep_params_on_device on. What changes for the caller: a run's results
   // are the recording's buffers, overwritten by the next run of that function at those shapes; a
   // result passed on to another function (@forward's to @backward) is used in place. Parameter
-  // changes drop the graphs (the next run records again). UserError when the kernels are not AOT CUDA
-  // kernels or the driver lacks the graph API.
+  // changes drop the graphs (the next run records again: an optimizer that changes them every step
+  // gains nothing). Replays check only arguments whose host data is current (ids, labels, lengths).
+  // One thread at a time. UserError when the kernels are not CUDA kernels, their runtime lacks the
+  // context and stream hooks, or the driver lacks the graph API.
   void set_cuda_graphs(bool on);
   bool cuda_graphs() const { return cuda_graphs_; }
 
@@ -103,7 +105,8 @@ class CompiledModule {
   const std::map<std::string, KernelTime>& profile() const { return profile_; }
   void clear_profile() { profile_.clear(); }
   // With CUDA graphs: the GPU time of every kernel of the recorded runs, each timed alone (a graph of
-  // `repeats` calls of it), times its calls per run. Empty without graphs.
+  // `repeats` calls of it), times its calls per run. Empty without graphs. Repeating a step out of
+  // order overwrites the last results: run again before reading them.
   std::map<std::string, KernelTime> graph_kernel_times(int repeats = 20) const;
 
  private:

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -118,7 +119,10 @@ int stream_hook(void* /*user_context*/, void* ctx, void** stream) {
   *stream = nullptr;
   std::lock_guard<std::mutex> lock(g_streams_mutex);
   for (const Streams* s : all_streams()) {
-    if (s->context() == ctx) *stream = s->launch_stream();
+    if (s->context() == ctx) {
+      *stream = s->launch_stream();
+      break;
+    }
   }
   return 0;
 }
@@ -236,7 +240,7 @@ std::unique_ptr<Graph> Graph::capture(const Streams& streams, const std::functio
   check(driver().graph_get_nodes(g->graph_, nullptr, &g->nodes_), "cuGraphGetNodes");
   // RNNC_CUDA_GRAPH_DOT=DIR: every captured graph, as the driver describes it, into DIR/graph-N.dot.
   if (const char* dir = std::getenv("RNNC_CUDA_GRAPH_DOT"); dir && *dir && driver().debug_dot_print) {
-    static int count = 0;
+    static std::atomic<int> count{0};
     const std::string path = std::string(dir) + "/graph-" + std::to_string(count++) + ".dot";
     const unsigned verbose = 1;  // CU_GRAPH_DEBUG_DOT_FLAGS_VERBOSE
     driver().debug_dot_print(g->graph_, path.c_str(), verbose);
@@ -246,9 +250,13 @@ std::unique_ptr<Graph> Graph::capture(const Streams& streams, const std::functio
 }
 
 Graph::~Graph() {
-  ContextScope scope(streams_.hooks());
-  if (exec_) driver().graph_exec_destroy(exec_);
-  if (graph_) driver().graph_destroy(graph_);
+  try {
+    ContextScope scope(streams_.hooks());
+    if (exec_) driver().graph_exec_destroy(exec_);
+    if (graph_) driver().graph_destroy(graph_);
+  } catch (...) {
+    // No context any more (the process is ending): nothing left to free.
+  }
 }
 
 void Graph::launch(void* stream) const {

@@ -33,11 +33,12 @@ struct RuntimeHooks {
 // Empty when the loaded driver has everything graphs need; else which entry point it lacks.
 std::string graph_api_missing();
 
-// Streams of a Halide runtime's context. Blocking streams (CU_STREAM_DEFAULT): work on the legacy
-// default stream, where Halide's synchronous copies run, waits for them and they for it, so eager code
-// stays ordered. One pair per runtime (AOT models share one), which from then on launches every kernel
-// on exec() (on capture() while capturing): modules whose work feeds each other stay ordered. Never
-// destroyed (Halide's runtime may tear its context down first at exit).
+// Streams of a Halide runtime's context. One pair per runtime (AOT models share one); once made, the
+// runtime puts everything it queues (kernels, its copies, device_sync's wait) on exec(), or on
+// capture() while a capture runs, so modules whose work feeds each other stay ordered. Blocking streams
+// (CU_STREAM_DEFAULT): anything still issued on the legacy default stream waits for them and they for
+// it. Never destroyed (Halide's runtime may tear its context down first at exit). One thread at a time:
+// while a capture runs, whatever any thread queues through this runtime goes to the capture stream.
 class Streams {
  public:
   // The runtime's pair, made and hooked into it on first use. UserError when the driver lacks the
@@ -75,8 +76,8 @@ class Graph {
   // Captures what `issue` launches (on streams.capture() meanwhile; nothing runs) and instantiates it.
   // UserError naming the driver's error when capture fails, e.g. when `issue` did something a capture
   // cannot hold. `rehearse`: capture once first and drop that graph, so that the device memory kernels
-  // allocate and free within a call (Halide's scratch buffers, cached per stream) exists before the
-  // capture that is kept, which then allocates nothing.
+  // allocate and free within a call (Halide's scratch buffers, cached per stream) is allocated then,
+  // and the kept capture normally finds it in Halide's cache instead of calling cuMemAlloc.
   static std::unique_ptr<Graph> capture(const Streams& streams, const std::function<void()>& issue,
                                         bool rehearse = false);
   ~Graph();

@@ -377,6 +377,8 @@ void print_stack_and_die(int sig) {
 }
 
 int main(int argc, char** argv) {
+  void* warm_up[1];
+  backtrace(warm_up, 1);  // its first call may load a library: not inside a signal handler
   std::signal(SIGSEGV, print_stack_and_die);
   std::signal(SIGABRT, print_stack_and_die);
   try {
