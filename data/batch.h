@@ -31,8 +31,9 @@ struct EncodedSplit {
   EncodedSplit head(int64_t n) const;
 };
 
-// Each review's first `max_len` token ids (max_len <= 0: no truncation). Every review yields at least
-// one token (the reader drops empty ones); one that does not anyway is a UserError naming it.
+// Each review's first `max_len` token ids, or with `keep` Tail its last (max_len <= 0: no truncation).
+// Every review yields at least one token (the reader drops empty ones); one that does not anyway is a
+// UserError naming it.
 EncodedSplit encode_reviews(const std::vector<Review>& reviews, const Vocab& vocab, int32_t max_len = 200,
                             Truncate keep = Truncate::Head);
 

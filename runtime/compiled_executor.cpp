@@ -289,12 +289,9 @@ struct GraphRecording {
   void replay(const cuda::Streams& streams) {
     for (auto& op : ops) {
       if (const Copy* copy = std::get_if<Copy>(&op)) {
-        try {
-          streams.copy_device_to_device(copy->dst, copy->src, copy->bytes, streams.launch_stream());
-        } catch (const UserError& e) {
-          throw UserError(std::string(e.what()) + " (replaying operation " + std::to_string(&op - ops.data()) + " of " +
-                          std::to_string(ops.size()) + ", a scan's carry initialisation)");
-        }
+        streams.copy_device_to_device(copy->dst, copy->src, copy->bytes, streams.launch_stream(),
+                                      "replaying operation " + std::to_string(&op - ops.data()) + " of " +
+                                          std::to_string(ops.size()) + ", a scan's carry initialisation");
       } else {
         issue(std::get<Call>(op));
       }
@@ -423,11 +420,8 @@ class Run {
     RNNC_INTERNAL_CHECK(src.size_in_bytes() == dst.size_in_bytes()) << "device copy between buffers of different sizes";
     if (streams_) {
       GraphRecording::Copy c{dst.raw_buffer()->device, src.raw_buffer()->device, src.size_in_bytes()};
-      try {
-        streams_->copy_device_to_device(c.dst, c.src, c.bytes, streams_->launch_stream());
-      } catch (const UserError& e) {
-        throw UserError(std::string(e.what()) + " (a scan's carry initialisation, while recording)");
-      }
+      streams_->copy_device_to_device(c.dst, c.src, c.bytes, streams_->launch_stream(),
+                                      "a scan's carry initialisation, while recording");
       if (rec_) rec_->ops.emplace_back(c);
     } else {
       g_halide_error.clear();
@@ -756,13 +750,6 @@ cuda::RuntimeHooks runtime_hooks(const KernelTable& kernels) {
   return cuda::RuntimeHooks{kernels.cuda_acquire_context, kernels.cuda_release_context, kernels.set_cuda_get_stream};
 }
 
-// Halide's extents of a buffer, innermost first.
-std::vector<int> extents_of(const Buffer& b) {
-  std::vector<int> out;
-  for (int d = 0; d < b.dimensions(); ++d) out.push_back(b.dim(d).extent());
-  return out;
-}
-
 // The same layout: element by element, the bytes of one can be copied onto the other.
 bool same_layout(const Buffer& a, const Buffer& b) {
   if (a.type() != b.type() || a.dimensions() != b.dimensions()) return false;
@@ -779,11 +766,8 @@ void copy_argument(const cuda::Streams& streams, const Buffer& src, Buffer& dst,
   const halide_buffer_t* s = src.raw_buffer();
   if (s->device && !src.host_dirty()) {
     if (s->device != dst.raw_buffer()->device) {
-      try {
-        streams.copy_device_to_device(dst.raw_buffer()->device, s->device, dst.size_in_bytes(), streams.exec());
-      } catch (const UserError& e) {
-        throw UserError(std::string(e.what()) + " (" + what + ", copied in)");
-      }
+      streams.copy_device_to_device(dst.raw_buffer()->device, s->device, dst.size_in_bytes(), streams.exec(),
+                                    what + ", copied in");
     }
   } else {
     RNNC_USER_CHECK(src.data()) << what << ": a buffer with neither host nor device data";
@@ -834,7 +818,7 @@ std::vector<Buffer> CompiledModule::run_graph(const Function& f, const std::vect
   std::string key = f.name();
   for (const Buffer& a : args) {
     key += "|" + std::to_string(a.type().code) + "." + std::to_string(a.type().bits);
-    for (int e : extents_of(a)) key += "," + std::to_string(e);
+    for (int64_t e : dims_of(a)) key += "," + std::to_string(e);
   }
   // Whose result a buffer is, if another recording's: then it is read in place.
   auto recorded_result = [&](const Buffer& b) {
@@ -867,7 +851,7 @@ std::vector<Buffer> CompiledModule::run_graph(const Function& f, const std::vect
       if (recorded_result(args[i])) {
         rec->args.push_back({false, args[i]});
       } else {
-        Buffer own(args[i].type(), nullptr, extents_of(args[i]));
+        Buffer own(args[i].type(), nullptr, halide_sizes(dims_of(args[i])));
         own.allocate(pool_allocate, pool_free);
         g_halide_error.clear();
         int rc = own.device_malloc(device_interface_);
@@ -884,13 +868,8 @@ std::vector<Buffer> CompiledModule::run_graph(const Function& f, const std::vect
     // Added to what the scans kept (their double-buffered carries, zero steps, scratch outputs).
     for (Buffer& b : run.take_buffers()) rec->keep.push_back(b);
     GraphRecording* r = rec.get();
-    rec->graph = cuda::Graph::capture(
-        streams,
-        [&] {
-          r->check_pointers(streams);
-          r->replay(streams);
-        },
-        /*rehearse=*/true);
+    r->check_pointers(streams);
+    rec->graph = cuda::Graph::capture(streams, [&] { r->replay(streams); }, /*rehearse=*/true);
     RNNC_USER_CHECK(rec->graph->nodes() >= rec->ops.size())
         << "CUDA graphs: the capture holds " << rec->graph->nodes() << " operations of the run's " << rec->ops.size()
         << ": its kernels did not launch on rnnc's capture stream";

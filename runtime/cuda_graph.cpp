@@ -152,6 +152,13 @@ const Streams& Streams::of(const RuntimeHooks& hooks) {
 
 namespace {
 
+// The start of the device allocation `p` lies in (CU_POINTER_ATTRIBUTE_RANGE_START_ADDR); the driver's
+// error when `p` is in none. Needs the context current.
+CUresult allocation_start(uint64_t p, DevicePtr* base) {
+  const int range_start = 11;
+  return driver().pointer_attribute(base, range_start, p);
+}
+
 // "0x… (an allocation of N bytes from 0x…)" or "(not a device allocation: …)": for error messages.
 std::string describe_pointer(uint64_t p) {
   char text[64];
@@ -159,9 +166,9 @@ std::string describe_pointer(uint64_t p) {
   if (!driver().pointer_attribute) return text;
   DevicePtr base = 0;
   size_t size = 0;
-  const int range_start = 11, range_size = 12;  // CU_POINTER_ATTRIBUTE_RANGE_START_ADDR, _RANGE_SIZE
-  CUresult rc = driver().pointer_attribute(&base, range_start, p);
+  CUresult rc = allocation_start(p, &base);
   if (rc != 0) return std::string(text) + " (not a device allocation: " + error_text(rc) + ")";
+  const int range_size = 12;  // CU_POINTER_ATTRIBUTE_RANGE_SIZE
   driver().pointer_attribute(&size, range_size, p);
   char range[96];
   std::snprintf(range, sizeof range, " (in an allocation of %zu bytes from 0x%llx)", size, base);
@@ -170,12 +177,13 @@ std::string describe_pointer(uint64_t p) {
 
 }  // namespace
 
-void Streams::copy_device_to_device(uint64_t dst, uint64_t src, size_t bytes, void* stream) const {
+void Streams::copy_device_to_device(uint64_t dst, uint64_t src, size_t bytes, void* stream,
+                                    const std::string& what) const {
   if (bytes == 0) return;
   ContextScope scope(hooks_);
   CUresult rc = driver().copy_dtod_async(dst, src, bytes, stream);
   RNNC_USER_CHECK(rc == 0) << "CUDA graphs: cuMemcpyDtoDAsync of " << bytes << " bytes from " << describe_pointer(src)
-                           << " to " << describe_pointer(dst) << " failed: " << error_text(rc);
+                           << " to " << describe_pointer(dst) << " failed: " << error_text(rc) << " (" << what << ")";
 }
 
 void Streams::copy_host_to_device(uint64_t dst, const void* src, size_t bytes, void* stream) const {
@@ -188,8 +196,7 @@ std::string Streams::dead_pointer(uint64_t p) const {
   if (!driver().pointer_attribute) return "";
   ContextScope scope(hooks_);
   DevicePtr base = 0;
-  const int range_start = 11;  // CU_POINTER_ATTRIBUTE_RANGE_START_ADDR
-  CUresult rc = driver().pointer_attribute(&base, range_start, p);
+  CUresult rc = allocation_start(p, &base);
   return rc == 0 ? "" : error_text(rc);
 }
 

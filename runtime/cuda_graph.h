@@ -53,7 +53,8 @@ class Streams {
   void* context() const { return context_; }
 
   // Stream-ordered copies on `stream` (their completion is ordered with the stream's kernels).
-  void copy_device_to_device(uint64_t dst, uint64_t src, size_t bytes, void* stream) const;
+  // `what` names the copy in the UserError a failure gives.
+  void copy_device_to_device(uint64_t dst, uint64_t src, size_t bytes, void* stream, const std::string& what) const;
   void copy_host_to_device(uint64_t dst, const void* src, size_t bytes, void* stream) const;
   void synchronize(void* stream) const;
   // Empty when `p` lies in a live device allocation; else what the driver says about it.
