@@ -88,9 +88,14 @@ void parse_pax(const std::string& records, std::string& path, int64_t& size, con
     std::string key = record.substr(0, eq), value = record.substr(eq + 1);
     if (key == "path") path = value;
     if (key == "size") {
+      // At most 18 decimal digits fit int64; the value is accumulated only over digits (a comma
+      // operator here once kept multiplying after a non-digit: signed overflow, found by fuzzing).
       int64_t v = 0;
       bool digits = !value.empty() && value.size() < 19;
-      for (char c : value) digits = digits && c >= '0' && c <= '9', v = v * 10 + (c - '0');
+      for (size_t k = 0; digits && k < value.size(); ++k) {
+        digits = value[k] >= '0' && value[k] <= '9';
+        if (digits) v = v * 10 + (value[k] - '0');
+      }
       RNNC_USER_CHECK(digits) << name << ": corrupt pax header at offset " << at << ": bad size '" << value << "'";
       size = v;
     }

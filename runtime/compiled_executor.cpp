@@ -309,7 +309,8 @@ struct GraphRecording {
         if (calls[c->kernel]++ == 0) first[c->kernel] = c;
       }
     }
-    for (auto& [name, c] : first) {
+    for (auto& [name, first_call] : first) {
+      Call* c = first_call;  // clang 14 cannot capture a structured binding in a lambda
       auto g = cuda::Graph::capture(streams, [&] {
         for (int r = 0; r < repeats; ++r) issue(*c);
       });

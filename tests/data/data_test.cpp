@@ -372,6 +372,14 @@ TEST(ImdbReader, MissingFolders) {
   expect_user_error([&] { read_imdb(tmp / "nothing"); }, {tmp / "nothing", "no such file or directory"});
 }
 
+// A pax "size" record whose value is not a number (found by fuzz_imdb_archive: the parser kept
+// multiplying past the first non-digit, a signed overflow that only the sanitized build sees).
+TEST(ImdbReader, PaxSizeThatIsNotANumber) {
+  std::string tar = slurp(fs::path(RNNC_SOURCE_DIR) / "fuzz/regressions/fuzz_imdb_archive/pax-size-not-a-number");
+  ASSERT_NE(tar.find("size=aclImdb/"), std::string::npos);
+  expect_user_error([&] { read_imdb_tar_from_memory(tar, "pax.tar"); }, {"pax.tar", "corrupt pax header", "bad size 'aclImdb/"});
+}
+
 TEST(ImdbReader, EmptyFilesAndBadUtf8) {
   TempDir tmp;
   make_tiny_imdb(tmp.path() / "aclImdb", false);

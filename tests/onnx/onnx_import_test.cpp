@@ -90,7 +90,16 @@ ToolRun run_rnnc(const std::string& args) {
   return r;
 }
 
+// The sanitized CI tree (scripts/sanitize-core.sh) builds the importer but not the rnnc tool, which
+// needs the Halide half of the compiler: there the tool's exit-status checks are skipped, and said so.
+bool rnnc_built() {
+  if (fs::exists(kRnnc)) return true;
+  std::printf("[   NOTE   ] %s is not built in this tree: its exit-status checks are skipped\n", kRnnc.c_str());
+  return false;
+}
+
 void expect_tool_error(const std::string& args, const std::vector<std::string>& fragments) {
+  if (!rnnc_built()) return;
   ToolRun r = run_rnnc(args);
   EXPECT_EQ(r.status, 1) << "rnnc " << args << " (status -1: killed by a signal)\n" << r.output;
   EXPECT_NE(r.output.find("rnnc: error: "), std::string::npos) << r.output;
@@ -409,6 +418,7 @@ TEST_F(OnnxImportTest, LayoutsTheIrCannotHoldAreExplained) {
 
 TEST_F(OnnxImportTest, MismatchIsAFail) {
   // A correct model whose expected output is changed: onnx-test prints FAIL with the worst element.
+  if (!rnnc_built()) GTEST_SKIP() << kRnnc << " is not built in this tree";
   fs::copy(kNodeDir + "/test_lstm_defaults", dir_ / "case", fs::copy_options::recursive);
   const std::string out = (dir_ / "case/test_data_set_0/output_0.pb").string();
   onnx::TensorProto t;
@@ -430,6 +440,7 @@ TEST_F(OnnxImportTest, MismatchIsAFail) {
 }
 
 TEST_F(OnnxImportTest, UsageErrors) {
+  if (!rnnc_built()) GTEST_SKIP() << kRnnc << " is not built in this tree";
   ToolRun r = run_rnnc("onnx-test " + kNodeDir + "/test_lstm_defaults --executor gpu");
   EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_NE(r.output.find("--executor must be reference, compiled or both"), std::string::npos) << r.output;
