@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "codegen/compile.h"
+#include "codegen/fingerprint.h"  // generated: RNNC_CODEGEN_FINGERPRINT
 #include "ir/error.h"
 #include "ir/printer.h"
 
@@ -19,9 +20,6 @@ namespace rnnc::codegen {
 namespace fs = std::filesystem;
 
 namespace {
-
-// Bumped whenever lowering or scheduling changes what a module compiles to.
-constexpr const char* kCodegenVersion = "rnnc-codegen-1";
 
 fs::path cache_dir() {
   if (const char* dir = std::getenv("RNNC_CACHE_DIR"); dir && *dir) return dir;
@@ -58,26 +56,27 @@ void link_shared(const fs::path& object, const fs::path& so) {
 
 }  // namespace
 
+std::string jit_cache_key(const runtime::ExecutionPlan& plan, const std::string& target) {
+  return std::string(RNNC_CODEGEN_FINGERPRINT) + "\n" + target + "\n" + ir::print_module(plan.module());
+}
+
 runtime::KernelTable jit_compile(const runtime::ExecutionPlan& plan, const std::string& target_string) {
   static std::mutex mutex;
   static std::map<std::string, runtime::KernelTable> loaded;
   std::lock_guard<std::mutex> lock(mutex);
   Halide::Target target = parse_target(target_string);
-  std::string key = std::string(kCodegenVersion) + "\n" + target.to_string() + "\n" + ir::print_module(plan.module());
+  std::string key = jit_cache_key(plan, target.to_string());
   if (auto it = loaded.find(key); it != loaded.end()) return it->second;
 
-  // The cache key is the lowered code itself (every kernel's loop nests, schedules included), so any
-  // change to lowering or scheduling compiles anew; lowering takes about a second, LLVM the rest.
-  Halide::Module module = compile_plan(plan, target, "rnnc_kernels");
-  std::ostringstream lowered;
-  lowered << kCodegenVersion << "\n" << target.to_string() << "\n" << module;
-  std::string name = runtime::c_identifier(plan.module().name()) + "_" + hex(std::hash<std::string>{}(lowered.str()));
+  std::string name = runtime::c_identifier(plan.module().name()) + "_" + hex(std::hash<std::string>{}(key));
   fs::path dir = cache_dir();
   std::error_code ec;
   fs::create_directories(dir, ec);
   RNNC_USER_CHECK(!ec) << "codegen: cannot create the kernel cache " << dir << ": " << ec.message();
   fs::path so = dir / (name + ".so");
   if (!fs::exists(so)) {
+    // Lowering takes about a second, LLVM the rest; a cached object needs neither.
+    Halide::Module module = compile_plan(plan, target, "rnnc_kernels");
     // Build beside the final name and rename: a concurrent or killed build never leaves half a file.
     std::string tmp = (dir / (name + "." + std::to_string(getpid()))).string();
     try {

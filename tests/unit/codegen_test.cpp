@@ -138,6 +138,20 @@ TEST_P(CodegenTest, TrainingKernelsMatchTheReference) {
 // and input-gradient products at input 700, hidden 837, with ragged column blocks (3348 and 2511
 // outputs), reductions that are not a whole number of k-chunks (700, 837), and more rows than one row
 // block (67, split across the executor's row-range threads).
+// The JIT cache key depends on the model, its sizes and the target, not on what was built before it.
+TEST(JitCacheKey, DependsOnModelSizesAndTargetOnly) {
+  auto key = [](const std::string& model, int hidden, const std::string& target) {
+    runtime::CompiledModule compiled(optimized(build(model, {3, hidden, 2, 4, 1, false}), /*training=*/true));
+    return codegen::jit_cache_key(compiled.plan(), target);
+  };
+  const std::string lstm = key("lstm", 7, "x86-64-linux-avx2");
+  key("gru", 5, "x86-64-linux-avx2");  // another model in between changes nothing
+  EXPECT_EQ(key("lstm", 7, "x86-64-linux-avx2"), lstm);
+  EXPECT_NE(key("lstm", 8, "x86-64-linux-avx2"), lstm);
+  EXPECT_NE(key("lstm", 7, "x86-64-linux-avx512"), lstm);
+  EXPECT_NE(key("gru", 7, "x86-64-linux-avx2"), lstm);
+}
+
 TEST(CodegenBlockedProducts, MatchTheReference) {
   for (const char* model : {"lstm", "gru"}) check_training(model, {700, 837, 67, 2, 1, false});
 }
