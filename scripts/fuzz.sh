@@ -65,6 +65,10 @@ if [ ${#failed[@]} -gt 0 ]; then
   for t in "${failed[@]}"; do
     echo "=== $t: last lines of $work/logs/$t.log"
     tail -n 40 "$work/logs/$t.log"
+    # Where the tree is thrown away after the run (CI), the input itself: base64 -d > FILE to replay it.
+    for a in "$work/artifacts/$t"/*; do
+      [ -f "$a" ] && [ "$(stat -c %s "$a")" -le 65536 ] && { echo "=== $a (base64):"; base64 -w 100 "$a"; }
+    done
   done
   exit 1
 fi
