@@ -4,11 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <mutex>
-#include <sstream>
 
 #include "codegen/compile.h"
 #include "codegen/fingerprint.h"  // generated: RNNC_CODEGEN_FINGERPRINT

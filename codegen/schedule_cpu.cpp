@@ -45,8 +45,9 @@ void map_schedule(Func f, int lanes, int64_t inner_extent, bool step) {
 // Register-blocked matrix product. The product C[rows…, N] is computed in tiles of NT outputs (two
 // vectors; four on AVX-512 where N allows) by MT rows; each tile's accumulators (NT/lanes × MT vector
 // registers: 12 of AVX2's 16, 24 of AVX-512's 32) stay in registers for the whole reduction, which
-// streams one broadcast of A per row and one vector load of B per vector per step. N is static: its tiles shift inwards at the edge instead of being
-// guarded. Rows are symbolic (batch), so the last row tile is guarded.
+// streams one broadcast of A per row and one vector load of B per vector per step. N is static: its
+// tiles shift inwards at the edge instead of being guarded. Rows are symbolic (batch), so the last row
+// tile is guarded.
 // A transpose_a product out[M, N] = Σ over rows a[rows, M]ᵀ · b[rows, N]: the output is small, the
 // reduction long. The output stays at root; for each chunk of rows, every register tile (NT × MT) of it
 // sums that chunk into registers (`partial`) and adds it in, so the chunk is read from cache, not memory,
@@ -175,9 +176,10 @@ void matmul_schedule(const FuncsByName& reached, const FuncRoles::MatMul& mm, in
   const int rank = c.dimensions();
   // AVX-512: 6 rows x 4 vectors (64 columns) where N allows, i.e. 24 accumulators fed by 4 loads and 6
   // broadcasts per step of k; measured on Zen 5 against 12 x 2 vectors (14 loads per 24 FMAs): workload
-  // S forward 45 -> 29.5 ms, training step 129 -> 104 ms (docs/performance.md). AVX2: 6 x 2 vectors.
-  int nt = (lanes >= 16 && mm.n_extent >= 4 * lanes) ? 4 * lanes : 2 * lanes;
-  const int mt = nt == 4 * lanes ? 6 : (lanes >= 16 ? 12 : 6);
+  // S forward 44-46 -> ~31 ms, training step 126-132 -> 105-115 ms (docs/performance.md). AVX2: 6 x 2.
+  const bool four_vectors = lanes >= 16 && mm.n_extent >= 4 * lanes;
+  int nt = four_vectors ? 4 * lanes : 2 * lanes;
+  const int mt = lanes >= 16 && !four_vectors ? 12 : 6;
   if (mm.n_extent >= lanes && mm.n_extent < nt) nt = lanes;
   // A product written straight to an output and also read by other Funcs (a layer-norm step saving
   // h·W_hh) cannot live in the output's tiles: it is computed once, at root.

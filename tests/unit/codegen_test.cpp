@@ -134,10 +134,6 @@ TEST_P(CodegenTest, TrainingKernelsMatchTheReference) {
   check_training(model, kShapes[shape_index]);
 }
 
-// Weights over 8 MiB take the blocked product schedule (FuncRoles::MatMul::blocked): the hoisted, recurrent
-// and input-gradient products at input 700, hidden 837, with ragged column blocks (3348 and 2511
-// outputs), reductions that are not a whole number of k-chunks (700, 837), and more rows than one row
-// block (67, split across the executor's row-range threads).
 // The JIT cache key depends on the model, its sizes and the target, not on what was built before it.
 TEST(JitCacheKey, DependsOnModelSizesAndTargetOnly) {
   auto key = [](const std::string& model, int hidden, const std::string& target) {
@@ -152,6 +148,10 @@ TEST(JitCacheKey, DependsOnModelSizesAndTargetOnly) {
   EXPECT_NE(key("gru", 7, "x86-64-linux-avx2"), lstm);
 }
 
+// Weights over 8 MiB take the blocked product schedule (FuncRoles::MatMul::blocked): the hoisted, recurrent
+// and input-gradient products at input 700, hidden 837, with ragged column blocks (3348 and 2511
+// outputs), reductions that are not a whole number of k-chunks (700, 837), and more rows than one row
+// block (67, split across the executor's row-range threads).
 TEST(CodegenBlockedProducts, MatchTheReference) {
   for (const char* model : {"lstm", "gru"}) check_training(model, {700, 837, 67, 2, 1, false});
 }
