@@ -85,7 +85,7 @@ void transposed_matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
       .unroll(ni)
       .unroll(mi);
   if (g_threads) acc.update().parallel(mo);
-  partial.compute_at(acc, no);
+  partial.compute_at(acc, no).bound_storage(m, mt).bound_storage(c_var, 1);
   if (exact) partial.bound_extent(n, nt);
   partial.split(n, n, pni, nt, n_tail)
       .split(m, m, pmi, mt, TailStrategy::GuardWithIf)
@@ -217,7 +217,10 @@ void matmul_schedule(const FuncsByName& reached, const FuncRoles::MatMul& mm, in
   if (g_threads) c.parallel(rank >= 3 ? var(c, rank - 1) : mo);
 
   Var an = var(acc, 0), am = var(acc, 1), ani("ani"), ami("ami");
-  acc.compute_at(c, no).bound_extent(an, nt);
+  // Constant-size accumulators: the row tile at the edge is guarded (fewer rows), which would otherwise
+  // make the scratch's size dynamic and put a malloc and a free around every tile.
+  acc.compute_at(c, no).bound_extent(an, nt).bound_storage(am, mt);
+  for (int d = 2; d < acc.dimensions(); ++d) acc.bound_storage(var(acc, d), 1);
   acc.split(an, an, ani, nt).split(am, am, ami, mt, TailStrategy::GuardWithIf).vectorize(ani, lanes).unroll(ani).unroll(ami);
   Halide::Stage update = acc.update();
   RVar k = mm.k[0], ko("ko"), ki("ki");
