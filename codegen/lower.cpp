@@ -236,7 +236,10 @@ class Lowerer {
       return;
     }
     auto it = uses.find(Value{n, 0});
-    if (it != uses.end() && it->second >= 2 && f.node(n).types.size() == 1) roles_.shared.push_back(r);
+    // (A concat built part by part is computed once already: FuncRoles::concats.)
+    if (it != uses.end() && it->second >= 2 && f.node(n).types.size() == 1 && !r.has_update_definition()) {
+      roles_.shared.push_back(r);
+    }
   }
 
   void lower(const ir::Function& f, NodeId n, ValueMap& m) {
@@ -287,6 +290,23 @@ class Lowerer {
         }
         if (std::optional<Expr> gates = gate_major_concat(parts, h, idx, x)) {
           r(v) = *gates;
+          break;
+        }
+        if (options_.concat_by_parts && h == 0) {
+          // One dense update per part. The select chain below, vectorised along the concatenated dim,
+          // reads every part at a clamped index, which Halide cannot prove dense: four gathers per
+          // vector of a backward LSTM step's gate gradients [dI dF dG dO].
+          r(v) = Halide::cast(type, 0);
+          FuncRoles::Concat role{r, {}};
+          for (size_t i = 0; i < in.size(); ++i) {
+            RDom part(0, static_cast<int>(parts[i].second));
+            std::vector<Expr> to = idx, from = idx;
+            to[0] = part.x + static_cast<int>(parts[i].first);
+            from[0] = part.x;
+            r(to) = x(i, from);
+            role.parts.push_back(part);
+          }
+          roles_.concats.push_back(role);
           break;
         }
         Expr e;

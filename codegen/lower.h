@@ -51,6 +51,13 @@ struct FuncRoles {
   };
   std::vector<ColumnSum> column_sums;
   std::vector<Halide::Func> scatters;    // embedding gradients: serial over ids, vectorised over rows
+  // Concats along the innermost dim built part by part (LowerOptions::concat_by_parts): a pure
+  // definition, then update u copies part u over its RDom.
+  struct Concat {
+    Halide::Func func;
+    std::vector<Halide::RDom> parts;
+  };
+  std::vector<Concat> concats;
   std::vector<Halide::Func> roots;       // layout changes (transposes) computed once
   // Values read more than once (or by a concat, which evaluates every part): computed once into a
   // buffer, instead of inlined into each reader, which duplicates work and code.
@@ -76,6 +83,9 @@ struct LowerOptions {
   // gate-major as well, product(j, gate, rows…), and the slices read that: a GPU thread that needs column
   // j of every gate then computes exactly those, not the span of columns between them.
   bool slice_products = false;
+  // A concat along the innermost dim is one dense copy per part (CPU), not a select chain per element
+  // (GPU: one thread per element, where the chain costs nothing like the CPU's gathers).
+  bool concat_by_parts = true;
   // transpose_a products sum their rows in chunks (FuncRoles::MatMul::partial): this many time steps of
   // a time-stacked operand, or this many rows of a matrix. CPU: cache-sized; GPU: fewer, longer chunks.
   int transpose_a_chunk_steps = 4;

@@ -261,6 +261,19 @@ void schedule_cpu(LoweredKernel& k, const Halide::Target& target) {
     f.compute_root();
     f.update().vectorize(var(f, 0), lanes, TailStrategy::GuardWithIf);
   }
+  for (const FuncRoles::Concat& c : k.roles.concats) {
+    Func f = c.func;
+    f.compute_root();
+    map_schedule(f, lanes, -1, step);
+    const int rank = f.dimensions();
+    for (size_t u = 0; u < c.parts.size(); ++u) {
+      Halide::Stage copy = f.update(static_cast<int>(u));
+      copy.vectorize(RVar(c.parts[u].x), lanes, TailStrategy::GuardWithIf);
+      if (rank >= 2 && g_threads) {
+        step ? copy.parallel(var(f, rank - 1), 8, TailStrategy::GuardWithIf) : copy.parallel(var(f, rank - 1));
+      }
+    }
+  }
   for (Func f : k.roles.roots) f.compute_root();
   for (Func f : k.roles.shared) {
     f.compute_root();

@@ -51,6 +51,8 @@ class ExecutionPlan {
  public:
   // `module` must outlive the plan and stay unchanged.
   explicit ExecutionPlan(const ir::Module& module);
+  // A temporary would not outlive it (a test once planned a temporary and read freed memory).
+  explicit ExecutionPlan(ir::Module&& module) = delete;
 
   const ir::Module& module() const { return *module_; }
   const std::vector<KernelSpec>& kernels() const { return kernels_; }
