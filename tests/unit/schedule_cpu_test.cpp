@@ -159,5 +159,40 @@ TEST(ScheduleCpu, GateGradientsAreConcatenatedPartByPart) {
   }
 }
 
+// A layer-norm LSTM's steps: (1) the training forward step saves h·W_hh as an output that the gate math
+// also reads; that product is register-tiled (into a root buffer the output copies), not accumulated
+// one output vector at a time (270 -> ~60 us per step call on Zen 5). (2) The row statistics (mean,
+// variance, their gradients' sums over 4H or H) sum vectors of lanes (rfactor into an `_intm`), not one
+// scalar chain per row (inference forward step 100 -> 39 us).
+TEST(ScheduleCpu, LayerNormStepsTileTheirProductAndVectoriseTheirStatistics) {
+  // Without lengths, as rnnc-bench runs it: a masked step's outputs select, so none is the product.
+  ir::Module m = zoo::build_cell_model("layernorm-lstm", {.input_size = 100, .hidden_size = 128, .num_layers = 2, .lengths = false});
+  passes::PassManager pm;
+  passes::add_training_pipeline(pm);
+  pm.run(m);
+  runtime::ExecutionPlan plan(m);
+  int shared_products = 0, reductions = 0;
+  for (const runtime::KernelSpec& spec : plan.kernels()) {
+    if (!spec.step) continue;
+    codegen::LoweredKernel k = codegen::lower_kernel(spec);
+    codegen::schedule_cpu(k, Halide::Target("x86-64-linux-avx-avx2-avx512-avx512_skylake-fma-sse41"));
+    for (const codegen::FuncRoles::MatMul& mm : k.roles.matmuls) {
+      if (!mm.output.defined()) continue;
+      EXPECT_FALSE(computed_at_root(mm.func)) << spec.name << ": " << mm.func.name() << " untiled";
+      ++shared_products;
+    }
+    for (const Halide::Func& f : k.roles.reductions) {
+      bool lanes = false;
+      for (const auto& [callee, unused] : Halide::Internal::find_direct_calls(f.function())) {
+        lanes |= callee.size() > 5 && callee.compare(callee.size() - 5, 5, "_intm") == 0;
+      }
+      EXPECT_TRUE(lanes) << spec.name << ": reduction " << f.name() << " left scalar";
+      ++reductions;
+    }
+  }
+  EXPECT_GE(shared_products, 2) << "a saved h·W_hh in each layer's training forward step";
+  EXPECT_GE(reductions, 8);
+}
+
 }  // namespace
 }  // namespace rnnc
