@@ -230,16 +230,15 @@ class Lowerer {
   void note_sharing(const ir::Function& f, NodeId n, const Func& r, const std::map<Value, int>& uses) {
     if (is_output(r)) return;
     OpKind op = f.op(n);
-    // Cheap index remaps stay inline; ops already computed at root by their own schedule are skipped.
+    // Cheap index remaps stay inline; ops already computed at root by their own schedule are skipped (a
+    // concat built part by part, the only concat with update definitions, is one: FuncRoles::concats).
     if (op == OpKind::Constant || op == OpKind::Slice || op == OpKind::BroadcastLike || op == OpKind::Fused ||
-        op == OpKind::MatMul || op == OpKind::ReduceSum || op == OpKind::Transpose || op == OpKind::EmbeddingGrad) {
+        op == OpKind::MatMul || op == OpKind::ReduceSum || op == OpKind::Transpose || op == OpKind::EmbeddingGrad ||
+        (op == OpKind::Concat && r.has_update_definition())) {
       return;
     }
     auto it = uses.find(Value{n, 0});
-    // (A concat built part by part is computed once already: FuncRoles::concats.)
-    if (it != uses.end() && it->second >= 2 && f.node(n).types.size() == 1 && !r.has_update_definition()) {
-      roles_.shared.push_back(r);
-    }
+    if (it != uses.end() && it->second >= 2 && f.node(n).types.size() == 1) roles_.shared.push_back(r);
   }
 
   void lower(const ir::Function& f, NodeId n, ValueMap& m) {

@@ -29,17 +29,21 @@ Var var(const Func& f, int i) { return f.args()[i]; }
 // ranges of a scan on threads of its own)?
 bool g_threads = true;
 
-void map_schedule(Func f, int lanes, int64_t inner_extent, bool step) {
-  int rank = f.dimensions();
-  if (rank == 0) return;
-  if (inner_extent < 0 || inner_extent >= lanes) f.vectorize(var(f, 0), lanes, TailStrategy::GuardWithIf);
-  if (rank >= 2 && g_threads) {
-    if (step) {
-      f.parallel(var(f, rank - 1), 8, TailStrategy::GuardWithIf);
-    } else {
-      f.parallel(var(f, rank - 1));
-    }
+// A stage of f over its outermost dim on the thread pool (a step's rows in blocks of 8).
+void parallel_rows(Halide::Stage s, const Func& f, bool step) {
+  const int rank = f.dimensions();
+  if (rank < 2 || !g_threads) return;
+  if (step) {
+    s.parallel(var(f, rank - 1), 8, TailStrategy::GuardWithIf);
+  } else {
+    s.parallel(var(f, rank - 1));
   }
+}
+
+void map_schedule(Func f, int lanes, int64_t inner_extent, bool step) {
+  if (f.dimensions() == 0) return;
+  if (inner_extent < 0 || inner_extent >= lanes) f.vectorize(var(f, 0), lanes, TailStrategy::GuardWithIf);
+  parallel_rows(f, f, step);
 }
 
 // Register-blocked matrix product. The product C[rows…, N] is computed in tiles of NT outputs (two
@@ -250,8 +254,8 @@ void matmul_schedule(const FuncsByName& reached, const FuncRoles::MatMul& mm, in
 
 // A reduction over one static extent that is a multiple of the vector width (a layer norm's row mean
 // and variance, their gradients' row sums): summed as `lanes` interleaved partial sums (rfactor), a
-// dense vector load per step; then each row adds its lanes. Left alone, each row is one scalar chain of dependent adds
-// (4 cycles each): three quarters of a layer-norm LSTM step.
+// dense vector load per step; then each row adds its lanes. Left alone, each row is one scalar chain
+// of dependent adds (4 cycles each): three quarters of a layer-norm LSTM step.
 void reduction_schedule(Func f, int lanes) {
   f.compute_root();
   if (f.num_update_definitions() != 1 || f.outputs() != 1 || f.dimensions() < 1) return;
@@ -299,13 +303,10 @@ void schedule_cpu(LoweredKernel& k, const Halide::Target& target) {
     Func f = c.func;
     f.compute_root();
     map_schedule(f, lanes, -1, step);
-    const int rank = f.dimensions();
     for (size_t u = 0; u < c.parts.size(); ++u) {
       Halide::Stage copy = f.update(static_cast<int>(u));
       copy.vectorize(RVar(c.parts[u].x), lanes, TailStrategy::GuardWithIf);
-      if (rank >= 2 && g_threads) {
-        step ? copy.parallel(var(f, rank - 1), 8, TailStrategy::GuardWithIf) : copy.parallel(var(f, rank - 1));
-      }
+      parallel_rows(copy, f, step);
     }
   }
   for (Func f : k.roles.roots) f.compute_root();
