@@ -50,7 +50,9 @@ int main(int argc, char** argv) {
         // Weights and biases (no batch dim) are the same for every step.
         bool per_step = false;
         for (const ir::Dim& d : type.shape) per_step |= d.is_symbolic();
-        bufs.push_back(s > 0 && !per_step ? all[0][i] : make(type));
+        // STREAM=out: the step inputs stay cache-hot too, only the outputs are fresh (to tell the two apart).
+        bool shared = !per_step || (getenv("STREAM") && std::string(getenv("STREAM")) == "out");
+        bufs.push_back(s > 0 && shared ? all[0][i] : make(type));
       }
       if (spec.masked) bufs.push_back(make(ir::TensorType{ir::DType::I32, {ir::batch_dim()}}));
       for (const ir::Value& v : spec.outputs) bufs.push_back(make(spec.function->type(v)));

@@ -162,6 +162,7 @@ std::vector<std::string> compile_aot(const ir::Module& module, const AotOptions&
   }
   for (size_t i = 0; i < targets.size(); ++i) {
     for (const runtime::KernelSpec& spec : plan.kernels()) {
+      if (!compiled_for(spec, targets[i])) continue;
       h += "int " + spec.name + "_t" + std::to_string(i) + "_argv(void** args);\n";
     }
   }
@@ -175,6 +176,7 @@ std::vector<std::string> compile_aot(const ir::Module& module, const AotOptions&
   for (size_t i = 0; i < targets.size(); ++i) {
     h += "  if (i == " + std::to_string(i) + ") {  // " + targets[i].to_string() + "\n";
     for (const runtime::KernelSpec& spec : plan.kernels()) {
+      if (!compiled_for(spec, targets[i])) continue;
       h += "    table.functions[\"" + spec.name + "\"] = &" + spec.name + "_t" + std::to_string(i) + "_argv;\n";
     }
     runtime::Device d = target_device(targets[i]);

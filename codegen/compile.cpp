@@ -46,10 +46,15 @@ Halide::Target parse_target(const std::string& target) {
   return Halide::Target(target);
 }
 
+bool compiled_for(const runtime::KernelSpec& spec, const Halide::Target& target) {
+  return !(spec.cpu_only && target.has_gpu_feature());
+}
+
 Halide::Module compile_plan(const runtime::ExecutionPlan& plan, const Halide::Target& target, const std::string& name,
                             const std::string& suffix) {
   std::vector<Halide::Module> modules;
   for (const runtime::KernelSpec& spec : plan.kernels()) {
+    if (!compiled_for(spec, target)) continue;
     try {
       const bool gpu = target.has_gpu_feature();
       LoweredKernel k = gpu ? lower_for_gpu(spec, target) : lower_kernel(spec);

@@ -15,6 +15,9 @@ namespace rnnc::codegen {
 // "host" means the machine this runs on; anything else must be a valid Halide target string.
 Halide::Target parse_target(const std::string& target);
 
+// Whether `spec` is compiled for `target` (KernelSpec::cpu_only kernels are not, for GPU targets).
+bool compiled_for(const runtime::KernelSpec& spec, const Halide::Target& target);
+
 // Each kernel becomes the function <spec.name><suffix> (a suffix keeps several targets' kernels apart).
 Halide::Module compile_plan(const runtime::ExecutionPlan& plan, const Halide::Target& target, const std::string& name,
                             const std::string& suffix = "");

@@ -99,6 +99,7 @@ runtime::KernelTable jit_compile(const runtime::ExecutionPlan& plan, const std::
   RNNC_USER_CHECK(object->handle) << "codegen: cannot load " << so << ": " << dlerror();
   runtime::KernelTable table;
   for (const runtime::KernelSpec& spec : plan.kernels()) {
+    if (!compiled_for(spec, target)) continue;
     void* fn = dlsym(object->handle, (spec.name + "_argv").c_str());
     RNNC_USER_CHECK(fn) << "codegen: " << so << " lacks kernel " << spec.name << " (a stale cache? remove it)";
     table.functions[spec.name] = reinterpret_cast<runtime::KernelFunction>(fn);

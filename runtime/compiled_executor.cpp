@@ -334,6 +334,7 @@ struct DeviceContext {
   bool keep_params = false;
   std::mutex* params_mutex = nullptr;
   std::map<std::string, Buffer>* params = nullptr;
+  int64_t feed_chunk_bytes = CompiledModule::kDefaultFeedChunkBytes;
 };
 
 class Run {
@@ -362,7 +363,7 @@ class Run {
       if (step.kind == PlanStep::Kind::Kernel) {
         run_kernel(spec);
       } else {
-        run_scan(step.node, spec);
+        run_scan(step, spec);
       }
     }
     std::vector<Buffer> out;
@@ -509,10 +510,79 @@ class Run {
     call(spec, args);
   }
 
-  void run_scan(NodeId scan, const KernelSpec& spec) {
+  // A feeder's calls inside a scan: its inputs (cropped to a call's steps and rows where `chunked`,
+  // i.e. they lead with [time, batch]) and its output, the whole sequence.
+  struct FeedInput {
+    Buffer buffer;
+    bool chunked;
+  };
+  struct FeedCall {
+    const KernelSpec* spec;
+    std::vector<FeedInput> inputs;
+    Buffer output;
+  };
+
+  static bool leads_with_time_and_batch(const ir::TensorType& t) {
+    return t.rank() >= 2 && t.shape[0].is_symbolic() && t.shape[1].is_symbolic();
+  }
+
+  // Steps [t0, t0 + count) of rows [lo, lo + rows) (all rows when rows < 0) of every feeder.
+  void feed_rows(std::vector<FeedCall>& feeds, int lo, int rows, int t0, int count) {
+    auto crop = [&](const Buffer& b) {
+      const int rank = b.dimensions();
+      Buffer c = b.cropped(rank - 1, t0, count);
+      return rows < 0 ? c : c.cropped(rank - 2, lo, rows);
+    };
+    for (FeedCall& feed : feeds) {
+      std::vector<Buffer> views;
+      std::vector<void*> args;
+      views.reserve(feed.inputs.size() + 1);
+      for (FeedInput& in : feed.inputs) {
+        if (!in.chunked) {
+          args.push_back(in.buffer.raw_buffer());
+          continue;
+        }
+        views.push_back(crop(in.buffer));
+        args.push_back(views.back().raw_buffer());
+      }
+      views.push_back(crop(feed.output));
+      args.push_back(views.back().raw_buffer());
+      call(*feed.spec, args);
+    }
+  }
+
+  void run_scan(const PlanStep& step, const KernelSpec& spec) {
+    const NodeId scan = step.node;
     ir::ScanLayout l = ir::ScanLayout::of(f_, scan);
     const Function& body = *f_.body(scan);
     std::vector<IrValue> operands = f_.operands(scan);
+    // Row-separable steps: each thread runs a contiguous range of rows through every step, no
+    // synchronisation between steps. At least 8 rows a range: smaller ones do not pay for a thread.
+    int batch = 0;
+    if (l.carries > 0) {
+      const Buffer& init = get(operands[l.carry_operand(0)]);
+      batch = init.dim(init.dimensions() - 1).extent();
+    }
+    int parts = 1;
+    if (spec.row_separable && batch > 0 && !gpu_) {
+      parts = std::max(1, std::min(static_cast<int>(std::thread::hardware_concurrency()), batch / 8));
+    }
+    // Feeders (execution_plan.h) run whole, now, unless the rows are split over threads: then each
+    // thread computes its rows of the next few steps just before running them.
+    const bool feed_in_chunks = parts > 1;
+    std::vector<FeedCall> feeds;
+    for (const Feeder& feeder : step.feeders) {
+      if (!feed_in_chunks) {
+        run_kernel(plan_.kernels()[feeder.kernel]);
+        continue;
+      }
+      const KernelSpec& rows_spec = plan_.kernels()[feeder.rows_kernel];
+      FeedCall feed{&rows_spec, {}, {}};
+      for (const IrValue& v : rows_spec.inputs) feed.inputs.push_back({get(v), leads_with_time_and_batch(f_.type(v))});
+      const IrValue out = rows_spec.outputs[0];
+      feed.output = buffers_[out] = fresh(f_.type(out).dtype, concrete(f_.type(out), bindings_));
+      feeds.push_back(std::move(feed));
+    }
     Buffer& first_seq = get(operands[l.sequence_operand(0)]);
     const int steps = first_seq.dim(first_seq.dimensions() - 1).extent();
 
@@ -584,7 +654,21 @@ class Run {
       int32_t t_arg = 0;
       std::vector<Buffer> views;
       std::vector<void*> args;
+      // Feeders: this many steps per call, a multiple of the unroll factor, so that a call's output
+      // (this thread's rows) stays well inside L2 until the steps read it.
+      int feed_steps = steps;
+      if (!feeds.empty() && steps > 0) {
+        const Buffer& out = feeds[0].output;
+        const int64_t row_bytes = static_cast<int64_t>(out.size_in_bytes()) / (static_cast<int64_t>(steps) * batch);
+        const int64_t step_bytes = std::max<int64_t>(1, row_bytes * rows);
+        feed_steps = static_cast<int>(std::max<int64_t>(1, device_.feed_chunk_bytes / step_bytes / l.unroll) * l.unroll);
+      }
       for (int chunk = 0; chunk * l.unroll < steps; ++chunk) {
+        const int first_step = chunk * static_cast<int>(l.unroll);
+        if (!feeds.empty() && first_step % feed_steps == 0) {
+          const int count = std::min(feed_steps, steps - first_step);
+          feed_rows(feeds, lo, rows, reverse ? steps - first_step - count : first_step, count);
+        }
         views.clear();
         args.clear();
         std::vector<int> times;
@@ -628,13 +712,6 @@ class Run {
       }
     };
 
-    // Row-separable steps: each thread runs a contiguous range of rows through every step, no
-    // synchronisation between steps. At least 8 rows a range: smaller ones do not pay for a thread.
-    int batch = l.carries > 0 ? carry[0].dim(carry[0].dimensions() - 1).extent() : 0;
-    int parts = 1;
-    if (spec.row_separable && batch > 0 && !gpu_) {
-      parts = std::max(1, std::min(static_cast<int>(std::thread::hardware_concurrency()), batch / 8));
-    }
     if (parts == 1) {
       run_rows(0, -1);
     } else {
@@ -712,6 +789,7 @@ CompiledModule::~CompiledModule() = default;
 
 void CompiledModule::load(KernelTable kernels) {
   for (const KernelSpec& spec : plan_->kernels()) {
+    if (spec.cpu_only && kernels.device != Device::Cpu) continue;  // GPU targets do not compile them
     RNNC_USER_CHECK(kernels.functions.count(spec.name)) << "the compiled kernels lack " << spec.name;
   }
   if (kernels.set_error_handler) kernels.set_error_handler(&capture_halide_error);
@@ -963,7 +1041,8 @@ std::vector<Buffer> CompiledModule::run_buffers(const std::string& function, con
   RNNC_USER_CHECK(f) << "module @" << module_->name() << " has no function @" << function;
   RNNC_USER_CHECK(!kernels_.functions.empty() || plan_->kernels().empty()) << "the module's kernels are not loaded";
   if (cuda_graphs_) return run_graph(*f, args);
-  DeviceContext device{device_interface_, keep_params_on_device_, &device_params_mutex_, &device_params_};
+  DeviceContext device{device_interface_, keep_params_on_device_, &device_params_mutex_, &device_params_,
+                       feed_chunk_bytes_};
   std::vector<Buffer> results = Run(*plan_, kernels_, params_, *f, profiling_ ? &profile_ : nullptr, device)(args);
   if (device_interface_ && results_on_host_) {
     for (Buffer& b : results) b = host_view(b);

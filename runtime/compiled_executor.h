@@ -13,6 +13,7 @@
 
 #include <HalideBuffer.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -96,6 +97,12 @@ class CompiledModule {
   void set_cuda_graphs(bool on);
   bool cuda_graphs() const { return cuda_graphs_; }
 
+  // Scans whose rows run on several threads compute their feeders (execution_plan.h, Feeder) this many
+  // bytes of output per thread and call: small enough to stay in L2 until the steps read it. Tests set
+  // small values to cut a scan into many uneven pieces.
+  static constexpr int64_t kDefaultFeedChunkBytes = 128 * 1024;
+  void set_feed_chunk_bytes(int64_t bytes) { feed_chunk_bytes_ = std::max<int64_t>(1, bytes); }
+
   // Time spent per kernel (seconds) and calls, summed over runs while profiling is on.
   struct KernelTime {
     double seconds = 0;
@@ -124,6 +131,7 @@ class CompiledModule {
   mutable std::mutex device_params_mutex_;
   mutable std::map<std::string, Buffer> device_params_;
   bool cuda_graphs_ = false;
+  int64_t feed_chunk_bytes_ = kDefaultFeedChunkBytes;
   // Recorded runs by function and argument shapes (set_cuda_graphs).
   mutable std::map<std::string, std::unique_ptr<GraphRecording>> recordings_;
   std::vector<Buffer> run_graph(const ir::Function& f, const std::vector<Buffer>& args) const;

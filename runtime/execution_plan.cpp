@@ -200,6 +200,65 @@ void ExecutionPlan::plan_function(const Function& f) {
   }
   RNNC_USER_CHECK(done == count) << "codegen: the kernels of @" << f.name()
                                  << " depend on each other in a cycle (a kernel group that is not convex)";
+  attach_feeders(f, plan);
+}
+
+namespace {
+
+// Whether `spec` can feed sequence `seq` of `scan` chunk by chunk (runtime/execution_plan.h, Feeder):
+// one matmul of a [time, batch, …] operand by weights (no batch or time dim), so that each (t, b) row
+// of the result needs row (t, b) of the operand only, and the scan alone reads the result.
+bool feeds_rows(const Function& f, const KernelSpec& spec, const Value& seq, NodeId scan) {
+  if (spec.nodes.size() != 1 || spec.outputs.size() != 1 || !(spec.outputs[0] == seq)) return false;
+  NodeId n = spec.nodes[0];
+  if (f.op(n) != OpKind::MatMul || f.node(n).attrs.has_flag("transpose_a")) return false;
+  std::vector<Value> operands = f.operands(n);
+  const ir::TensorType& a = f.type(operands[0]);
+  const ir::TensorType& out = f.type(seq);
+  if (a.rank() < 3 || out.rank() != a.rank()) return false;
+  for (int d = 0; d < 2; ++d) {
+    if (!a.shape[d].is_symbolic() || !(a.shape[d] == out.shape[d])) return false;
+  }
+  for (const ir::Dim& d : f.type(operands[1]).shape) {
+    if (d.is_symbolic()) return false;
+  }
+  for (const ir::Use& u : f.users(seq)) {
+    if (u.user != scan) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void ExecutionPlan::attach_feeders(const Function& f, FunctionPlan& plan) {
+  std::vector<bool> absorbed(plan.steps.size(), false);
+  for (size_t s = 0; s < plan.steps.size(); ++s) {
+    PlanStep& scan_step = plan.steps[s];
+    if (scan_step.kind != PlanStep::Kind::Scan || !kernels_[scan_step.kernel].row_separable) continue;
+    ir::ScanLayout l = ir::ScanLayout::of(f, scan_step.node);
+    std::vector<Value> operands = f.operands(scan_step.node);
+    for (int64_t j = 0; j < l.sequences; ++j) {
+      const Value seq = operands[l.sequence_operand(j)];
+      for (size_t p = 0; p < s; ++p) {
+        if (absorbed[p] || plan.steps[p].kind != PlanStep::Kind::Kernel) continue;
+        const size_t k = plan.steps[p].kernel;
+        if (!feeds_rows(f, kernels_[k], seq, scan_step.node)) continue;
+        KernelSpec rows = kernels_[k];
+        rows.name += "_rows";
+        rows.row_separable = true;
+        rows.cpu_only = true;
+        kernels_.push_back(std::move(rows));
+        scan_step.feeders.push_back({k, kernels_.size() - 1, j});
+        absorbed[p] = true;
+        break;
+      }
+    }
+  }
+  std::vector<PlanStep> kept;
+  for (size_t s = 0; s < plan.steps.size(); ++s) {
+    if (!absorbed[s]) kept.push_back(std::move(plan.steps[s]));
+  }
+  plan.steps = std::move(kept);
 }
 
 }  // namespace rnnc::runtime

@@ -33,6 +33,19 @@ struct KernelSpec {
   // one batch dim, invariants do not have it, and no op mixes rows. The executor then runs disjoint
   // row ranges of the whole scan on separate threads, and the kernel itself stays single-threaded.
   bool row_separable = false;
+  // Only ever called on the CPU (a feeder's single-threaded copy): GPU targets do not compile it.
+  bool cpu_only = false;
+};
+
+// A kernel that computes one of a scan's sequences row by row from inputs ready before the scan (a
+// hoisted input projection x · W_ih): it runs inside the scan, a few steps ahead of them, each call on
+// the time steps and rows the thread is about to run, so the steps read that sequence from L2 instead of
+// memory. `rows_kernel` is its single-threaded copy for those calls; `kernel` runs it whole, before the
+// scan, where the scan does not split its rows over threads (GPUs, small batches).
+struct Feeder {
+  size_t kernel;
+  size_t rows_kernel;
+  int64_t sequence;  // which of the scan's sequences it computes
 };
 
 struct PlanStep {
@@ -40,6 +53,7 @@ struct PlanStep {
   Kind kind;
   size_t kernel;          // the kernel, or the scan's step kernel
   ir::NodeId node = 0;    // the scan node (Kind::Scan)
+  std::vector<Feeder> feeders;  // Kind::Scan: run by the scan itself, not as steps of their own
 };
 
 struct FunctionPlan {
@@ -60,6 +74,7 @@ class ExecutionPlan {
 
  private:
   void plan_function(const ir::Function& f);
+  void attach_feeders(const ir::Function& f, FunctionPlan& plan);
 
   const ir::Module* module_;
   std::vector<KernelSpec> kernels_;

@@ -86,10 +86,12 @@ class CodegenTest : public ::testing::TestWithParam<std::tuple<std::string, int>
 const Shape kShapes[] = {{3, 1, 1, 1, 1, false}, {5, 7, 3, 6, 2, true}, {4, 129, 3, 3, 1, false}};
 
 // Forward and backward of the training pipeline against the reference.
-void check_training(const std::string& model, const Shape& s) {
+void check_training(const std::string& model, const Shape& s,
+                    int64_t feed_chunk_bytes = runtime::CompiledModule::kDefaultFeedChunkBytes) {
   ir::Module m = optimized(build(model, s), /*training=*/true);
   runtime::CompiledModule compiled(m);
   compiled.load(codegen::jit_compile(compiled.plan()));
+  compiled.set_feed_chunk_bytes(feed_chunk_bytes);
   compiled.init_params(5);
   runtime::ReferenceExecutor<double> reference(m);
   for (const auto& [name, t] : compiled.params()) {
@@ -154,6 +156,16 @@ TEST(JitCacheKey, DependsOnModelSizesAndTargetOnly) {
 // block (67, split across the executor's row-range threads).
 TEST(CodegenBlockedProducts, MatchTheReference) {
   for (const char* model : {"lstm", "gru"}) check_training(model, {700, 837, 67, 2, 1, false});
+}
+
+// Scans whose rows run on two threads (batch 19: rows 0-9 and 10-18) compute their input projections
+// (and, in @backward, the layer below's output gradient) a few steps at a time inside each thread
+// (runtime/execution_plan.h, Feeder). ~2.5 KB per call cuts the 9 steps into pieces of 2 steps and a
+// last one of 1 (hidden 7), forwards and, bidirectional, backwards in time. Same kernels as shape 1.
+TEST(CodegenFeeders, ScansFedInPiecesMatchTheReference) {
+  for (const char* model : {"lstm", "gru", "layernorm-lstm", "imdb-classifier"}) {
+    check_training(model, {5, 7, 19, 9, 2, true}, 2500);
+  }
 }
 
 TEST_P(CodegenTest, InferenceKernelsMatchTheReference) {

@@ -1,0 +1,81 @@
+// The execution plan: which kernels a scan runs itself (feeders), for the zoo's models.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "frontend/zoo.h"
+#include "passes/pipeline.h"
+#include "runtime/execution_plan.h"
+
+namespace rnnc {
+namespace {
+
+ir::Module optimized(const std::string& model, bool training) {
+  ir::Module m = zoo::build_cell_model(model, {.input_size = 100, .hidden_size = 128, .num_layers = 2});
+  passes::PassManager pm;
+  training ? passes::add_training_pipeline(pm) : passes::add_inference_pipeline(pm);
+  pm.run(m);
+  return m;
+}
+
+// The feeders of each scan of `function`, in plan order, and a check that none is also a step.
+std::vector<std::vector<runtime::Feeder>> feeders_of(const runtime::ExecutionPlan& plan, const std::string& function) {
+  std::vector<std::vector<runtime::Feeder>> out;
+  std::set<size_t> steps;
+  for (const runtime::PlanStep& step : plan.function(function).steps) {
+    steps.insert(step.kernel);
+    if (step.kind == runtime::PlanStep::Kind::Scan) out.push_back(step.feeders);
+  }
+  for (const auto& scan : out) {
+    for (const runtime::Feeder& f : scan) {
+      EXPECT_FALSE(steps.count(f.kernel)) << plan.kernels()[f.kernel].name << " runs both as a step and as a feeder";
+    }
+  }
+  return out;
+}
+
+// Each layer's hoisted input projection x·W_ih is a single matmul read by its scan alone: the scan
+// runs it, through a single-threaded copy of it that has the same inputs and outputs.
+TEST(ExecutionPlan, HoistedProjectionsFeedTheirScans) {
+  for (const char* model : {"lstm", "gru", "rnn-tanh", "layernorm-lstm"}) {
+    ir::Module m = optimized(model, /*training=*/false);
+    runtime::ExecutionPlan plan(m);
+    std::vector<std::vector<runtime::Feeder>> scans = feeders_of(plan, "forward");
+    ASSERT_EQ(scans.size(), 2u) << model;
+    for (const auto& feeders : scans) {
+      ASSERT_EQ(feeders.size(), 1u) << model;
+      const runtime::KernelSpec& whole = plan.kernels()[feeders[0].kernel];
+      const runtime::KernelSpec& rows = plan.kernels()[feeders[0].rows_kernel];
+      ASSERT_EQ(whole.nodes.size(), 1u) << model << " " << whole.name;
+      EXPECT_EQ(whole.function->op(whole.nodes[0]), ir::OpKind::MatMul) << model << " " << whole.name;
+      EXPECT_EQ(feeders[0].sequence, 0) << model;
+      EXPECT_EQ(rows.name, whole.name + "_rows");
+      EXPECT_TRUE(rows.row_separable && !whole.row_separable) << model << " " << rows.name;
+      EXPECT_EQ(rows.nodes, whole.nodes);
+      EXPECT_EQ(rows.inputs, whole.inputs);
+      EXPECT_EQ(rows.outputs, whole.outputs);
+    }
+  }
+}
+
+// Training: the forward scans are fed their projections; in @backward the upper layer's scan has
+// nothing to be fed (its input is the loss gradient), and the lower one is fed the input gradient of
+// the upper layer, dg · W_ih. The weight gradients (transpose_a products, which sum over all rows)
+// never feed a scan.
+TEST(ExecutionPlan, BackwardScansAreFedTheUpperLayersInputGradient) {
+  ir::Module m = optimized("lstm", /*training=*/true);
+  runtime::ExecutionPlan plan(m);
+  std::vector<std::vector<runtime::Feeder>> forward = feeders_of(plan, "forward");
+  ASSERT_EQ(forward.size(), 2u);
+  EXPECT_EQ(forward[0].size(), 1u);
+  EXPECT_EQ(forward[1].size(), 1u);
+  std::vector<std::vector<runtime::Feeder>> backward = feeders_of(plan, "backward");
+  ASSERT_EQ(backward.size(), 2u);
+  EXPECT_TRUE(backward[0].empty());
+  ASSERT_EQ(backward[1].size(), 1u);
+  const runtime::KernelSpec& dx = plan.kernels()[backward[1][0].kernel];
+  EXPECT_FALSE(dx.function->node(dx.nodes[0]).attrs.has_flag("transpose_a")) << dx.name;
+}
+
+}  // namespace
+}  // namespace rnnc
