@@ -1,5 +1,5 @@
 // Times one compiled kernel in isolation (min over batches of calls): for schedule work.
-//   [CELL=gru] [T=steps] kernel_bench [infer|train] [kernel-substring] [batch] [stream]
+//   [CELL=gru] [T=steps] [HIDDEN=n] kernel_bench [infer|train] [kernel-substring] [batch] [stream]
 #include <HalideBuffer.h>
 
 #include <algorithm>
@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
   int64_t B = argc > 3 ? atoi(argv[3]) : 64, T = getenv("T") ? atoi(getenv("T")) : 200;
   const bool stream = argc > 4 && std::string(argv[4]) == "stream";
   const char* cell = getenv("CELL") ? getenv("CELL") : "lstm";
-  ir::Module m = zoo::build_cell_model(cell, {.input_size = 100, .hidden_size = 128, .num_layers = 2, .lengths = false});
+  const int64_t hidden = getenv("HIDDEN") ? atoi(getenv("HIDDEN")) : 128;
+  ir::Module m = zoo::build_cell_model(cell, {.input_size = 100, .hidden_size = hidden, .num_layers = 2, .lengths = false});
   passes::PassManager pm;
   train ? passes::add_training_pipeline(pm) : passes::add_inference_pipeline(pm);
   pm.run(m);
