@@ -328,8 +328,9 @@ struct GraphRecording {
 
 namespace {
 
-// GPU kernels: the device and the parameters' device copies kept across runs (if any).
-struct DeviceContext {
+// How a run executes: on the CPU, or on a GPU with the parameters' device copies kept across runs (if
+// any); how large the feeders' calls are.
+struct RunContext {
   const halide_device_interface_t* interface = nullptr;
   bool keep_params = false;
   std::mutex* params_mutex = nullptr;
@@ -340,7 +341,7 @@ struct DeviceContext {
 class Run {
  public:
   Run(const ExecutionPlan& plan, const KernelTable& kernels, const std::map<std::string, Tensor<float>>& params,
-      const Function& f, std::map<std::string, CompiledModule::KernelTime>* profile, const DeviceContext& device,
+      const Function& f, std::map<std::string, CompiledModule::KernelTime>* profile, const RunContext& device,
       const cuda::Streams* streams = nullptr, GraphRecording* recording = nullptr)
       : plan_(plan), kernels_(kernels), params_(params), f_(f), profile_(profile), device_(device),
         gpu_(device.interface), streams_(streams), rec_(recording) {}
@@ -574,8 +575,9 @@ class Run {
     }
     // Feeders (execution_plan.h) run whole, now, unless the rows are split over threads and the weights
     // of the step and of its feeders fit in L2 together: then each thread computes its rows of the next
-    // few steps just before running them. (With larger weights each call's weights evict the step's:
-    // LSTM H 512, training 195 -> 230 ms.)
+    // few steps just before running them. (Beyond that the step's weights stream from L3 anyway, and
+    // feeding measured no different: LSTM H 512, 216-243 against 224-260 ms training, within noise; so
+    // the kernel runs whole there, as it did before feeders.)
     bool feed_in_chunks = parts > 1 && !step.feeders.empty();
     if (feed_in_chunks) {
       int64_t weight_bytes = 0;
@@ -786,7 +788,7 @@ class Run {
   const std::map<std::string, Tensor<float>>& params_;
   const Function& f_;
   std::map<std::string, CompiledModule::KernelTime>* profile_;
-  const DeviceContext& device_;
+  const RunContext& device_;
   const halide_device_interface_t* gpu_;  // null: the kernels run on the CPU
   const cuda::Streams* streams_;         // CUDA graphs: copies go on the launch stream
   GraphRecording* rec_;                  // non-null: this run is being recorded
@@ -958,7 +960,7 @@ std::vector<Buffer> CompiledModule::run_graph(const Function& f, const std::vect
       }
       bound.push_back(rec->args.back().buffer);
     }
-    DeviceContext device{device_interface_, true, &device_params_mutex_, &device_params_};
+    RunContext device{device_interface_, true, &device_params_mutex_, &device_params_};
     Run run(*plan_, kernels_, params_, f, nullptr, device, &streams, rec.get());
     rec->results = run(bound);
     // Added to what the scans kept (their double-buffered carries, zero steps, scratch outputs).
@@ -1058,7 +1060,7 @@ std::vector<Buffer> CompiledModule::run_buffers(const std::string& function, con
   RNNC_USER_CHECK(f) << "module @" << module_->name() << " has no function @" << function;
   RNNC_USER_CHECK(!kernels_.functions.empty() || plan_->kernels().empty()) << "the module's kernels are not loaded";
   if (cuda_graphs_) return run_graph(*f, args);
-  DeviceContext device{device_interface_, keep_params_on_device_, &device_params_mutex_, &device_params_,
+  RunContext device{device_interface_, keep_params_on_device_, &device_params_mutex_, &device_params_,
                        feed_chunk_bytes_};
   std::vector<Buffer> results = Run(*plan_, kernels_, params_, *f, profiling_ ? &profile_ : nullptr, device)(args);
   if (device_interface_ && results_on_host_) {
