@@ -341,10 +341,10 @@ struct RunContext {
 class Run {
  public:
   Run(const ExecutionPlan& plan, const KernelTable& kernels, const std::map<std::string, Tensor<float>>& params,
-      const Function& f, std::map<std::string, CompiledModule::KernelTime>* profile, const RunContext& device,
+      const Function& f, std::map<std::string, CompiledModule::KernelTime>* profile, const RunContext& context,
       const cuda::Streams* streams = nullptr, GraphRecording* recording = nullptr)
-      : plan_(plan), kernels_(kernels), params_(params), f_(f), profile_(profile), device_(device),
-        gpu_(device.interface), streams_(streams), rec_(recording) {}
+      : plan_(plan), kernels_(kernels), params_(params), f_(f), profile_(profile), context_(context),
+        gpu_(context.interface), streams_(streams), rec_(recording) {}
 
   // Every buffer this run holds (a recording keeps them).
   std::vector<Buffer> take_buffers() {
@@ -442,18 +442,18 @@ class Run {
       const std::string& name = d.attrs.get_word("name");
       auto p = params_.find(name);
       RNNC_USER_CHECK(p != params_.end()) << "parameter @" << name << " has no value";
-      if (gpu_ && device_.keep_params) {
-        std::lock_guard<std::mutex> lock(*device_.params_mutex);
-        if (auto c = device_.params->find(name); c != device_.params->end()) return buffers_[v] = c->second;
+      if (gpu_ && context_.keep_params) {
+        std::lock_guard<std::mutex> lock(*context_.params_mutex);
+        if (auto c = context_.params->find(name); c != context_.params->end()) return buffers_[v] = c->second;
       }
       // The parameter's storage, unchanged: kernels only read their inputs.
       Buffer b(buffer_type(ir::DType::F32), const_cast<float*>(p->second.data.data()), halide_sizes(p->second.shape));
       if (gpu_) {
         b.set_host_dirty(true);
         upload(b, gpu_);
-        if (device_.keep_params) {
-          std::lock_guard<std::mutex> lock(*device_.params_mutex);
-          (*device_.params)[name] = b;
+        if (context_.keep_params) {
+          std::lock_guard<std::mutex> lock(*context_.params_mutex);
+          (*context_.params)[name] = b;
         }
       }
       return buffers_[v] = b;
@@ -518,7 +518,8 @@ class Run {
     bool chunked;
   };
   struct FeedCall {
-    const KernelSpec* spec;
+    const KernelSpec* spec;   // the single-threaded copy, called per thread and piece
+    const KernelSpec* whole;  // the kernel itself, run before the scan when it is not fed in pieces
     std::vector<FeedInput> inputs;
     Buffer output;
   };
@@ -532,12 +533,11 @@ class Run {
     return t.rank() >= 2 && t.shape[0].is_symbolic() && t.shape[1].is_symbolic();
   }
 
-  // Steps [t0, t0 + count) of rows [lo, lo + rows) (all rows when rows < 0) of every feeder.
+  // Steps [t0, t0 + count) of rows [lo, lo + rows) of every feeder.
   void feed_rows(std::vector<FeedCall>& feeds, int lo, int rows, int t0, int count) {
     auto crop = [&](const Buffer& b) {
       const int rank = b.dimensions();
-      Buffer c = b.cropped(rank - 1, t0, count);
-      return rows < 0 ? c : c.cropped(rank - 2, lo, rows);
+      return b.cropped(rank - 1, t0, count).cropped(rank - 2, lo, rows);
     };
     for (FeedCall& feed : feeds) {
       std::vector<Buffer> views;
@@ -578,29 +578,28 @@ class Run {
     // few steps just before running them. (Beyond that the step's weights stream from L3 anyway, and
     // feeding measured no different: LSTM H 512, 216-243 against 224-260 ms training, within noise; so
     // the kernel runs whole there, as it did before feeders.)
-    bool feed_in_chunks = parts > 1 && !step.feeders.empty();
-    if (feed_in_chunks) {
-      int64_t weight_bytes = 0;
-      for (int64_t k = 0; k < l.invariants; ++k) weight_bytes += get(operands[l.invariant_operand(k)]).size_in_bytes();
-      for (const Feeder& feeder : step.feeders) {
-        for (const IrValue& v : plan_.kernels()[feeder.rows_kernel].inputs) {
-          if (!leads_with_time_and_batch(f_.type(v))) weight_bytes += get(v).size_in_bytes();
-        }
-      }
-      feed_in_chunks = weight_bytes <= kFeedWeightBytes;
-    }
     std::vector<FeedCall> feeds;
+    int64_t weight_bytes = 0;
+    for (int64_t k = 0; k < l.invariants && !step.feeders.empty(); ++k) {
+      weight_bytes += get(operands[l.invariant_operand(k)]).size_in_bytes();
+    }
     for (const Feeder& feeder : step.feeders) {
-      if (!feed_in_chunks) {
-        run_kernel(plan_.kernels()[feeder.kernel]);
-        continue;
+      FeedCall feed{&plan_.kernels()[feeder.rows_kernel], &plan_.kernels()[feeder.kernel], {}, {}};
+      for (const IrValue& v : feed.spec->inputs) {
+        FeedInput in{get(v), leads_with_time_and_batch(f_.type(v))};
+        if (!in.chunked) weight_bytes += in.buffer.size_in_bytes();
+        feed.inputs.push_back(std::move(in));
       }
-      const KernelSpec& rows_spec = plan_.kernels()[feeder.rows_kernel];
-      FeedCall feed{&rows_spec, {}, {}};
-      for (const IrValue& v : rows_spec.inputs) feed.inputs.push_back({get(v), leads_with_time_and_batch(f_.type(v))});
-      const IrValue out = rows_spec.outputs[0];
-      feed.output = buffers_[out] = fresh(f_.type(out).dtype, concrete(f_.type(out), bindings_));
       feeds.push_back(std::move(feed));
+    }
+    if (parts > 1 && weight_bytes <= kFeedWeightBytes) {
+      for (FeedCall& feed : feeds) {
+        const IrValue out = feed.spec->outputs[0];
+        feed.output = buffers_[out] = fresh(f_.type(out).dtype, concrete(f_.type(out), bindings_));
+      }
+    } else {
+      for (const FeedCall& feed : feeds) run_kernel(*feed.whole);
+      feeds.clear();
     }
     Buffer& first_seq = get(operands[l.sequence_operand(0)]);
     const int steps = first_seq.dim(first_seq.dimensions() - 1).extent();
@@ -680,7 +679,7 @@ class Run {
         const Buffer& out = feeds[0].output;
         const int64_t row_bytes = static_cast<int64_t>(out.size_in_bytes()) / (static_cast<int64_t>(steps) * batch);
         const int64_t step_bytes = std::max<int64_t>(1, row_bytes * rows);
-        feed_steps = static_cast<int>(std::max<int64_t>(1, device_.feed_chunk_bytes / step_bytes / l.unroll) * l.unroll);
+        feed_steps = static_cast<int>(std::max<int64_t>(1, context_.feed_chunk_bytes / step_bytes / l.unroll) * l.unroll);
       }
       for (int chunk = 0; chunk * l.unroll < steps; ++chunk) {
         const int first_step = chunk * static_cast<int>(l.unroll);
@@ -788,7 +787,7 @@ class Run {
   const std::map<std::string, Tensor<float>>& params_;
   const Function& f_;
   std::map<std::string, CompiledModule::KernelTime>* profile_;
-  const RunContext& device_;
+  const RunContext& context_;
   const halide_device_interface_t* gpu_;  // null: the kernels run on the CPU
   const cuda::Streams* streams_;         // CUDA graphs: copies go on the launch stream
   GraphRecording* rec_;                  // non-null: this run is being recorded

@@ -41,7 +41,8 @@ struct KernelSpec {
 // hoisted input projection x · W_ih): it runs inside the scan, a few steps ahead of them, each call on
 // the time steps and rows the thread is about to run, so the steps read that sequence from L2 instead of
 // memory. `rows_kernel` is its single-threaded copy for those calls; `kernel` runs it whole, before the
-// scan, where the scan does not split its rows over threads (GPUs, small batches).
+// scan, where the scan does not split its rows over threads (GPUs, small batches) or the weights do not
+// fit in L2 (compiled_executor.cpp).
 struct Feeder {
   size_t kernel;
   size_t rows_kernel;

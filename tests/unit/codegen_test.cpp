@@ -159,7 +159,8 @@ TEST(CodegenBlockedProducts, MatchTheReference) {
 }
 
 // Scans whose rows run on two threads (batch 19: rows 0-9 and 10-18) compute their input projections
-// (and, in @backward, the layer below's output gradient) a few steps at a time inside each thread
+// (and, in @backward, the upper layer's input gradient, which the lower scan reads) a few steps at a time
+// inside each thread
 // (runtime/execution_plan.h, Feeder). ~2.5 KB per call cuts the 9 steps into pieces of 2 steps and a
 // last one of 1 (hidden 7), forwards and, bidirectional, backwards in time. Same kernels as shape 1.
 TEST(CodegenFeeders, ScansFedInPiecesMatchTheReference) {
