@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 
 namespace rnnc::codegen {
 
@@ -53,9 +54,13 @@ void map_schedule(Func f, int lanes, int64_t inner_extent, bool step) {
 // tiles shift inwards at the edge instead of being guarded. Rows are symbolic (batch), so the last row
 // tile is guarded.
 // A transpose_a product out[M, N] = Σ over rows a[rows, M]ᵀ · b[rows, N]: the output is small, the
-// reduction long. The output stays at root; for each chunk of rows, every register tile (NT × MT) of it
-// sums that chunk into registers (`partial`) and adds it in, so the chunk is read from cache, not memory,
-// by all tiles.
+// reduction long. For each chunk of rows, every register tile (NT × MT) of the output sums that chunk
+// into registers (`partial`) and adds it in, so the chunk is read from cache, not memory, by all tiles.
+// Threads split the rows, not the output: each sums its own consecutive chunks into a copy of the output
+// of its own (Halide's rfactor), and the copies are added at the end. Splitting the output's tiles
+// among the threads instead forked and joined them once per chunk (50 times per product at S), and
+// both threads read every chunk: S's four weight gradients took 6.4-7.4 ms each, 4.8-5.2 ms this way
+// (docs/performance.md).
 void transposed_matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
   Func acc = mm.func, partial = mm.partial;
   Func c = mm.output.defined() ? mm.output : mm.tiles;
@@ -63,16 +68,34 @@ void transposed_matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
   acc.compute_root();
   map_schedule(c, lanes, mm.n_extent, false);
   Var n = var(acc, 0), m = var(acc, 1), c_var = var(partial, 2);
+  // Where the chunks are summed: the output itself, or with threads each thread's copy of it, in
+  // parts of twice as many as the machine has cores so that no core waits long for the last.
+  Func sums = acc;
+  RVar chunk = mm.chunks.x;
+  Var u("u");  // sums' part, outermost (rfactor leaves it where the part's RVar was)
+  if (g_threads) {
+    const int parts = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    RVar part("part"), chunk_in_part("chunk_in_part");
+    acc.update().split(chunk, part, chunk_in_part, Halide::max(1, (chunk.extent() + parts - 1) / parts));
+    sums = acc.update().rfactor(part, u);
+    sums.compute_root().update().parallel(u);
+    chunk = chunk_in_part;
+    if (mm.n_extent >= lanes) {
+      acc.vectorize(n, lanes, TailStrategy::GuardWithIf);
+      acc.update().vectorize(n, lanes, TailStrategy::GuardWithIf);
+    }
+  }
   int nt = 2 * lanes;
   const int mt = lanes >= 16 ? 12 : 6;
   if (mm.n_extent < nt) nt = lanes;
   if (mm.n_extent < nt) {
     // Narrow or ragged: vectorised where it can be, one chunk at a time.
     if (mm.n_extent >= lanes) {
-      acc.vectorize(n, lanes, TailStrategy::GuardWithIf);
-      acc.update().vectorize(n, lanes, TailStrategy::GuardWithIf);
+      sums.vectorize(n, lanes, TailStrategy::GuardWithIf);
+      sums.update().vectorize(n, lanes, TailStrategy::GuardWithIf);
     }
-    partial.compute_at(acc, mm.chunks.x);
+    if (g_threads) sums.update().reorder(chunk, n, m, u);
+    partial.compute_at(sums, chunk);
     if (mm.n_extent >= lanes) partial.vectorize(n, lanes, TailStrategy::GuardWithIf);
     return;
   }
@@ -80,16 +103,19 @@ void transposed_matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
   const bool exact = mm.n_extent % nt == 0;
   const TailStrategy n_tail = exact ? TailStrategy::RoundUp : TailStrategy::GuardWithIf;
   Var no("no"), ni("ni"), mo("mo"), mi("mi"), pni("pni"), pmi("pmi");
-  acc.vectorize(n, lanes, TailStrategy::GuardWithIf);
-  acc.update()
+  sums.vectorize(n, lanes, TailStrategy::GuardWithIf);
+  sums.update()
       .split(n, no, ni, nt, n_tail)
       .split(m, mo, mi, mt, TailStrategy::GuardWithIf)
-      .reorder(ni, mi, no, mo, mm.chunks.x)
       .vectorize(ni, lanes, TailStrategy::GuardWithIf)
       .unroll(ni)
       .unroll(mi);
-  if (g_threads) acc.update().parallel(mo);
-  partial.compute_at(acc, no).bound_storage(m, mt).bound_storage(c_var, 1);
+  if (g_threads) {
+    sums.update().reorder(ni, mi, no, mo, chunk, u);
+  } else {
+    sums.update().reorder(ni, mi, no, mo, chunk);
+  }
+  partial.compute_at(sums, no).bound_storage(m, mt).bound_storage(c_var, 1);
   if (exact) partial.bound_extent(n, nt);
   partial.split(n, n, pni, nt, n_tail)
       .split(m, m, pmi, mt, TailStrategy::GuardWithIf)
