@@ -122,6 +122,16 @@ int Function::append_result(NodeId n, const TensorType& type, const std::string&
   return static_cast<int>(graph_[n].types.size()) - 1;
 }
 
+void Function::insert_result(NodeId n, int result, const TensorType& type, const std::string& name) {
+  RNNC_INTERNAL_CHECK(result >= 0 && static_cast<size_t>(result) <= graph_[n].types.size())
+      << op_name(graph_[n].op) << " has no result position " << result;
+  for (auto e : boost::make_iterator_range(boost::out_edges(n, graph_))) {
+    if (graph_[e].result >= result) ++graph_[e].result;
+  }
+  graph_[n].types.insert(graph_[n].types.begin() + result, type);
+  graph_[n].names.insert(graph_[n].names.begin() + result, name);
+}
+
 void Function::remove_result(NodeId n, int result) {
   RNNC_INTERNAL_CHECK(users(Value{n, result}).empty()) << op_name(graph_[n].op) << " result " << result << " is still used";
   for (auto e : boost::make_iterator_range(boost::out_edges(n, graph_))) {
@@ -134,6 +144,12 @@ void Function::remove_result(NodeId n, int result) {
 void Function::append_function_result(Value v, const std::string& name) {
   insert_operand(return_node(), static_cast<int>(result_names_.size()), v);
   result_names_.push_back(name);
+}
+
+void Function::insert_function_result(size_t i, Value v, const std::string& name) {
+  RNNC_INTERNAL_CHECK(i <= result_names_.size()) << "function @" << name_ << " has no result position " << i;
+  insert_operand(return_node(), static_cast<int>(i), v);
+  result_names_.insert(result_names_.begin() + i, name);
 }
 
 void Function::remove_function_result(size_t i) {

@@ -101,9 +101,11 @@ class Function {
   void insert_operand(NodeId user, int slot, Value v);
   void remove_operand(NodeId user, int slot);
   int append_result(NodeId n, const TensorType& type, const std::string& name = "");
+  void insert_result(NodeId n, int result, const TensorType& type, const std::string& name = "");
   void remove_result(NodeId n, int result);  // the result must have no users
   // Adds or removes one of the function's results.
   void append_function_result(Value v, const std::string& name = "");
+  void insert_function_result(size_t i, Value v, const std::string& name = "");
   void remove_function_result(size_t i);
   // Adds an argument at `position` (later arguments move up one).
   Value insert_arg(size_t position, const std::string& name, const TensorType& type);

@@ -19,6 +19,7 @@ PassPtr create_partition_kernels();  // partition_kernels.cpp: which ops form wh
 PassPtr create_strip_training();     // strip_training.cpp: @forward for inference
 PassPtr create_transpose_weights();  // transpose_weights.cpp: weights [K, N] for plain matmuls
 PassPtr create_hoist_projections();  // hoist_projections.cpp: loop-invariant code, input/output projections
+PassPtr create_sum_in_scan();        // sum_in_scan.cpp: step outputs only summed over time -> carried sums
 
 // Helpers other passes reuse.
 bool eliminate_dead_code(ir::Function& f);

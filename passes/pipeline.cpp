@@ -19,6 +19,7 @@ void add_training_pipeline(PassManager& pm) {
   pm.add(create_canonicalize());
   pm.add(create_cse());
   pm.add(create_dce());
+  pm.add(create_sum_in_scan());         // a layer norm's scale/shift gradients: summed as the loop runs
   pm.add(create_transpose_weights());   // weights as [K, N], transposed once, outside the loops
   pm.add(create_fuse_elementwise());    // each step's gate math: one fused group
   pm.add(create_partition_kernels());
@@ -55,6 +56,7 @@ const std::map<std::string, Factory>& registry() {
       {"strip-training", [](const std::string&) { return create_strip_training(); }},
       {"transpose-weights", [](const std::string&) { return create_transpose_weights(); }},
       {"hoist-projections", [](const std::string&) { return create_hoist_projections(); }},
+      {"sum-in-scan", [](const std::string&) { return create_sum_in_scan(); }},
   };
   return table;
 }

@@ -52,6 +52,21 @@ Value add_scan_output(Function& f, NodeId scan, Value body_value, const std::str
   return Value{scan, f.append_result(scan, stacked, name)};
 }
 
+Value add_scan_carry(Function& f, NodeId scan, Value init, const std::function<Value(Function&, Value)>& next,
+                     const std::string& name) {
+  ScanLayout l = ScanLayout::of(f, scan);
+  RNNC_INTERNAL_CHECK(l.unroll == 1) << "add_scan_carry on an unrolled scan";
+  const int64_t i = l.carries;
+  const ir::TensorType type = f.type(init);
+  Function& body = *f.body(scan);
+  Value arg = body.insert_arg(l.carry_arg(i), name, type);
+  body.insert_function_result(static_cast<size_t>(i), next(body, arg));
+  f.insert_operand(scan, l.carry_operand(i), init);
+  f.insert_result(scan, l.carry_result(i), type, name);
+  set_count(f, scan, "carries", l.carries + 1);
+  return Value{scan, l.carry_result(i)};
+}
+
 void remove_scan_invariant(Function& f, NodeId scan, int64_t k) {
   ScanLayout l = ScanLayout::of(f, scan);
   erase_body_arg(*f.body(scan), l.invariant_arg(k));

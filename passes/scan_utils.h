@@ -3,6 +3,8 @@
 // attributes in step (ir/scan_layout.h says where each sits).
 #pragma once
 
+#include <functional>
+
 #include "ir/function.h"
 #include "ir/scan_layout.h"
 
@@ -16,6 +18,12 @@ ir::Value add_scan_invariant(ir::Function& f, ir::NodeId scan, ir::Value outer, 
 ir::Value add_scan_sequence(ir::Function& f, ir::NodeId scan, ir::Value outer, const std::string& name = "");
 // Adds a step output yielding `body_value`; returns the scan's new (stacked) result. Not for unrolled scans.
 ir::Value add_scan_output(ir::Function& f, ir::NodeId scan, ir::Value body_value, const std::string& name = "");
+
+// Adds a carry starting at `init`; `next` builds its next value in the body from the new argument.
+// Returns the scan's new final-carry result. Not for unrolled scans.
+ir::Value add_scan_carry(ir::Function& f, ir::NodeId scan, ir::Value init,
+                         const std::function<ir::Value(ir::Function& body, ir::Value carry)>& next,
+                         const std::string& name = "");
 
 // Removals: the removed body argument and the removed result must be unused. Body node ids may shift.
 void remove_scan_invariant(ir::Function& f, ir::NodeId scan, int64_t k);
