@@ -500,6 +500,8 @@ class Lowerer {
       role.k = r;
       role.partial = partial;
       role.chunks = chunks;
+      role.output_bytes = type.bytes();
+      for (const ir::Dim& d : out.shape) role.output_bytes = d.is_symbolic() ? -1 : role.output_bytes * d.size;
     } else {
       const ir::Dim& k_dim = ta.shape.back();
       RDom r(0, extent(k_dim));

@@ -23,6 +23,7 @@ struct FuncRoles {
     Halide::RDom k;        // the reduction (of `partial`, for a transpose_a product)
     Halide::Func partial;  // transpose_a: partial(n, m, chunk) sums one chunk of rows; func sums the chunks
     Halide::RDom chunks;
+    int64_t output_bytes = -1;  // transpose_a: the size of the (static) [M, N] result, -1 if symbolic
     bool transposed_result = false;  // func holds the product transposed; tiles reads it back
     int rank = 2;          // Halide dims of the result (n innermost)
     int64_t n_extent = -1; // static extent of dim 0 (the outputs), -1 if symbolic

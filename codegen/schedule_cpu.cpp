@@ -56,11 +56,15 @@ void map_schedule(Func f, int lanes, int64_t inner_extent, bool step) {
 // A transpose_a product out[M, N] = Σ over rows a[rows, M]ᵀ · b[rows, N]: the output is small, the
 // reduction long. For each chunk of rows, every register tile (NT × MT) of the output sums that chunk
 // into registers (`partial`) and adds it in, so the chunk is read from cache, not memory, by all tiles.
-// Threads split the rows, not the output: each sums its own consecutive chunks into a copy of the output
-// of its own (Halide's rfactor), and the copies are added at the end. Splitting the output's tiles
-// among the threads instead forked and joined them once per chunk (50 times per product at S), and
-// both threads read every chunk: S's four weight gradients took 6.4-7.4 ms each, 4.8-5.2 ms this way
-// (docs/performance.md).
+// Where a copy of the output fits in half an L2 (512 KiB: S's [512, 128]), threads split the rows, not
+// the output: each sums its own consecutive chunks into a copy of the output of its own (Halide's
+// rfactor), and the copies are added at the end. Splitting the output's tiles among the threads instead
+// forked and joined them once per chunk (50 times per product at S), and both threads read every chunk:
+// S's four weight gradients took 6.4-7.4 ms each, 4.8-5.2 ms this way (docs/performance.md). Larger
+// outputs keep the tiles split: with a [2048, 512] copy per part (LSTM H 512) the row split made the
+// training step 1.3-1.4x slower.
+constexpr int64_t kRowSplitOutputBytes = 512 * 1024;
+
 void transposed_matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
   Func acc = mm.func, partial = mm.partial;
   Func c = mm.output.defined() ? mm.output : mm.tiles;
@@ -73,7 +77,8 @@ void transposed_matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
   Func sums = acc;
   RVar chunk = mm.chunks.x;
   Var u("u");  // sums' part, outermost (rfactor leaves it where the part's RVar was)
-  if (g_threads) {
+  const bool split_rows = g_threads && mm.output_bytes > 0 && mm.output_bytes <= kRowSplitOutputBytes;
+  if (split_rows) {
     const int parts = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     RVar part("part"), chunk_in_part("chunk_in_part");
     acc.update().split(chunk, part, chunk_in_part, Halide::max(1, (chunk.extent() + parts - 1) / parts));
@@ -94,7 +99,7 @@ void transposed_matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
       sums.vectorize(n, lanes, TailStrategy::GuardWithIf);
       sums.update().vectorize(n, lanes, TailStrategy::GuardWithIf);
     }
-    if (g_threads) sums.update().reorder(chunk, n, m, u);
+    if (split_rows) sums.update().reorder(chunk, n, m, u);
     partial.compute_at(sums, chunk);
     if (mm.n_extent >= lanes) partial.vectorize(n, lanes, TailStrategy::GuardWithIf);
     return;
@@ -110,10 +115,11 @@ void transposed_matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
       .vectorize(ni, lanes, TailStrategy::GuardWithIf)
       .unroll(ni)
       .unroll(mi);
-  if (g_threads) {
+  if (split_rows) {
     sums.update().reorder(ni, mi, no, mo, chunk, u);
   } else {
     sums.update().reorder(ni, mi, no, mo, chunk);
+    if (g_threads) sums.update().parallel(mo);
   }
   partial.compute_at(sums, no).bound_storage(m, mt).bound_storage(c_var, 1);
   if (exact) partial.bound_extent(n, nt);
