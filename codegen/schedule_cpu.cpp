@@ -53,6 +53,23 @@ void map_schedule(Func f, int lanes, int64_t inner_extent, bool step) {
 // streams one broadcast of A per row and one vector load of B per vector per step. N is static: its
 // tiles shift inwards at the edge instead of being guarded. Rows are symbolic (batch), so the last row
 // tile is guarded.
+// A sum over `r` split across the threads: `f`'s update sums consecutive runs of r into copies of the
+// result of their own (rfactor; parts twice as many as cores, so that no core waits long for the last)
+// and then adds the copies. Returns the copies' Func, whose update loops over `r_in_part` with the part
+// `u` outermost and parallel; f's own update vectorised over its innermost dim.
+Func sum_in_parts(Func f, RVar r, RVar r_in_part, Var u, int lanes, bool vectorize) {
+  const int parts = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  RVar part("part");
+  f.update().split(r, part, r_in_part, Halide::max(1, (r.extent() + parts - 1) / parts));
+  Func copies = f.update().rfactor(part, u);
+  copies.compute_root().update().parallel(u);
+  if (vectorize) {
+    f.vectorize(var(f, 0), lanes, TailStrategy::GuardWithIf);
+    f.update().vectorize(var(f, 0), lanes, TailStrategy::GuardWithIf);
+  }
+  return copies;
+}
+
 // A transpose_a product out[M, N] = Σ over rows a[rows, M]ᵀ · b[rows, N]: the output is small, the
 // reduction long. For each chunk of rows, every register tile (NT × MT) of the output sums that chunk
 // into registers (`partial`) and adds it in, so the chunk is read from cache, not memory, by all tiles.
@@ -72,23 +89,15 @@ void transposed_matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
   acc.compute_root();
   map_schedule(c, lanes, mm.n_extent, false);
   Var n = var(acc, 0), m = var(acc, 1), c_var = var(partial, 2);
-  // Where the chunks are summed: the output itself, or with threads each thread's copy of it, in
-  // parts of twice as many as the machine has cores so that no core waits long for the last.
+  // Where the chunks are summed: the output itself, or with the rows split, each part's copy of it.
   Func sums = acc;
   RVar chunk = mm.chunks.x;
   Var u("u");  // sums' part, outermost (rfactor leaves it where the part's RVar was)
   const bool split_rows = g_threads && mm.output_bytes > 0 && mm.output_bytes <= kRowSplitOutputBytes;
   if (split_rows) {
-    const int parts = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    RVar part("part"), chunk_in_part("chunk_in_part");
-    acc.update().split(chunk, part, chunk_in_part, Halide::max(1, (chunk.extent() + parts - 1) / parts));
-    sums = acc.update().rfactor(part, u);
-    sums.compute_root().update().parallel(u);
+    RVar chunk_in_part("chunk_in_part");
+    sums = sum_in_parts(acc, chunk, chunk_in_part, u, lanes, mm.n_extent >= lanes);
     chunk = chunk_in_part;
-    if (mm.n_extent >= lanes) {
-      acc.vectorize(n, lanes, TailStrategy::GuardWithIf);
-      acc.update().vectorize(n, lanes, TailStrategy::GuardWithIf);
-    }
   }
   int nt = 2 * lanes;
   const int mt = lanes >= 16 ? 12 : 6;
@@ -326,16 +335,12 @@ void column_sum_schedule(const FuncRoles::ColumnSum& cs, int lanes) {
   std::vector<RVar> reduced;
   for (int j = 0; j < cs.r.dimensions(); ++j) reduced.push_back(cs.r[j]);
   Var u("u");
+  f.compute_root();
   if (g_threads) {
-    const int parts = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    RVar part("part"), in_part("in_part");
-    f.update().split(reduced[outer], part, in_part, Halide::max(1, (cs.r[outer].extent() + parts - 1) / parts));
-    sums = f.update().rfactor(part, u);
-    sums.compute_root().update().parallel(u);
+    RVar in_part("in_part");
+    sums = sum_in_parts(f, reduced[outer], in_part, u, lanes, true);
     reduced[outer] = in_part;
-    f.update().vectorize(var(f, 0), lanes, TailStrategy::GuardWithIf);
   }
-  f.compute_root().vectorize(var(f, 0), lanes, TailStrategy::GuardWithIf);
   sums.vectorize(var(f, 0), lanes, TailStrategy::GuardWithIf);
   std::vector<Halide::VarOrRVar> order{var(sums, 0)};
   for (const RVar& r : reduced) order.push_back(r);
