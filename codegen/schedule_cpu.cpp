@@ -73,14 +73,15 @@ Func sum_in_parts(Func f, RVar r, RVar r_in_part, Var u, int lanes, bool vectori
 // A transpose_a product out[M, N] = Σ over rows a[rows, M]ᵀ · b[rows, N]: the output is small, the
 // reduction long. For each chunk of rows, every register tile (NT × MT) of the output sums that chunk
 // into registers (`partial`) and adds it in, so the chunk is read from cache, not memory, by all tiles.
-// Where a copy of the output fits in half an L2 (512 KiB: S's [512, 128]), threads split the rows, not
-// the output: each sums its own consecutive chunks into a copy of the output of its own (Halide's
-// rfactor), and the copies are added at the end. Splitting the output's tiles among the threads instead
+// Where a copy of the output fits in an L2 (1 MiB here: S's [512, 128], H 256's [1024, 256]), threads
+// split the rows, not the output: each sums its own consecutive chunks into a copy of the output of its
+// own (Halide's rfactor), and the copies are added at the end. Splitting the output's tiles among the threads instead
 // forked and joined them once per chunk (50 times per product at S), and both threads read every chunk:
-// S's four weight gradients took 6.4-7.4 ms each, 4.8-5.2 ms this way (docs/performance.md). Larger
+// S's four weight gradients took 6.4-7.4 ms each, 4.8-5.2 ms this way (docs/performance.md), and
+// H 256's [1024, 256] ones (1 MiB a copy, this machine's whole L2) 21.7-22.1 -> 18.6-19.2 ms. Larger
 // outputs keep the tiles split: with a [2048, 512] copy per part (LSTM H 512) the row split made the
 // training step 1.3-1.4x slower.
-constexpr int64_t kRowSplitOutputBytes = 512 * 1024;
+constexpr int64_t kRowSplitOutputBytes = 1024 * 1024;
 
 void transposed_matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
   Func acc = mm.func, partial = mm.partial;

@@ -132,6 +132,39 @@ TEST(ScheduleCpu, TileScratchHasConstantSize) {
   }
 }
 
+// Whether a weight gradient (a transpose_a product) is summed by rows across the threads, each thread
+// into a copy of its own (Halide's rfactor: the product then adds up an `_intm` Func).
+bool rows_split(const codegen::FuncRoles::MatMul& mm) {
+  for (const auto& [callee, unused] : Halide::Internal::find_direct_calls(mm.func.function())) {
+    if (callee.size() > 5 && callee.compare(callee.size() - 5, 5, "_intm") == 0) return true;
+  }
+  return false;
+}
+
+// Weight gradients split their rows across the threads where a copy of the output fits in this L2
+// (1 MiB: [4H, H] up to H 256), and their output tiles above. Measured on Zen 5 (kernel_bench train,
+// docs/performance.md): at H 256 each [1024, 256] gradient 21.7-22.1 ms split by tiles, 18.6-19.2 by
+// rows; at H 512 ([2048, 512], 4 MiB a copy) the row split made the training step 1.3-1.4x slower.
+TEST(ScheduleCpu, WeightGradientsSplitRowsWhereACopyFitsInL2) {
+  for (const auto& [hidden, split] : {std::pair<int64_t, bool>{128, true}, {256, true}, {512, false}}) {
+    ir::Module m = optimized("lstm", /*training=*/true, /*input=*/hidden, hidden);
+    runtime::ExecutionPlan plan(m);
+    int gradients = 0;
+    for (const runtime::KernelSpec& spec : plan.kernels()) {
+      if (spec.step) continue;
+      codegen::LoweredKernel k = codegen::lower_kernel(spec);
+      codegen::schedule_cpu(k, Halide::Target("x86-64-linux-avx-avx2-avx512-avx512_skylake-fma-sse41"));
+      for (const codegen::FuncRoles::MatMul& mm : k.roles.matmuls) {
+        if (!mm.partial.defined()) continue;
+        EXPECT_EQ(rows_split(mm), split) << "H" << hidden << " " << spec.name << ": " << mm.func.name() << " ("
+                                         << mm.output_bytes << " bytes)";
+        ++gradients;
+      }
+    }
+    EXPECT_EQ(gradients, 4) << "H" << hidden << ": W_ih and W_hh of both layers";
+  }
+}
+
 // Whether a product's reduction loop is split for unrolling (a loop "...ki" in its update).
 bool reduction_unrolled(const Halide::Func& f) {
   for (const Halide::Internal::Dim& d : f.function().update(0).schedule().dims()) {
