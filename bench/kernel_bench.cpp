@@ -51,8 +51,10 @@ int main(int argc, char** argv) {
         // Weights and biases (no batch dim) are the same for every step.
         bool per_step = false;
         for (const ir::Dim& d : type.shape) per_step |= d.is_symbolic();
-        // STREAM=out: the step inputs stay cache-hot too, only the outputs are fresh (to tell the two apart).
-        bool shared = !per_step || (getenv("STREAM") && std::string(getenv("STREAM")) == "out");
+        // STREAM=out: the step inputs stay cache-hot too, only the outputs are fresh (to tell the two apart);
+        // STREAM=in<i>: input i and the outputs are fresh, the other inputs hot (which input costs what).
+        const std::string mode = getenv("STREAM") ? getenv("STREAM") : "";
+        bool shared = !per_step || mode == "out" || (mode.rfind("in", 0) == 0 && mode != "in" + std::to_string(i));
         bufs.push_back(s > 0 && shared ? all[0][i] : make(type));
       }
       if (spec.masked) bufs.push_back(make(ir::TensorType{ir::DType::I32, {ir::batch_dim()}}));
