@@ -47,12 +47,6 @@ void map_schedule(Func f, int lanes, int64_t inner_extent, bool step) {
   parallel_rows(f, f, step);
 }
 
-// Register-blocked matrix product. The product C[rows…, N] is computed in tiles of NT outputs (two
-// vectors; four on AVX-512 where N allows) by MT rows; each tile's accumulators (NT/lanes × MT vector
-// registers: 12 of AVX2's 16, 24 of AVX-512's 32) stay in registers for the whole reduction, which
-// streams one broadcast of A per row and one vector load of B per vector per step. N is static: its
-// tiles shift inwards at the edge instead of being guarded. Rows are symbolic (batch), so the last row
-// tile is guarded.
 // A sum over `r` split across the threads: `f`'s update sums consecutive runs of r into copies of the
 // result of their own (rfactor; parts twice as many as cores, so that no core waits long for the last)
 // and then adds the copies. Returns the copies' Func, whose update loops over `r_in_part` with the part
@@ -75,12 +69,12 @@ Func sum_in_parts(Func f, RVar r, RVar r_in_part, Var u, int lanes, bool vectori
 // into registers (`partial`) and adds it in, so the chunk is read from cache, not memory, by all tiles.
 // Where a copy of the output fits in an L2 (1 MiB here: S's [512, 128], H 256's [1024, 256]), threads
 // split the rows, not the output: each sums its own consecutive chunks into a copy of the output of its
-// own (Halide's rfactor), and the copies are added at the end. Splitting the output's tiles among the threads instead
-// forked and joined them once per chunk (50 times per product at S), and both threads read every chunk:
-// S's four weight gradients took 6.4-7.4 ms each, 4.8-5.2 ms this way (docs/performance.md), and
-// H 256's [1024, 256] ones (1 MiB a copy, this machine's whole L2) 21.7-22.1 -> 18.6-19.2 ms. Larger
-// outputs keep the tiles split: with a [2048, 512] copy per part (LSTM H 512) the row split made the
-// training step 1.3-1.4x slower.
+// own (Halide's rfactor), and the copies are added at the end. Splitting the output's tiles among the
+// threads instead forked and joined them once per chunk (50 times per product at S), and both threads
+// read every chunk: S's four weight gradients took 6.4-7.4 ms each, 4.8-5.2 ms this way, and H 256's
+// [1024, 256] ones (1 MiB a copy, this machine's whole L2) 21.7-22.1 -> 18.6-19.2 ms
+// (docs/performance.md). Larger outputs keep the tiles split: with a [2048, 512] copy per part (LSTM
+// H 512) the row split made the training step 1.3-1.4x slower.
 constexpr int64_t kRowSplitOutputBytes = 1024 * 1024;
 
 void transposed_matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
@@ -214,6 +208,12 @@ void blocked_matmul_schedule(const FuncRoles::MatMul& mm, Func c, int lanes) {
   }
 }
 
+// Register-blocked matrix product. The product C[rows…, N] is computed in tiles of NT outputs (two
+// vectors; four on AVX-512 where N allows) by MT rows; each tile's accumulators (NT/lanes × MT vector
+// registers: 12 of AVX2's 16, 24 of AVX-512's 32) stay in registers for the whole reduction, which
+// streams one broadcast of A per row and one vector load of B per vector per step. N is static: its
+// tiles shift inwards at the edge instead of being guarded. Rows are symbolic (batch), so the last row
+// tile is guarded.
 void matmul_schedule(const FuncsByName& reached, const FuncRoles::MatMul& mm, int lanes, bool step) {
   if (mm.partial.defined()) return transposed_matmul_schedule(mm, lanes);
   Func acc = mm.func;
