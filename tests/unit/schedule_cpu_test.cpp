@@ -132,14 +132,18 @@ TEST(ScheduleCpu, TileScratchHasConstantSize) {
   }
 }
 
-// Whether a weight gradient (a transpose_a product) is summed by rows across the threads, each thread
-// into a copy of its own (Halide's rfactor: the product then adds up an `_intm` Func).
-bool rows_split(const codegen::FuncRoles::MatMul& mm) {
-  for (const auto& [callee, unused] : Halide::Internal::find_direct_calls(mm.func.function())) {
+// Whether f sums an rfactor'ed intermediate (Halide names it <name>_intm): a reduction split into
+// partial sums (lanes of a vector, or one copy per thread) that f then adds up.
+bool sums_an_rfactor(const Halide::Func& f) {
+  for (const auto& [callee, unused] : Halide::Internal::find_direct_calls(f.function())) {
     if (callee.size() > 5 && callee.compare(callee.size() - 5, 5, "_intm") == 0) return true;
   }
   return false;
 }
+
+// Whether a weight gradient (a transpose_a product) is summed by rows across the threads, each thread
+// into a copy of its own.
+bool rows_split(const codegen::FuncRoles::MatMul& mm) { return sums_an_rfactor(mm.func); }
 
 // Weight gradients split their rows across the threads where a copy of the output fits in this L2
 // (1 MiB: [4H, H] up to H 256), and their output tiles above. Measured on Zen 5 (kernel_bench train,
@@ -243,11 +247,7 @@ TEST(ScheduleCpu, LayerNormStepsTileTheirProductAndVectoriseTheirStatistics) {
       ++shared_products;
     }
     for (const Halide::Func& f : k.roles.reductions) {
-      bool lanes = false;
-      for (const auto& [callee, unused] : Halide::Internal::find_direct_calls(f.function())) {
-        lanes |= callee.size() > 5 && callee.compare(callee.size() - 5, 5, "_intm") == 0;
-      }
-      EXPECT_TRUE(lanes) << spec.name << ": reduction " << f.name() << " left scalar";
+      EXPECT_TRUE(sums_an_rfactor(f)) << spec.name << ": reduction " << f.name() << " left scalar";
       ++reductions;
     }
   }
