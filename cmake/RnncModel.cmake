@@ -38,9 +38,15 @@ function(rnnc_add_model NAME)
     set(command $<TARGET_FILE:rnnc> compile ${ARG_MODEL})
     set(depends rnnc)
   endif()
+  # Compiled kernels are cached (codegen/kernel_cache.h): in RNNC_KERNEL_CACHE_DIR when the project
+  # sets it, else the user's ~/.cache/rnnc.
+  set(env)
+  if(RNNC_KERNEL_CACHE_DIR)
+    set(env ${CMAKE_COMMAND} -E env RNNC_CACHE_DIR=${RNNC_KERNEL_CACHE_DIR})
+  endif()
   add_custom_command(
     OUTPUT ${dir}/lib${NAME}.a ${dir}/${NAME}.h
-    COMMAND ${command} --name ${NAME} --mode ${ARG_MODE} --target ${targets} --output ${dir} ${ARG_OPTIONS} ${extra}
+    COMMAND ${env} ${command} --name ${NAME} --mode ${ARG_MODE} --target ${targets} --output ${dir} ${ARG_OPTIONS} ${extra}
     DEPENDS ${depends}
     COMMENT "rnnc: compiling model ${NAME} (${ARG_MODE}) for ${targets}"
     VERBATIM)

@@ -6,6 +6,9 @@
 #include <fstream>
 
 #include "codegen/compile.h"
+#include "codegen/fingerprint.h"  // generated: RNNC_CODEGEN_FINGERPRINT
+#include "codegen/jit.h"
+#include "codegen/kernel_cache.h"
 #include "ir/error.h"
 #include "ir/printer.h"
 #include "runtime/device.h"
@@ -72,6 +75,13 @@ const char* device_enum(runtime::Device d) {
   return "rnnc::runtime::Device::Cpu";
 }
 
+// A cached file into the output folder.
+void copy_out(const fs::path& from, const fs::path& to) {
+  std::error_code ec;
+  fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
+  RNNC_USER_CHECK(!ec) << "compile: cannot copy " << from << " to " << to << ": " << ec.message();
+}
+
 void write_file(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   RNNC_USER_CHECK(out) << "cannot write " << path;
@@ -104,27 +114,41 @@ std::vector<std::string> compile_aot(const ir::Module& module, const AotOptions&
     // One runtime for the whole library, built separately below.
     Halide::Target kernel_target = target.with_feature(Halide::Target::NoRuntime);
     std::string suffix = "_t" + std::to_string(i);
-    Halide::Module m = compile_plan(plan, kernel_target, o.name + suffix, suffix);
-    std::string base = (dir / (o.name + suffix)).string();
+    std::string base = o.name + suffix;
     std::map<Halide::OutputFileType, std::string> outputs{{Halide::OutputFileType::object, base + ".o"}};
     if (o.emit.count("stmt")) outputs[Halide::OutputFileType::stmt] = base + ".stmt";
     if (o.emit.count("html")) outputs[Halide::OutputFileType::stmt_html] = base + ".stmt.html";
     if (o.emit.count("asm")) outputs[Halide::OutputFileType::assembly] = base + ".s";
     if (o.emit.count("llvm") || o.emit.count("ir")) outputs[Halide::OutputFileType::llvm_assembly] = base + ".ll";
     if (o.emit.count("header")) outputs[Halide::OutputFileType::c_header] = base + "_kernels.h";
-    try {
-      m.compile(outputs);
-    } catch (const Halide::Error& e) {
-      throw InternalError("compile: Halide failed on target " + target.to_string() + ": " + e.what());
+    // Keyed as the JIT's kernels are, and on the symbols' names and the files asked for.
+    std::string key = "aot\n" + jit_cache_key(plan, kernel_target.to_string()) + "\n" + base;
+    for (const auto& [kind, file] : outputs) key += " " + file;
+    CacheEntry entry = cached_build(base, key, [&](const fs::path& cache) {
+      Halide::Module m = compile_plan(plan, kernel_target, base, suffix);
+      std::map<Halide::OutputFileType, std::string> in_cache;
+      for (const auto& [kind, file] : outputs) in_cache[kind] = (cache / file).string();
+      try {
+        m.compile(in_cache);
+      } catch (const Halide::Error& e) {
+        throw InternalError("compile: Halide failed on target " + target.to_string() + ": " + e.what());
+      }
+    });
+    if (entry.hit && relower_on_cache_hit()) relower_plan(plan, kernel_target);
+    for (const auto& [kind, file] : outputs) {
+      copy_out(entry.dir / file, dir / file);
+      if (kind != Halide::OutputFileType::object || o.emit.count("obj")) written.push_back((dir / file).string());
     }
-    objects.push_back(base + ".o");
-    for (const auto& [kind, path] : outputs) {
-      if (kind != Halide::OutputFileType::object || o.emit.count("obj")) written.push_back(path);
-    }
+    objects.push_back((dir / (base + ".o")).string());
   }
   std::string runtime_object = (dir / (o.name + "_runtime.o")).string();
   try {
-    Halide::compile_standalone_runtime(runtime_object, runtime_target(targets));
+    Halide::Target rt = runtime_target(targets);
+    std::string key = std::string("runtime\n") + RNNC_CODEGEN_FINGERPRINT + "\n" + rt.to_string();
+    CacheEntry entry = cached_build("halide_runtime", key, [&](const fs::path& cache) {
+      Halide::compile_standalone_runtime((cache / "runtime.o").string(), rt);
+    });
+    copy_out(entry.dir / "runtime.o", runtime_object);
     std::string library = (dir / ("lib" + o.name + ".a")).string();
     std::vector<std::string> members = objects;
     members.push_back(runtime_object);

@@ -1,5 +1,7 @@
 #include "codegen/compile.h"
 
+#include <optional>
+
 #include "codegen/lower.h"
 #include "codegen/schedule_cpu.h"
 #include "codegen/schedule_gpu.h"
@@ -50,28 +52,46 @@ bool compiled_for(const runtime::KernelSpec& spec, const Halide::Target& target)
   return !(spec.cpu_only && target.has_gpu_feature());
 }
 
+namespace {
+
+// Lowers and schedules one kernel; with `to_module`, Halide lowers it into a module (on a GPU target that
+// runs rnnc's own lowering passes too), which LLVM then compiles. Halide's errors are ours.
+std::optional<Halide::Module> lower_one(const runtime::KernelSpec& spec, const Halide::Target& target,
+                                        const std::string& suffix, bool to_module) {
+  try {
+    const bool gpu = target.has_gpu_feature();
+    LoweredKernel k = gpu ? lower_for_gpu(spec, target) : lower_kernel(spec);
+    if (!gpu) schedule_cpu(k, target);
+    Halide::Pipeline pipeline(k.outputs);
+    if (gpu) add_gpu_lowering_passes(pipeline);
+    if (!to_module) return std::nullopt;
+    Halide::Module module = pipeline.compile_to_module(k.arguments, spec.name + suffix, target);
+    if (gpu) give_buffers_unique_names(module, spec.name + suffix);
+    return module;
+  } catch (const Halide::Error& e) {
+    throw InternalError("codegen: Halide rejected kernel " + spec.name + ": " + e.what());
+  }
+}
+
+}  // namespace
+
 Halide::Module compile_plan(const runtime::ExecutionPlan& plan, const Halide::Target& target, const std::string& name,
                             const std::string& suffix) {
   std::vector<Halide::Module> modules;
   for (const runtime::KernelSpec& spec : plan.kernels()) {
-    if (!compiled_for(spec, target)) continue;
-    try {
-      const bool gpu = target.has_gpu_feature();
-      LoweredKernel k = gpu ? lower_for_gpu(spec, target) : lower_kernel(spec);
-      if (!gpu) schedule_cpu(k, target);
-      Halide::Pipeline pipeline(k.outputs);
-      if (gpu) add_gpu_lowering_passes(pipeline);
-      modules.push_back(pipeline.compile_to_module(k.arguments, spec.name + suffix, target));
-      if (gpu) give_buffers_unique_names(modules.back(), spec.name + suffix);
-    } catch (const Halide::Error& e) {
-      throw InternalError("codegen: Halide rejected kernel " + spec.name + ": " + e.what());
-    }
+    if (compiled_for(spec, target)) modules.push_back(*lower_one(spec, target, suffix, true));
   }
   RNNC_USER_CHECK(!modules.empty()) << "codegen: module @" << plan.module().name() << " has no kernels to compile";
   try {
     return Halide::link_modules(name, modules);
   } catch (const Halide::Error& e) {
     throw InternalError("codegen: linking the kernels of " + name + " failed: " + e.what());
+  }
+}
+
+void relower_plan(const runtime::ExecutionPlan& plan, const Halide::Target& target) {
+  for (const runtime::KernelSpec& spec : plan.kernels()) {
+    if (compiled_for(spec, target)) lower_one(spec, target, "", /*to_module=*/false);
   }
 }
 

@@ -22,4 +22,9 @@ bool compiled_for(const runtime::KernelSpec& spec, const Halide::Target& target)
 Halide::Module compile_plan(const runtime::ExecutionPlan& plan, const Halide::Target& target, const std::string& name,
                             const std::string& suffix = "");
 
+// rnnc's part of compile_plan, for a kernel-cache hit under relower_on_cache_hit(): every kernel lowered
+// and scheduled, nothing compiled. Not Halide's lowering, which would run rnnc's GPU passes but costs
+// 6-40 s per CUDA model and target under ASan (tests/unit/kernel_cache_test.cpp runs those passes on a small one).
+void relower_plan(const runtime::ExecutionPlan& plan, const Halide::Target& target);
+
 }  // namespace rnnc::codegen

@@ -1,17 +1,15 @@
 #include "codegen/jit.h"
 
 #include <dlfcn.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <functional>
 #include <mutex>
 
 #include "codegen/compile.h"
 #include "codegen/fingerprint.h"  // generated: RNNC_CODEGEN_FINGERPRINT
+#include "codegen/kernel_cache.h"
 #include "ir/error.h"
 #include "ir/printer.h"
 
@@ -20,18 +18,6 @@ namespace rnnc::codegen {
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path cache_dir() {
-  if (const char* dir = std::getenv("RNNC_CACHE_DIR"); dir && *dir) return dir;
-  if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".cache" / "rnnc";
-  return fs::temp_directory_path() / "rnnc-cache";
-}
-
-std::string hex(size_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%016zx", v);
-  return buf;
-}
 
 struct SharedObject {
   void* handle = nullptr;
@@ -68,32 +54,25 @@ runtime::KernelTable jit_compile(const runtime::ExecutionPlan& plan, const std::
   std::string key = jit_cache_key(plan, target.to_string());
   if (auto it = loaded.find(key); it != loaded.end()) return it->second;
 
-  std::string name = runtime::c_identifier(plan.module().name()) + "_" + hex(std::hash<std::string>{}(key));
-  fs::path dir = cache_dir();
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  RNNC_USER_CHECK(!ec) << "codegen: cannot create the kernel cache " << dir << ": " << ec.message();
-  fs::path so = dir / (name + ".so");
-  if (!fs::exists(so)) {
+  CacheEntry entry = cached_build(runtime::c_identifier(plan.module().name()), key, [&](const fs::path& dir) {
     // Lowering takes about a second, LLVM the rest; a cached object needs neither.
     Halide::Module module = compile_plan(plan, target, "rnnc_kernels");
-    // Build beside the final name and rename: a concurrent or killed build never leaves half a file.
-    std::string tmp = (dir / (name + "." + std::to_string(getpid()))).string();
+    std::map<Halide::OutputFileType, std::string> outputs{{Halide::OutputFileType::object, (dir / "kernels.o").string()}};
+    // RNNC_DUMP_STMT=1 keeps the lowered loop nests beside the cached object, for reading schedules.
+    if (const char* dump = std::getenv("RNNC_DUMP_STMT"); dump && *dump == '1') {
+      outputs[Halide::OutputFileType::stmt] = (dir / "kernels.stmt").string();
+    }
     try {
-      std::map<Halide::OutputFileType, std::string> outputs{{Halide::OutputFileType::object, tmp + ".o"}};
-      // RNNC_DUMP_STMT=1 keeps the lowered loop nests beside the cached object, for reading schedules.
-      if (const char* dump = std::getenv("RNNC_DUMP_STMT"); dump && *dump == '1') {
-        outputs[Halide::OutputFileType::stmt] = (dir / (name + ".stmt")).string();
-      }
       module.compile(outputs);
     } catch (const Halide::Error& e) {
-      throw InternalError(std::string("codegen: compiling ") + name + " failed: " + e.what());
+      throw InternalError("codegen: compiling the kernels of @" + plan.module().name() + " failed: " + e.what());
     }
-    link_shared(tmp + ".o", tmp + ".so");
-    fs::remove(tmp + ".o", ec);
-    fs::rename(tmp + ".so", so, ec);
-    RNNC_USER_CHECK(!ec) << "codegen: cannot store " << so << ": " << ec.message();
-  }
+    link_shared(dir / "kernels.o", dir / "kernels.so");
+    std::error_code ec;
+    fs::remove(dir / "kernels.o", ec);
+  });
+  if (entry.hit && relower_on_cache_hit()) relower_plan(plan, target);
+  fs::path so = entry.dir / "kernels.so";
   auto object = std::make_shared<SharedObject>();
   object->handle = dlopen(so.c_str(), RTLD_NOW | RTLD_LOCAL);
   RNNC_USER_CHECK(object->handle) << "codegen: cannot load " << so << ": " << dlerror();

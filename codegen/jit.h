@@ -1,7 +1,7 @@
 // JIT compilation: every kernel of an execution plan, linked into one shared object, loaded with
-// dlopen. Compiled objects are cached on disk per jit_cache_key — in $RNNC_CACHE_DIR, else
-// ~/.cache/rnnc — and in memory: kernels are generic over the symbolic dims (batch, time), so one
-// compilation serves every batch size and sequence length. Needs a C++ compiler driver (`c++`, or
+// dlopen. Compiled objects are cached on disk per jit_cache_key (codegen/kernel_cache.h: in
+// $RNNC_CACHE_DIR, else ~/.cache/rnnc) and in memory: kernels are generic over the symbolic dims (batch,
+// time), so one compilation serves every batch size and sequence length. Needs a C++ compiler driver (`c++`, or
 // $RNNC_LINKER) to link the shared object.
 #pragma once
 

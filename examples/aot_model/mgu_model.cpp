@@ -10,8 +10,12 @@ static dsl::CellDef minimal_gated_unit() {
   return {"mgu", [](dsl::Cell& c) {
             Expr x = c.input(), h = c.state("h");
             int64_t H = c.hidden_size();
-            Expr f = sigmoid(c.linear(x, "W_f", H, "b_f") + c.linear(h, "U_f", H));
-            Expr candidate = tanh(c.linear(x, "W_h", H, "b_h") + c.linear(f * h, "U_h", H));
+            // One parameter per statement: in `c.linear(..) + c.linear(..)` the compiler picks which
+            // operand is made first, and with it the parameters' order in the IR.
+            Expr input_f = c.linear(x, "W_f", H, "b_f");
+            Expr f = sigmoid(input_f + c.linear(h, "U_f", H));
+            Expr input_h = c.linear(x, "W_h", H, "b_h");
+            Expr candidate = tanh(input_h + c.linear(f * h, "U_h", H));
             c.next("h", (1.0 - f) * h + f * candidate);
           }};
 }

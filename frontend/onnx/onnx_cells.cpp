@@ -109,15 +109,24 @@ Expr apply_activation(const Activation& a, const Expr& x) {
   if (n == "Tanh") return tanh(x);
   if (n == "Sigmoid") return sigmoid(x);
   if (n == "Affine") return a.alpha * x + a.beta;
-  if (n == "LeakyRelu") return relu(x) - a.alpha * relu(-x);
   if (n == "ThresholdedRelu") return x * relu_mask(x - a.alpha);
   if (n == "ScaledTanh") return a.alpha * tanh(a.beta * x);
   if (n == "HardSigmoid") return clip(a.alpha * x + a.beta, 0.0, 1.0);
-  if (n == "Elu") return relu(x) + a.alpha * (exp(-relu(-x)) - 1.0);
-  Expr abs = relu(x) + relu(-x);
+  // Both halves are named statements: in `relu(x) + relu(-x)` the compiler picks which operand's nodes
+  // are made first, and the IR's numbering (and the kernel cache's key) would follow.
+  Expr positive = relu(x);
+  Expr negative = relu(-x);
+  if (n == "LeakyRelu") return positive - a.alpha * negative;
+  if (n == "Elu") return positive + a.alpha * (exp(-negative) - 1.0);
+  Expr abs = positive + negative;
   if (n == "Softsign") return x / (1.0 + abs);
-  if (n == "Softplus") return relu(x) + log(1.0 + exp(-abs));  // log(1 + e^x) without overflow
+  if (n == "Softplus") return positive + log(1.0 + exp(-abs));  // log(1 + e^x) without overflow
   throw_user_error("unknown activation function '" + n + "'");
+}
+
+Expr absolute(const Expr& x) {
+  Expr positive = relu(x);  // sequenced, as in apply_activation
+  return positive + relu(-x);
 }
 
 CellDef onnx_cell(const CellOptions& o) {

@@ -28,6 +28,9 @@ std::vector<std::vector<Activation>> recurrent_activations(const onnx_io::NodeIn
 
 // a(x) from IR ops; exact where the function is the identity on part of its domain.
 dsl::Expr apply_activation(const Activation& a, const dsl::Expr& x);
+
+// |x| as relu(x) + relu(-x).
+dsl::Expr absolute(const dsl::Expr& x);
 // min(max(x, lo), hi), exact for elements inside [lo, hi] (masks, not min/max arithmetic).
 dsl::Expr clip(const dsl::Expr& x, double lo, double hi);
 

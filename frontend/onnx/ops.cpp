@@ -634,7 +634,7 @@ void lower_unary(Context& ctx) {
     fn = [](const dsl::Expr& x) { return dsl::log(x); };
     fold = [](double x) { return std::log(x); };
   } else if (op == "Abs") {
-    fn = [](const dsl::Expr& x) { return dsl::relu(x) + dsl::relu(-x); };
+    fn = [](const dsl::Expr& x) { return absolute(x); };
     fold = [](double x) { return std::fabs(x); };
   } else {
     // The activation functions, shared with the recurrent cells (alpha/beta: the operator's defaults).
