@@ -73,11 +73,13 @@ CacheEntry cached_build(const std::string& stem, const std::string& key,
   }
   // A folder left under the name is another key's or a damaged one: ours replaces it.
   if (fs::exists(entry, ec) && recorded_key(entry) != key) fs::remove_all(entry, ec);
-  fs::rename(tmp, entry, ec);
-  if (ec) {
+  std::error_code renamed;
+  fs::rename(tmp, entry, renamed);
+  if (renamed) {
     // Another process published the same key first: use its entry.
     fs::remove_all(tmp, ec);
-    RNNC_USER_CHECK(recorded_key(entry) == key) << "codegen: cannot store the kernel cache entry " << entry;
+    RNNC_USER_CHECK(recorded_key(entry) == key)
+        << "codegen: cannot store the kernel cache entry " << entry << ": " << renamed.message();
   }
   return {entry, false};
 }

@@ -22,18 +22,6 @@ namespace {
 
 using runtime::Tensor;
 
-std::vector<runtime::Value<float>> to_f32(const testing::Values& values) {
-  std::vector<runtime::Value<float>> out;
-  for (const auto& v : values) {
-    if (const auto* t = std::get_if<Tensor<double>>(&v)) {
-      out.push_back(Tensor<float>(t->shape, std::vector<float>(t->data.begin(), t->data.end())));
-    } else {
-      out.push_back(std::get<runtime::IntTensor>(v));
-    }
-  }
-  return out;
-}
-
 struct AotModel {
   const char* name;
   const char* ir;
@@ -59,7 +47,7 @@ void check(const AotModel& aot, int64_t time, int64_t batch) {
     const ir::Function& fwd = *m.find_function("forward");
     testing::Values inputs = testing::random_inputs(fwd, {{"time", time}, {"batch", batch}}, gen, 11, 2);
     testing::Values want = reference.run("forward", inputs);
-    std::vector<runtime::Value<float>> got = compiled.run("forward", to_f32(inputs));
+    std::vector<runtime::Value<float>> got = compiled.run("forward", testing::to_f32(inputs));
     for (size_t i = 0; i < want.size(); ++i) {
       if (const auto* w = std::get_if<Tensor<double>>(&want[i])) {
         EXPECT_LT(testing::relative_error(std::get<Tensor<float>>(got[i]), *w), 1e-4)
@@ -82,7 +70,7 @@ void check(const AotModel& aot, int64_t time, int64_t batch) {
       if (fwd.result_names()[i].rfind(passes::kSavedPrefix, 0) == 0) args.push_back(want[i]);
     }
     testing::Values grads = reference.run("backward", args);
-    std::vector<runtime::Value<float>> grads32 = compiled.run("backward", to_f32(args));
+    std::vector<runtime::Value<float>> grads32 = compiled.run("backward", testing::to_f32(args));
     for (size_t i = 0; i < grads.size(); ++i) {
       EXPECT_LT(testing::relative_error(std::get<Tensor<float>>(grads32[i]), std::get<Tensor<double>>(grads[i])), 1e-4)
           << aot.name << " target " << t << " " << bwd->result_names()[i];

@@ -43,18 +43,6 @@ std::vector<GpuModel> models() {
   return {RNNC_GPU_MODELS(GPU_MODEL)};
 }
 
-std::vector<runtime::Value<float>> to_f32(const testing::Values& values) {
-  std::vector<runtime::Value<float>> out;
-  for (const auto& v : values) {
-    if (const auto* t = std::get_if<Tensor<double>>(&v)) {
-      out.push_back(Tensor<float>(t->shape, std::vector<float>(t->data.begin(), t->data.end())));
-    } else {
-      out.push_back(std::get<runtime::IntTensor>(v));
-    }
-  }
-  return out;
-}
-
 // The first target of `model` compiled for `device`, or -1.
 int target_for(const GpuModel& model, Device device) {
   for (int t = 0; t < model.targets; ++t) {
@@ -101,7 +89,8 @@ void check_against_reference(const GpuModel& model, Device device, int64_t time,
     testing::Values x = testing::random_inputs(fwd, {{"time", time}, {"batch", batch}}, other, model.vocab, model.classes);
     compiled.set_results_on_host(false);
     std::vector<runtime::CompiledModule::Buffer> in, out, bwd_in;
-    for (size_t i = 0; i < x.size(); ++i) in.push_back(runtime::CompiledModule::to_buffer(to_f32(x)[i], fwd.type(fwd.arg(i)).dtype));
+    std::vector<runtime::Value<float>> x32 = testing::to_f32(x);
+    for (size_t i = 0; i < x32.size(); ++i) in.push_back(runtime::CompiledModule::to_buffer(x32[i], fwd.type(fwd.arg(i)).dtype));
     out = compiled.run_buffers("forward", in);
     if (const ir::Function* bwd = m.find_function("backward")) {
       std::normal_distribution<double> normal;
@@ -122,7 +111,7 @@ void check_against_reference(const GpuModel& model, Device device, int64_t time,
   double worst_forward = 0, worst_backward = 0;
   // Twice: the second run reuses the device's cached allocations and parameter copies.
   for (int repeat = 0; repeat < 2; ++repeat) {
-    std::vector<runtime::Value<float>> got = compiled.run("forward", to_f32(inputs));
+    std::vector<runtime::Value<float>> got = compiled.run("forward", testing::to_f32(inputs));
     for (size_t i = 0; i < want.size(); ++i) {
       if (const auto* w = std::get_if<Tensor<double>>(&want[i])) {
         const double e = testing::relative_error(std::get<Tensor<float>>(got[i]), *w);
@@ -154,12 +143,13 @@ void check_against_reference(const GpuModel& model, Device device, int64_t time,
   // @backward on the device, fed @forward's saved activations as the device left them.
   compiled.set_results_on_host(false);
   std::vector<runtime::CompiledModule::Buffer> fwd_in;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    fwd_in.push_back(runtime::CompiledModule::to_buffer(to_f32(inputs)[i], fwd.type(fwd.arg(i)).dtype));
+  std::vector<runtime::Value<float>> inputs32 = testing::to_f32(inputs);
+  for (size_t i = 0; i < inputs32.size(); ++i) {
+    fwd_in.push_back(runtime::CompiledModule::to_buffer(inputs32[i], fwd.type(fwd.arg(i)).dtype));
   }
   std::vector<runtime::CompiledModule::Buffer> saved = compiled.run_buffers("forward", fwd_in);
   std::vector<runtime::CompiledModule::Buffer> bwd_in;
-  std::vector<runtime::Value<float>> cotangents = to_f32(args);
+  std::vector<runtime::Value<float>> cotangents = testing::to_f32(args);
   for (size_t i = 0; i < cotangents.size(); ++i) {
     bwd_in.push_back(runtime::CompiledModule::to_buffer(cotangents[i], bwd->type(bwd->arg(i)).dtype));
   }

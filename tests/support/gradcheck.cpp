@@ -43,6 +43,18 @@ Values random_inputs(const ir::Function& forward, const std::map<std::string, in
   return out;
 }
 
+std::vector<runtime::Value<float>> to_f32(const Values& values) {
+  std::vector<runtime::Value<float>> out;
+  for (const auto& v : values) {
+    if (const auto* t = std::get_if<Tensor<double>>(&v)) {
+      out.push_back(Tensor<float>(t->shape, std::vector<float>(t->data.begin(), t->data.end())));
+    } else {
+      out.push_back(std::get<runtime::IntTensor>(v));
+    }
+  }
+  return out;
+}
+
 Values random_cotangents(const Values& results, std::mt19937& gen) {
   std::normal_distribution<double> normal;
   Values out;

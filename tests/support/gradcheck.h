@@ -19,6 +19,9 @@ using Values = std::vector<runtime::Value<double>>;
 Values random_inputs(const ir::Function& forward, const std::map<std::string, int64_t>& dims, std::mt19937& gen,
                      int64_t vocab = 0, int64_t classes = 0);
 
+// The same values in float32 (integer tensors unchanged), for a compiled model's run.
+std::vector<runtime::Value<float>> to_f32(const Values& values);
+
 // Σ_i <cotangent_i, result_i> over @forward's float results that are not saved activations.
 double weighted_loss(const Values& results, const Values& cotangents);
 

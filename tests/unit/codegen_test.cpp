@@ -43,18 +43,6 @@ ir::Module optimized(ir::Module m, bool training) {
   return m;
 }
 
-std::vector<runtime::Value<float>> to_f32(const testing::Values& values) {
-  std::vector<runtime::Value<float>> out;
-  for (const auto& v : values) {
-    if (const auto* t = std::get_if<Tensor<double>>(&v)) {
-      out.push_back(Tensor<float>(t->shape, std::vector<float>(t->data.begin(), t->data.end())));
-    } else {
-      out.push_back(std::get<runtime::IntTensor>(v));
-    }
-  }
-  return out;
-}
-
 // The arguments of `f` picked by name from those of `original` (the inference function has fewer).
 template <typename V>
 std::vector<V> args_for(const ir::Function& f, const ir::Function& original, const std::vector<V>& values) {
@@ -101,7 +89,7 @@ void check_training(const std::string& model, const Shape& s,
   const ir::Function& fwd = *m.find_function("forward");
   testing::Values inputs = testing::random_inputs(fwd, {{"time", s.time}, {"batch", s.batch}}, gen, 11, 2);
   testing::Values want = reference.run("forward", inputs);
-  std::vector<runtime::Value<float>> got = compiled.run("forward", to_f32(inputs));
+  std::vector<runtime::Value<float>> got = compiled.run("forward", testing::to_f32(inputs));
   for (size_t i = 0; i < want.size(); ++i) {
     if (const auto* w = std::get_if<Tensor<double>>(&want[i])) {
       expect_close(std::get<Tensor<float>>(got[i]), *w, model + " forward " + fwd.result_names()[i]);
@@ -125,7 +113,7 @@ void check_training(const std::string& model, const Shape& s,
   }
   const ir::Function& bwd = *m.find_function("backward");
   testing::Values grads = reference.run("backward", bwd_args);
-  std::vector<runtime::Value<float>> grads32 = compiled.run("backward", to_f32(bwd_args));
+  std::vector<runtime::Value<float>> grads32 = compiled.run("backward", testing::to_f32(bwd_args));
   for (size_t i = 0; i < grads.size(); ++i) {
     expect_close(std::get<Tensor<float>>(grads32[i]), std::get<Tensor<double>>(grads[i]), model + " " + bwd.result_names()[i]);
   }
@@ -187,7 +175,7 @@ TEST_P(CodegenTest, InferenceKernelsMatchTheReference) {
   const ir::Function& f = *m.find_function("forward");
   testing::Values inputs = args_for(f, original.functions()[0], all);
   testing::Values want = reference.run("forward", inputs);
-  std::vector<runtime::Value<float>> got = compiled.run("forward", to_f32(inputs));
+  std::vector<runtime::Value<float>> got = compiled.run("forward", testing::to_f32(inputs));
   for (size_t i = 0; i < want.size(); ++i) {
     expect_close(std::get<Tensor<float>>(got[i]), std::get<Tensor<double>>(want[i]), model + " " + f.result_names()[i]);
   }

@@ -167,15 +167,7 @@ TEST_F(KernelCache, JitKernelsAreCompiledIntoTheCacheAndRun) {
   std::mt19937 gen(4);
   testing::Values inputs = testing::random_inputs(*m.find_function("forward"), {{"time", 5}, {"batch", 3}}, gen, 0, 0);
   testing::Values want = reference.run("forward", inputs);
-  std::vector<runtime::Value<float>> args;
-  for (const auto& v : inputs) {
-    if (const auto* t = std::get_if<runtime::Tensor<double>>(&v)) {
-      args.push_back(runtime::Tensor<float>(t->shape, std::vector<float>(t->data.begin(), t->data.end())));
-    } else {
-      args.push_back(std::get<runtime::IntTensor>(v));
-    }
-  }
-  std::vector<runtime::Value<float>> got = compiled.run("forward", args);
+  std::vector<runtime::Value<float>> got = compiled.run("forward", testing::to_f32(inputs));
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < want.size(); ++i) {
     EXPECT_LT(testing::relative_error(std::get<runtime::Tensor<float>>(got[i]), std::get<runtime::Tensor<double>>(want[i])),
