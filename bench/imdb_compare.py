@@ -4,7 +4,8 @@
   /usr/bin/python3 bench/imdb_compare.py [--data PATH] [--epochs 1] [--limit N] [--torch padded,packed]
 
 Both train the seed's LSTMClassifier with the seed's settings (embedding 100, 2 x LSTM 128, dropout 0.3,
-max_len 200, vocab 25k, Adam 1e-3, clip 1.0, batch 64) on the very same training reviews and ids:
+max_len 200, vocab 25k, Adam 1e-3, clip 1.0, batch 64) on the very same training reviews and ids, the
+embedding of both starting from the same word vectors (--word-vectors, imdb-sentiment's default):
 build/bin/imdb-tokens writes the split rnnc trains on (same vocabulary, same validation carve, same
 --limit subset) for bench/imdb_torch.py to read. PyTorch runs as the seed does (--torch packed:
 pack_padded_sequence) and/or on the padded batch (--torch padded: the same function, much faster
@@ -56,19 +57,24 @@ def main():
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--limit", type=int, default=0, help="train on a seeded subset of N reviews (0: all 20000)")
     ap.add_argument("--torch", default="padded,packed", help="PyTorch modes to run: padded, packed or both")
+    ap.add_argument("--word-vectors", type=int, default=5,
+                    help="skip-gram epochs of the embedding start (imdb-sentiment's default 5; 0: N(0,1)); "
+                         "PyTorch starts from the same values")
     ap.add_argument("--json", default=None, help="also write the results here")
     args = ap.parse_args()
     data = args.data or run([os.path.join(REPO, "scripts", "fetch-imdb.sh")]).stdout.strip()
     work = tempfile.mkdtemp(prefix="rnnc_imdb_compare_")
     limit = ["--limit", str(args.limit)] if args.limit else []
 
-    run([os.path.join(args.bin, "imdb-tokens"), data, "--out", os.path.join(work, "tokens"), "--carve"] + limit)
+    vectors = ["--word-vectors", str(args.word_vectors)]
+    run([os.path.join(args.bin, "imdb-tokens"), data, "--out", os.path.join(work, "tokens"), "--carve"] + limit + vectors)
     r = run([os.path.join(args.bin, "imdb-sentiment"), "train", "--data", data, "--epochs", str(args.epochs),
-             "--checkpoint", os.path.join(work, "rnnc.ckpt")] + limit)
+             "--checkpoint", os.path.join(work, "rnnc.ckpt")] + limit + vectors)
+    start = ["--embedding-start", os.path.join(work, "tokens", "word_vectors.f32")] if args.word_vectors else []
     results = {"rnnc": rnnc_epochs(r.stdout)}
     for mode in [m for m in args.torch.split(",") if m]:
         t = run(["/usr/bin/python3", os.path.join(REPO, "bench", "imdb_torch.py"), os.path.join(work, "tokens"),
-                 "--epochs", str(args.epochs), "--rnn", mode])
+                 "--epochs", str(args.epochs), "--rnn", mode] + start)
         results["pytorch-" + mode] = json.loads(t.stdout.strip().splitlines()[-1])["epochs"]
 
     print(f"\nIMDB LSTMClassifier, seed settings, {args.limit or 20000} training reviews, {args.epochs} epoch(s)")

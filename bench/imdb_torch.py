@@ -3,6 +3,7 @@
 
   build/bin/imdb-tokens "$(scripts/fetch-imdb.sh)" --out /tmp/imdb-tokens
   /usr/bin/python3 bench/imdb_torch.py /tmp/imdb-tokens [--epochs 5] [--limit N] [--threads 1]
+      [--embedding-start /tmp/imdb-tokens/word_vectors.f32]   # imdb-tokens --word-vectors 5
 
 Reads the folder imdb-tokens wrote (vocab.txt, train.tokens, validation.tokens, meta.json; the token
 file format is in data/token_file.h) and trains the model of frontend/zoo.cpp's imdb-classifier:
@@ -44,6 +45,16 @@ def read_tokens(path):
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     return labels.astype(np.int64), lengths.astype(np.int64), flat, offsets
+
+
+def read_word_vectors(path, rows, dim):
+    raw = open(path, "rb").read()
+    if raw[:8] != b"RNNCVEC1":
+        sys.exit(f"{path}: not an rnnc word-vector file (run build/bin/imdb-tokens --word-vectors N)")
+    r, d = (int(v) for v in np.frombuffer(raw, "<i8", count=2, offset=8))
+    if (r, d) != (rows, dim) or len(raw) != 24 + 4 * r * d:
+        sys.exit(f"{path}: {r} x {d} vectors in {len(raw)} bytes; the embedding needs {rows} x {dim}")
+    return np.frombuffer(raw, "<f4", offset=24).reshape(r, d).copy()
 
 
 class Split:
@@ -113,6 +124,9 @@ def main():
     ap.add_argument("--clip", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1 is the fast setting here)")
+    ap.add_argument("--embedding-start", default=None,
+                    help="start the embedding from this word_vectors.f32 (imdb-tokens --word-vectors: the values "
+                         "imdb-sentiment train starts from) instead of N(0, 1)")
     ap.add_argument("--rnn", choices=["packed", "padded"], default="packed",
                     help="packed: the seed's pack_padded_sequence (default); padded: the same function computed "
                          "over the padded batch, taking each sequence's output at its last step (much faster "
@@ -127,6 +141,9 @@ def main():
     valid = Split(os.path.join(args.tokens_dir, "validation.tokens"), args.validation_limit, args.seed + 1)
 
     model = LSTMClassifier(vocab_size, pad_id=pad_id, rnn=args.rnn)
+    if args.embedding_start:
+        with torch.no_grad():
+            model.embedding.weight.copy_(torch.from_numpy(read_word_vectors(args.embedding_start, vocab_size, model.embedding.embedding_dim)))
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     order_rng = np.random.RandomState(args.seed)
     epochs = []
@@ -167,7 +184,7 @@ def main():
         "framework": "pytorch", "torch": torch.__version__, "threads": torch.get_num_threads(),
         "tokens_dir": args.tokens_dir, "train_examples": len(train), "validation_examples": len(valid),
         "validation_source": meta["validation_source"], "vocab_size": vocab_size, "max_len": meta["max_len"],
-        "rnn": args.rnn, "batch_size": args.batch_size, "lr": args.lr, "clip": args.clip, "seed": args.seed,
+        "rnn": args.rnn, "embedding_start": args.embedding_start, "batch_size": args.batch_size, "lr": args.lr, "clip": args.clip, "seed": args.seed,
         "epochs": epochs, "total_train_seconds": round(total, 3),
         "final_validation_accuracy": epochs[-1]["validation_accuracy"] if epochs else None,
         "final_train_loss": epochs[-1]["train_loss"] if epochs else None,

@@ -36,6 +36,19 @@ EncodedSplit encode_reviews(const std::vector<Review>& reviews, const Vocab& voc
   return out;
 }
 
+EncodedSplit truncate_examples(const EncodedSplit& split, int32_t max_len, Truncate keep) {
+  if (max_len <= 0) return split;
+  EncodedSplit out;
+  for (size_t i = 0; i < split.size(); ++i) {
+    std::span<const int32_t> ids = split.example(i);
+    if (ids.size() > static_cast<size_t>(max_len)) {
+      ids = keep == Truncate::Head ? ids.first(static_cast<size_t>(max_len)) : ids.last(static_cast<size_t>(max_len));
+    }
+    out.add(ids, split.labels[i]);
+  }
+  return out;
+}
+
 std::vector<std::vector<int64_t>> batch_plan(size_t examples, const BatchOptions& options, int64_t epoch) {
   RNNC_USER_CHECK(options.batch_size > 0) << "batch size must be positive, not " << options.batch_size;
   std::vector<int64_t> order(examples);

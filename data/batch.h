@@ -37,6 +37,10 @@ struct EncodedSplit {
 EncodedSplit encode_reviews(const std::vector<Review>& reviews, const Vocab& vocab, int32_t max_len = 200,
                             Truncate keep = Truncate::Head);
 
+// Each example of `split` cut to its first (Head) or last (Tail) `max_len` ids, as encode_reviews would
+// have cut it (max_len <= 0: unchanged).
+EncodedSplit truncate_examples(const EncodedSplit& split, int32_t max_len, Truncate keep);
+
 struct Batch {
   int32_t max_length = 0;        // T
   int32_t batch_size = 0;        // B

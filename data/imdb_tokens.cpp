@@ -9,6 +9,7 @@
 #include "data/pipeline.h"
 #include "data/text.h"
 #include "data/token_file.h"
+#include "data/word_vectors.h"
 #include "ir/error.h"
 #include "tools/cli.h"
 
@@ -36,6 +37,11 @@ options:
   --seed N                 seed of the carved validation split (default 1234)
   --carve                  carve validation from train even when DATA has a test split
   --limit N                keep only N training reviews (a seeded subset; validation unchanged)
+  --word-vectors N         also write word_vectors.f32: the embedding start imdb-sentiment train learns
+                           from the training reviews in N skip-gram epochs (its default: 5), so that
+                           bench/imdb_torch.py --embedding-start starts from the same values (0: none)
+  --word-vector-std X      their entries' spread (default 1.0, as imdb-sentiment)
+  --word-vector-seed N     their seed (default 0: imdb-sentiment's default --seed)
   --dump-tokens FILE       also write every review's full token list as text lines:
                            split<TAB>path<TAB>label<TAB>tok tok tok ...
 )";
@@ -76,7 +82,8 @@ void dump_tokens(const std::string& path, const data::ImdbDataset& ds) {
 }
 
 int tokens_main(int argc, char** argv) {
-  rnnc::cli::Args args(argc, argv, {"out", "max-len", "vocab-size", "min-freq", "validation", "seed", "limit", "dump-tokens"},
+  rnnc::cli::Args args(argc, argv, {"out", "max-len", "vocab-size", "min-freq", "validation", "seed", "limit", "dump-tokens", "word-vectors",
+                        "word-vector-std", "word-vector-seed"},
                        {"carve"});
   if (args.positional().size() != 1)
     throw rnnc::cli::UsageError("needs exactly one DATA path (scripts/fetch-imdb.sh prints it)");
@@ -91,6 +98,12 @@ int tokens_main(int argc, char** argv) {
   options.seed = static_cast<uint64_t>(args.get_int("seed", static_cast<int64_t>(options.seed)));
   options.use_test_split = !args.has("carve");
   options.limit_train = args.get_int("limit", 0);
+  const int64_t word_vector_epochs = args.get_int("word-vectors", 0);
+  const double word_vector_std = args.get_double("word-vector-std", 1.0);
+  if (word_vector_epochs < 0 || !(word_vector_std > 0)) {
+    throw rnnc::cli::UsageError("--word-vectors must be >= 0 and --word-vector-std positive");
+  }
+  options.keep_untruncated_train = word_vector_epochs > 0;
 
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
@@ -110,6 +123,16 @@ int tokens_main(int argc, char** argv) {
     std::ofstream out(out_dir + file);
     for (const std::string& p : *paths) out << p << '\n';
     if (!out) throw rnnc::UserError("cannot write " + out_dir + file);
+  }
+
+  if (word_vector_epochs > 0) {
+    data::WordVectors v = data::embedding_start(
+        d.train_untruncated, d.vocab.size(),
+        {.epochs = static_cast<int32_t>(word_vector_epochs), .seed = static_cast<uint64_t>(args.get_int("word-vector-seed", 0))},
+        word_vector_std);
+    data::write_word_vectors(out_dir + "/word_vectors.f32", v);
+    std::printf("imdb-tokens: word_vectors.f32: %lld x %lld, %lld skip-gram epochs in %.1f s\n", static_cast<long long>(v.vocab_size),
+                static_cast<long long>(v.dim), static_cast<long long>(v.epochs), v.seconds);
   }
 
   const auto& info = d.source_info;

@@ -40,7 +40,12 @@ ImdbData prepare_imdb(ImdbDataset dataset, const ImdbOptions& options) {
   start = std::chrono::steady_clock::now();
   for (const Review& r : train) out.train_paths.push_back(r.path);
   for (const Review& r : validation) out.validation_paths.push_back(r.path);
-  out.train = encode_reviews(train, out.vocab, options.max_len, options.truncate);
+  if (options.keep_untruncated_train) {
+    out.train_untruncated = encode_reviews(train, out.vocab, 0);
+    out.train = truncate_examples(out.train_untruncated, options.max_len, options.truncate);
+  } else {
+    out.train = encode_reviews(train, out.vocab, options.max_len, options.truncate);
+  }
   out.validation = encode_reviews(validation, out.vocab, options.max_len, options.truncate);
   out.encode_seconds = seconds_since(start);
   return out;

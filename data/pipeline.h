@@ -28,11 +28,13 @@ struct ImdbOptions {
   uint64_t seed = 1234;            // the validation split's permutation
   bool use_test_split = true;      // validate on test/ when the data has it; false: always carve
   int64_t limit_train = 0;         // > 0: keep only this many training reviews (a seeded subset), for quick runs
+  bool keep_untruncated_train = false;  // also fill ImdbData::train_untruncated (e.g. for word vectors)
 };
 
 struct ImdbData {
   Vocab vocab;                    // built on `train` only
   EncodedSplit train, validation;
+  EncodedSplit train_untruncated;  // every token of the training reviews, with keep_untruncated_train
   std::vector<std::string> train_paths, validation_paths;  // each example's review, e.g. "train/pos/0_9.txt"
   std::string validation_source;  // "test" or "train" (carved)
   ImdbDataset source_info;        // origin, skipped/repaired counts and warnings (reviews moved out)

@@ -1,9 +1,11 @@
 #include "imdb_job.h"
 
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <sstream>
 
+#include "data/word_vectors.h"
 #include "frontend/zoo.h"
 #include "ir/error.h"
 
@@ -25,7 +27,8 @@ std::string JobConfig::serialize() const {
       << "\nhidden_size=" << hidden_size << "\nnum_layers=" << num_layers << "\ndropout=" << dropout
       << "\nbidirectional=" << (bidirectional ? 1 : 0) << "\nbatch_size=" << batch_size << "\noptimizer=" << optimizer
       << "\nlr=" << lr << "\nclip=" << clip << "\nepochs=" << epochs << "\nseed=" << seed << "\nsplit_seed=" << split_seed
-      << "\nvalidation_size=" << validation_size << "\nlimit_train=" << limit_train << "\n";
+      << "\nvalidation_size=" << validation_size << "\nlimit_train=" << limit_train
+      << "\nword_vector_epochs=" << word_vector_epochs << "\nword_vector_std=" << word_vector_std << "\n";
   return out.str();
 }
 
@@ -67,6 +70,10 @@ JobConfig JobConfig::parse(const std::string& text, const std::string& origin) {
   num("validation_size", c.validation_size);
   num("limit_train", c.limit_train);
   c.bidirectional = bidirectional != 0;
+  // Checkpoints written before word vectors existed started from N(0, 1).
+  c.word_vector_epochs = 0;
+  if (kv.count("word_vector_epochs")) num("word_vector_epochs", c.word_vector_epochs);
+  if (kv.count("word_vector_std")) num("word_vector_std", c.word_vector_std);
   RNNC_USER_CHECK(kv.count("optimizer")) << origin << ": config has no 'optimizer'";
   c.optimizer = kv["optimizer"];
   // Checkpoints written before the option existed kept the head.
@@ -82,6 +89,21 @@ data::Truncate truncation(const std::string& name) {
   if (name == "head") return data::Truncate::Head;
   RNNC_USER_CHECK(name == "tail") << "--truncate must be head or tail, not '" << name << "'";
   return data::Truncate::Tail;
+}
+
+std::string start_embedding_from_word_vectors(train::TrainableModel& model, const JobConfig& c,
+                                              const data::EncodedSplit& corpus, int64_t vocab_size) {
+  data::WordVectors v =
+      data::embedding_start(corpus, vocab_size, {.dim = c.embed_dim, .epochs = c.word_vector_epochs, .seed = c.seed},
+                            c.word_vector_std);
+  runtime::Tensor<float>& table = model.params().at("embedding.weight");
+  RNNC_INTERNAL_CHECK(table.size() == static_cast<int64_t>(v.values.size())) << "embedding of " << table.size() << " values for "
+                                                                    << v.values.size() << " word-vector values";
+  table.data = std::move(v.values);
+  char line[160];
+  std::snprintf(line, sizeof line, "word vectors: %d skip-gram epochs over %zu reviews (%.1fM centre words) in %.1fs",
+                v.epochs, corpus.size(), static_cast<double>(v.trained_tokens) / 1e6, v.seconds);
+  return line;
 }
 
 std::unique_ptr<train::TrainableModel> build_model(const JobConfig& c, int64_t vocab_size, const std::string& target) {

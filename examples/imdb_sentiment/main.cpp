@@ -31,6 +31,9 @@ train options (defaults are the seed's settings):
   --epochs N (5)  --batch N (64)  --lr X (1e-3)  --clip X (1.0)  --optimizer adam|sgd (adam)
   --max-len N (200)  --truncate head|tail (head: which end of a longer review is kept)  --vocab N (25000)  --embed N (100)  --hidden N (128)  --layers N (2)
   --dropout X (0.3)  --bidirectional  --seed N (0)  --validation N (5000)  --split-seed N (1234)
+  --word-vectors N (5: the embedding starts from word vectors learnt by N skip-gram epochs over the
+        training reviews' text, labels unused, as the classic recipe starts from GloVe's; 0: from
+        N(0,1), as PyTorch's)  --word-vector-std X (1.0: the vectors' entries scaled to this spread)
   --checkpoint FILE (imdb-sentiment.ckpt)  --resume (continue from the checkpoint when it exists)
   --curve FILE (the checkpoint's name with .svg)  --limit N (train on N reviews only)
   --max-steps N (steps per epoch, for quick runs)  --no-eval (skip the per-epoch validation)
@@ -103,9 +106,14 @@ int train_command(const cli::Args& args) {
     c.split_seed = static_cast<uint64_t>(args.get_int("split-seed", static_cast<int64_t>(c.split_seed)));
     c.validation_size = args.get_int("validation", c.validation_size);
     c.limit_train = args.get_int("limit", 0);
+    c.word_vector_epochs = static_cast<int32_t>(args.get_int("word-vectors", c.word_vector_epochs));
+    c.word_vector_std = args.get_double("word-vector-std", c.word_vector_std);
   }
   c.epochs = static_cast<int>(args.get_int("epochs", c.epochs));
   if (c.batch_size <= 0 || c.epochs <= 0 || c.max_len <= 0) throw cli::UsageError("--batch, --epochs and --max-len must be positive");
+  if (c.word_vector_epochs < 0 || !(c.word_vector_std > 0)) {
+    throw cli::UsageError("--word-vectors must be >= 0 and --word-vector-std positive");
+  }
 
   data::ImdbOptions o;
   o.max_len = c.max_len;
@@ -115,6 +123,8 @@ int train_command(const cli::Args& args) {
   o.seed = c.split_seed;
   o.use_test_split = false;  // the test split is for `eval`; model selection uses a carved validation split
   o.limit_train = c.limit_train;
+  const bool learn_word_vectors = c.word_vector_epochs > 0 && !resume;  // a resumed run has its embedding
+  o.keep_untruncated_train = learn_word_vectors;
   data::ImdbData d = data::load_imdb(data_path, o);
   std::printf("data: %s: %zu training and %zu validation reviews (%s), vocabulary %s; read %.1fs, vocab %.1fs, encode %.1fs\n",
               d.source_info.origin.c_str(), d.train.size(), d.validation.size(), d.validation_source.c_str(),
@@ -133,6 +143,9 @@ int train_command(const cli::Args& args) {
   std::fflush(stdout);
   auto model = build_model(c, d.vocab.size(), kernel_target(args));
   model->init_params(c.seed);
+  if (learn_word_vectors) {
+    std::printf("%s\n", start_embedding_from_word_vectors(*model, c, d.train_untruncated, d.vocab.size()).c_str());
+  }
   std::printf("model %s: %" PRId64 " parameters\n", model->name().c_str(), model->num_parameters());
   auto optimizer = train::make_optimizer(c.optimizer, c.lr);
 
@@ -215,7 +228,7 @@ int predict_command(const cli::Args& args) {
 int body(int argc, char** argv) {
   cli::Args args(argc, argv,
                  {"data", "checkpoint", "epochs", "batch", "lr", "clip", "optimizer", "max-len", "truncate", "vocab", "embed", "hidden",
-                  "layers", "dropout", "seed", "validation", "split-seed", "curve", "limit", "max-steps", "target", "device", "progress-seconds"},
+                  "layers", "dropout", "seed", "validation", "word-vectors", "word-vector-std", "split-seed", "curve", "limit", "max-steps", "target", "device", "progress-seconds"},
                  {"resume", "bidirectional", "no-eval"});
   if (args.positional().empty()) throw cli::UsageError("missing command: train, eval or predict");
   const std::string& command = args.positional()[0];

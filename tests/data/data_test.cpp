@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,9 +13,11 @@
 #include "data/batch.h"
 #include "data/imdb.h"
 #include "data/pipeline.h"
+#include "data/random.h"
 #include "data/text.h"
 #include "data/token_file.h"
 #include "data/vocab.h"
+#include "data/word_vectors.h"
 #include "ir/error.h"
 
 namespace rnnc::data {
@@ -550,6 +553,124 @@ TEST(Pipeline, TinyDataSet) {
   ImdbData again = load_imdb(tmp / "aclImdb", {.validation_size = 2, .seed = 9, .use_test_split = false});
   EXPECT_EQ(again.validation.tokens, carved.validation.tokens);
   EXPECT_EQ(again.vocab, carved.vocab);
+}
+
+TEST(Pipeline, UntruncatedTrainingReviewsOnRequest) {
+  TempDir tmp;
+  make_tiny_imdb(tmp.path() / "aclImdb", true);
+  for (Truncate keep : {Truncate::Head, Truncate::Tail}) {
+    ImdbData plain = load_imdb(tmp / "aclImdb", {.max_len = 3, .truncate = keep});
+    ImdbData both = load_imdb(tmp / "aclImdb", {.max_len = 3, .truncate = keep, .keep_untruncated_train = true});
+    EXPECT_TRUE(plain.train_untruncated.tokens.empty());
+    // The truncated split is what it would have been, and the untruncated one is longer somewhere.
+    EXPECT_EQ(both.train.tokens, plain.train.tokens);
+    EXPECT_EQ(both.train.offsets, plain.train.offsets);
+    EXPECT_EQ(both.train_untruncated.labels, plain.train.labels);
+    EXPECT_GT(both.train_untruncated.tokens.size(), both.train.tokens.size());
+    EXPECT_EQ(truncate_examples(both.train_untruncated, 3, keep).tokens, plain.train.tokens);
+  }
+}
+
+TEST(Batch, TruncateExamplesKeepsTheNamedEnd) {
+  EncodedSplit s;
+  s.add(std::vector<int32_t>{5, 6, 7, 8, 9}, 1);
+  s.add(std::vector<int32_t>{3, 4}, 0);
+  EncodedSplit head = truncate_examples(s, 3, Truncate::Head), tail = truncate_examples(s, 3, Truncate::Tail);
+  EXPECT_EQ(head.tokens, (std::vector<int32_t>{5, 6, 7, 3, 4}));
+  EXPECT_EQ(tail.tokens, (std::vector<int32_t>{7, 8, 9, 3, 4}));
+  EXPECT_EQ(tail.offsets, (std::vector<int64_t>{0, 3, 5}));
+  EXPECT_EQ(tail.labels, s.labels);
+  EXPECT_EQ(truncate_examples(s, 0, Truncate::Head).tokens, s.tokens);
+}
+
+// ------------------------------------------------------------------------------------------ word vectors
+
+// Texts drawn from two topics that never share a text: ids 3-12 and ids 13-22 (0-2 are the specials).
+EncodedSplit two_topic_corpus(int texts, uint64_t seed) {
+  SplitMix64 rng(seed);
+  EncodedSplit corpus;
+  for (int i = 0; i < texts; ++i) {
+    const int32_t first = i % 2 ? 13 : 3;
+    std::vector<int32_t> ids;
+    for (int w = 0; w < 30; ++w) ids.push_back(first + static_cast<int32_t>(rng.below(10)));
+    corpus.add(ids, i % 2);
+  }
+  return corpus;
+}
+
+double cosine(const WordVectors& v, int32_t a, int32_t b) {
+  double dot = 0, na = 0, nb = 0;
+  for (int64_t d = 0; d < v.dim; ++d) {
+    const double x = v.values[static_cast<size_t>(a * v.dim + d)], y = v.values[static_cast<size_t>(b * v.dim + d)];
+    dot += x * y, na += x * x, nb += y * y;
+  }
+  return dot / std::sqrt(na * nb);
+}
+
+TEST(WordVectors, WordsSharingContextsEndUpCloser) {
+  WordVectors v = train_word_vectors(two_topic_corpus(400, 1), 23, {.dim = 16, .epochs = 3, .excluded = {Vocab::kPad}});
+  // Every word's nearest neighbour is from its own topic, and a topic's words are closer on average.
+  double within = 0, across = 0;
+  int n_within = 0, n_across = 0;
+  for (int32_t a = 3; a < 23; ++a) {
+    int32_t nearest = -1;
+    for (int32_t b = 3; b < 23; ++b) {
+      if (b == a) continue;
+      const bool same = (a < 13) == (b < 13);
+      (same ? within : across) += cosine(v, a, b);
+      ++(same ? n_within : n_across);
+      if (nearest < 0 || cosine(v, a, b) > cosine(v, a, nearest)) nearest = b;
+    }
+    EXPECT_EQ(a < 13, nearest < 13) << "word " << a << "'s nearest neighbour is " << nearest;
+  }
+  within /= n_within, across /= n_across;
+  EXPECT_GT(within, across + 0.3) << "mean cosine within a topic " << within << ", across " << across;
+  // The excluded id's row stays zero; ids that never occur keep a small random start.
+  for (int64_t d = 0; d < v.dim; ++d) EXPECT_EQ(v.values[static_cast<size_t>(Vocab::kPad * v.dim + d)], 0.0f);
+  EXPECT_NE(v.values[0], 0.0f);
+  EXPECT_LT(std::abs(v.values[0]), 0.5f / 16);
+  EXPECT_GT(v.trained_tokens, 0);
+}
+
+TEST(WordVectors, ASeedGivesTheSameVectors) {
+  const EncodedSplit corpus = two_topic_corpus(50, 2);
+  WordVectors a = train_word_vectors(corpus, 23, {.dim = 8, .epochs = 1, .seed = 7});
+  WordVectors b = train_word_vectors(corpus, 23, {.dim = 8, .epochs = 1, .seed = 7});
+  WordVectors c = train_word_vectors(corpus, 23, {.dim = 8, .epochs = 1, .seed = 8});
+  EXPECT_EQ(a.values, b.values);
+  EXPECT_NE(a.values, c.values);
+}
+
+TEST(WordVectors, RescaledToTheAskedSpread) {
+  WordVectors v = train_word_vectors(two_topic_corpus(50, 3), 23, {.dim = 8, .epochs = 1, .excluded = {Vocab::kPad}});
+  rescale_word_vectors(v, 2.0);
+  double sum_sq = 0;
+  int n = 0;
+  for (int64_t row = 0; row < v.vocab_size; ++row) {
+    if (row == Vocab::kPad) continue;  // excluded: stays zero and out of the statistics
+    for (int64_t d = 0; d < v.dim; ++d) {
+      const double x = v.values[static_cast<size_t>(row * v.dim + d)];
+      sum_sq += x * x, ++n;
+    }
+  }
+  EXPECT_NEAR(std::sqrt(sum_sq / n), 2.0, 1e-4);
+  for (int64_t d = 0; d < v.dim; ++d) EXPECT_EQ(v.values[static_cast<size_t>(Vocab::kPad * v.dim + d)], 0.0f);
+}
+
+TEST(WordVectors, EmbeddingStartGivesASmallCorpusMoreEpochs) {
+  const EncodedSplit corpus = two_topic_corpus(100, 4);  // 3,000 tokens
+  WordVectors v = embedding_start(corpus, 23, {.dim = 8, .epochs = 2}, 1.0);
+  EXPECT_EQ(v.epochs, (kMinEmbeddingStartPositions + 2999) / 3000);
+  for (int64_t d = 0; d < v.dim; ++d) EXPECT_EQ(v.values[static_cast<size_t>(Vocab::kPad * v.dim + d)], 0.0f);
+  EXPECT_EQ(train_word_vectors(corpus, 23, {.dim = 8, .epochs = 2}).epochs, 2);  // only embedding_start
+}
+
+TEST(WordVectors, BadInputIsAUserError) {
+  EncodedSplit corpus;
+  corpus.add(std::vector<int32_t>{3, 4, 99}, 0);
+  expect_user_error([&] { train_word_vectors(corpus, 23); }, {"token id 99", "outside the vocabulary"});
+  expect_user_error([&] { train_word_vectors(EncodedSplit{}, 23); }, {"no tokens"});
+  expect_user_error([&] { train_word_vectors(two_topic_corpus(4, 1), 23, {.epochs = 0}); }, {"must be positive"});
 }
 
 // ----------------------------------------------------------------------------------------- the real data

@@ -2,6 +2,7 @@
 """imdb-sentiment end to end on a small synthetic aclImdb tree (made here, in a temporary directory):
 
   * train -> eval -> predict work and learn the task (words that carry the label);
+  * the embedding starts from word vectors learnt on the training text by default, or from N(0, 1);
   * SIGKILL in the middle of epoch 2, then --resume: the run loses only the unfinished epoch, and ends
     with exactly the parameters of an uninterrupted run (checkpoints hold optimizer state, batches and
     dropout seeds are functions of (seed, epoch, step));
@@ -87,6 +88,7 @@ def main():
 
     r = run(["train", "--data", data, "--epochs", "3", "--checkpoint", whole] + SMALL)
     check(r.returncode == 0, "uninterrupted training failed", r.stdout + r.stderr)
+    open(os.path.join(tmp, "whole.log"), "w").write(r.stdout)
     check("epoch 3/3 done" in r.stdout and os.path.exists(whole[:-5] + ".svg"), "no 3 epochs or no curve", r.stdout)
     acc = float(r.stdout.strip().splitlines()[-1].split()[2].rstrip("%"))
     check(acc >= 80, "the synthetic task was not learned: %.2f%%" % acc, r.stdout)
@@ -117,9 +119,27 @@ def main():
     r = run(["train", "--data", data, "--epochs", "3", "--checkpoint", killed, "--resume"] + SMALL)
     check(r.returncode == 0 and "resumed from %s after epoch 1" % killed in r.stdout, "resume", r.stdout + r.stderr)
     check("epoch 1/3" not in r.stdout and "epoch 3/3 done" in r.stdout, "resume re-ran or skipped epochs", r.stdout)
+    resumed = r.stdout
     a, b = params_of(whole), params_of(killed)
     check(a.keys() == b.keys() and all(a[k] == b[k] for k in a),
           "the resumed run's parameters differ from the uninterrupted run's")
+
+    # By default the embedding starts from word vectors learnt on the training text (so the resumed run
+    # above, equal to the uninterrupted one, learnt the same vectors); a resumed run does not learn them
+    # again; --word-vectors 0 starts from N(0, 1) and learns the task too.
+    # (This corpus is small: imdb-sentiment runs more than the default 5 skip-gram epochs over it.)
+    check("skip-gram epochs over 576 reviews" in open(os.path.join(tmp, "whole.log")).read(),
+          "no word vectors in the default run")
+    check("word vectors:" not in resumed, "the resumed run learnt word vectors again", resumed)
+    plain = os.path.join(tmp, "plain.ckpt")
+    r = run(["train", "--data", data, "--epochs", "3", "--checkpoint", plain, "--word-vectors", "0"] + SMALL)
+    check(r.returncode == 0 and "word vectors:" not in r.stdout, "--word-vectors 0", r.stdout + r.stderr)
+    acc = float(r.stdout.strip().splitlines()[-1].split()[2].rstrip("%"))
+    check(acc >= 80, "the synthetic task was not learned from N(0, 1): %.2f%%" % acc, r.stdout)
+    check(params_of(plain)["param/embedding.weight"] != params_of(whole)["param/embedding.weight"],
+          "--word-vectors 0 changed nothing")
+    r = run(["train", "--data", data, "--word-vectors", "-1"] + SMALL)
+    check(r.returncode == 2 and "--word-vectors" in r.stderr, "--word-vectors -1 is a usage error", r.stderr)
 
     # Bad input: clear messages, exit status 1.
     truncated = os.path.join(tmp, "truncated.ckpt")
