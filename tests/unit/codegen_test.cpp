@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "codegen/jit.h"
+#include "frontend/model.h"
 #include "frontend/zoo.h"
 #include "passes/autodiff.h"
 #include "passes/pipeline.h"
@@ -154,6 +155,37 @@ TEST(CodegenBlockedProducts, MatchTheReference) {
 TEST(CodegenFeeders, ScansFedInPiecesMatchTheReference) {
   for (const char* model : {"lstm", "gru", "layernorm-lstm", "imdb-classifier"}) {
     check_training(model, {5, 7, 19, 9, 2, true}, 2500);
+  }
+}
+
+// The logistic and tanh element by element, from -200 to 200 and near zero: both are lowered through exp
+// (lower.cpp), which overflows for the logistic of x < -88 and cancels in tanh near zero; neither may
+// lose precision or give NaN. (It catches a reciprocal estimate that turns 1 / inf into NaN.)
+TEST(CodegenActivations, MatchTheReferenceFromHugeToTiny) {
+  dsl::Model model("activations");
+  dsl::Expr x = model.input("x", ir::DType::F32, {ir::batch_dim(), ir::Dim::fixed(40)});
+  model.output("sigmoid", sigmoid(x));
+  model.output("tanh", tanh(x));
+  ir::Module m = optimized(model.finish(), /*training=*/false);
+  runtime::CompiledModule compiled(m);
+  compiled.load(codegen::jit_compile(compiled.plan()));
+  runtime::ReferenceExecutor<double> reference(m);
+  Tensor<float> xs({5, 40});
+  const double scales[] = {200, 30, 1, 0.07, 1e-3};  // a row per scale: x from -scale to +scale
+  for (int r = 0; r < 5; ++r) {
+    for (int c = 0; c < 40; ++c) xs[r * 40 + c] = static_cast<float>(scales[r] * (c - 19.5) / 19.5);
+  }
+  std::vector<runtime::Value<float>> got = compiled.run("forward", {xs});
+  testing::Values want =
+      reference.run("forward", {Tensor<double>(xs.shape, std::vector<double>(xs.data.begin(), xs.data.end()))});
+  for (int o = 0; o < 2; ++o) {
+    const Tensor<float>& g = std::get<Tensor<float>>(got[static_cast<size_t>(o)]);
+    const Tensor<double>& w = std::get<Tensor<double>>(want[static_cast<size_t>(o)]);
+    for (int64_t i = 0; i < g.size(); ++i) {
+      // Values under float's normal range (the logistic far below zero) are compared absolutely.
+      EXPECT_NEAR(g[i], w[i], 1e-5 * std::max(std::abs(w[i]), 1e-25))
+          << (o == 0 ? "sigmoid(" : "tanh(") << xs[i] << ")";
+    }
   }
 }
 
