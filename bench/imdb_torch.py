@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """The seed's IMDB sentiment classifier in PyTorch, on exactly the inputs rnnc trains on.
 
-  build/bin/imdb-tokens "$(scripts/fetch-imdb.sh)" --out /tmp/imdb-tokens
+  build/bin/imdb-tokens "$(scripts/fetch-imdb.sh)" --out /tmp/imdb-tokens --carve [--word-vectors 5]
   /usr/bin/python3 bench/imdb_torch.py /tmp/imdb-tokens [--epochs 5] [--limit N] [--threads 1]
-      [--embedding-start /tmp/imdb-tokens/word_vectors.f32]   # imdb-tokens --word-vectors 5
+      [--embedding-start /tmp/imdb-tokens/word_vectors.f32]
+(--carve: the validation split imdb-sentiment train carves; --word-vectors 5: the embedding start it
+learns by default.)
 
 Reads the folder imdb-tokens wrote (vocab.txt, train.tokens, validation.tokens, meta.json; the token
 file format is in data/token_file.h) and trains the model of frontend/zoo.cpp's imdb-classifier:
@@ -48,13 +50,20 @@ def read_tokens(path):
 
 
 def read_word_vectors(path, rows, dim):
-    raw = open(path, "rb").read()
-    if raw[:8] != b"RNNCVEC1":
+    """The [rows, dim] float32 matrix of an RNNCVEC1 file (imdb-tokens --word-vectors; data/word_vectors.h)."""
+    try:
+        raw = open(path, "rb").read()
+    except OSError as e:
+        sys.exit(f"{path}: cannot read word vectors: {e.strerror}")
+    if raw[:8] != b"RNNCVEC1" or len(raw) < 24:
         sys.exit(f"{path}: not an rnnc word-vector file (run build/bin/imdb-tokens --word-vectors N)")
     r, d = (int(v) for v in np.frombuffer(raw, "<i8", count=2, offset=8))
     if (r, d) != (rows, dim) or len(raw) != 24 + 4 * r * d:
         sys.exit(f"{path}: {r} x {d} vectors in {len(raw)} bytes; the embedding needs {rows} x {dim}")
-    return np.frombuffer(raw, "<f4", offset=24).reshape(r, d).copy()
+    values = np.frombuffer(raw, "<f4", offset=24).reshape(r, d).copy()
+    if not np.isfinite(values).all():
+        sys.exit(f"{path}: word vectors with NaN or infinite values")
+    return values
 
 
 class Split:
@@ -125,8 +134,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1 is the fast setting here)")
     ap.add_argument("--embedding-start", default=None,
-                    help="start the embedding from this word_vectors.f32 (imdb-tokens --word-vectors: the values "
-                         "imdb-sentiment train starts from) instead of N(0, 1)")
+                    help="start the embedding from this word_vectors.f32 (imdb-tokens --carve --word-vectors N: "
+                         "the values imdb-sentiment train starts from) instead of N(0, 1)")
     ap.add_argument("--rnn", choices=["packed", "padded"], default="packed",
                     help="packed: the seed's pack_padded_sequence (default); padded: the same function computed "
                          "over the padded batch, taking each sequence's output at its last step (much faster "
@@ -142,6 +151,9 @@ def main():
 
     model = LSTMClassifier(vocab_size, pad_id=pad_id, rnn=args.rnn)
     if args.embedding_start:
+        here = os.path.abspath(os.path.join(args.tokens_dir, "word_vectors.f32"))
+        if os.path.abspath(args.embedding_start) == here and not meta.get("word_vectors"):
+            sys.exit(f"{here}: meta.json says imdb-tokens wrote no word vectors into this folder")
         with torch.no_grad():
             model.embedding.weight.copy_(torch.from_numpy(read_word_vectors(args.embedding_start, vocab_size, model.embedding.embedding_dim)))
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)

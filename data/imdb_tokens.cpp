@@ -38,8 +38,9 @@ options:
   --carve                  carve validation from train even when DATA has a test split
   --limit N                keep only N training reviews (a seeded subset; validation unchanged)
   --word-vectors N         also write word_vectors.f32: the embedding start imdb-sentiment train learns
-                           from the training reviews in N skip-gram epochs (its default: 5), so that
-                           bench/imdb_torch.py --embedding-start starts from the same values (0: none)
+                           from the training reviews in N skip-gram epochs (its default: 5; the same
+                           values when the split is the same: with --carve, as imdb-sentiment trains),
+                           for bench/imdb_torch.py --embedding-start (0: none; meta.json records them)
   --word-vector-std X      their entries' spread (default 1.0, as imdb-sentiment)
   --word-vector-seed N     their seed (default 0: imdb-sentiment's default --seed)
   --dump-tokens FILE       also write every review's full token list as text lines:
@@ -100,9 +101,10 @@ int tokens_main(int argc, char** argv) {
   options.limit_train = args.get_int("limit", 0);
   const int64_t word_vector_epochs = args.get_int("word-vectors", 0);
   const double word_vector_std = args.get_double("word-vector-std", 1.0);
-  if (word_vector_epochs < 0 || !(word_vector_std > 0)) {
-    throw rnnc::cli::UsageError("--word-vectors must be >= 0 and --word-vector-std positive");
+  if (word_vector_epochs < 0 || word_vector_epochs > 1000 || !(word_vector_std > 0)) {
+    throw rnnc::cli::UsageError("--word-vectors must be between 0 and 1000 and --word-vector-std positive");
   }
+  const uint64_t word_vector_seed = static_cast<uint64_t>(args.get_int("word-vector-seed", 0));
   options.keep_untruncated_train = word_vector_epochs > 0;
 
   std::error_code ec;
@@ -125,10 +127,11 @@ int tokens_main(int argc, char** argv) {
     if (!out) throw rnnc::UserError("cannot write " + out_dir + file);
   }
 
+  // A word_vectors.f32 left by an earlier run into this folder must not pass for this run's.
+  std::filesystem::remove(out_dir + "/word_vectors.f32", ec);
   if (word_vector_epochs > 0) {
     data::WordVectors v = data::embedding_start(
-        d.train_untruncated, d.vocab.size(),
-        {.epochs = static_cast<int32_t>(word_vector_epochs), .seed = static_cast<uint64_t>(args.get_int("word-vector-seed", 0))},
+        d.train_untruncated, d.vocab.size(), {.epochs = static_cast<int32_t>(word_vector_epochs), .seed = word_vector_seed},
         word_vector_std);
     data::write_word_vectors(out_dir + "/word_vectors.f32", v);
     std::printf("imdb-tokens: word_vectors.f32: %lld x %lld, %lld skip-gram epochs in %.1f s\n", static_cast<long long>(v.vocab_size),
@@ -159,6 +162,11 @@ int tokens_main(int argc, char** argv) {
        << "  \"validation_source\": " << json_string(d.validation_source) << ",\n"
        << "  \"train\": " << split_json(d.train) << ",\n"
        << "  \"validation\": " << split_json(d.validation) << ",\n"
+       << "  \"word_vectors\": "
+       << (word_vector_epochs > 0 ? "{\"epochs\": " + std::to_string(word_vector_epochs) + ", \"std\": " + std::to_string(word_vector_std) +
+                                        ", \"seed\": " + std::to_string(word_vector_seed) + "}"
+                                  : std::string("null"))
+       << ",\n"
        << "  \"seconds\": {\"read\": " << d.read_seconds << ", \"vocab\": " << d.vocab_seconds
        << ", \"encode\": " << d.encode_seconds << "}\n"
        << "}\n";

@@ -1,6 +1,7 @@
 #include "data/word_vectors.h"
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -74,42 +75,67 @@ void add_scaled(float* __restrict y, float g, const float* __restrict x, size_t 
 
 float uniform01(SplitMix64& rng) { return static_cast<float>(rng.next() >> 40) * (1.0f / 16777216.0f); }
 
-}  // namespace
+struct CorpusCounts {
+  std::vector<char> excluded;   // per id
+  std::vector<int64_t> counts;  // per id, excluded ids 0
+  int64_t total_words = 0;      // tokens not excluded
+};
 
-WordVectors train_word_vectors(const EncodedSplit& corpus, int64_t vocab_size, const WordVectorOptions& o) {
+CorpusCounts count_corpus(const EncodedSplit& corpus, int64_t vocab_size, const WordVectorOptions& o) {
   RNNC_USER_CHECK(vocab_size > 0 && o.dim > 0 && o.window > 0 && o.negatives >= 0 && o.epochs > 0)
       << "word vectors: vocabulary, dim, window and epochs must be positive (got " << vocab_size << ", " << o.dim << ", "
       << o.window << ", " << o.epochs << ")";
   RNNC_USER_CHECK(!corpus.tokens.empty()) << "word vectors: the corpus has no tokens";
-  const auto start_time = std::chrono::steady_clock::now();
-  const size_t dim = static_cast<size_t>(o.dim);
-
-  std::vector<char> excluded(static_cast<size_t>(vocab_size), 0);
+  CorpusCounts c;
+  c.excluded.assign(static_cast<size_t>(vocab_size), 0);
   for (int32_t id : o.excluded) {
-    if (id >= 0 && id < vocab_size) excluded[static_cast<size_t>(id)] = 1;
+    if (id >= 0 && id < vocab_size) c.excluded[static_cast<size_t>(id)] = 1;
   }
-  std::vector<int64_t> counts(static_cast<size_t>(vocab_size), 0);
-  int64_t total_words = 0;
+  c.counts.assign(static_cast<size_t>(vocab_size), 0);
   for (int32_t id : corpus.tokens) {
     RNNC_USER_CHECK(id >= 0 && id < vocab_size) << "word vectors: token id " << id << " is outside the vocabulary [0, "
                                                 << vocab_size << ")";
-    if (excluded[static_cast<size_t>(id)]) continue;
-    ++counts[static_cast<size_t>(id)];
-    ++total_words;
+    if (c.excluded[static_cast<size_t>(id)]) continue;
+    ++c.counts[static_cast<size_t>(id)];
+    ++c.total_words;
   }
-  RNNC_USER_CHECK(total_words > 0) << "word vectors: every token of the corpus is excluded";
+  RNNC_USER_CHECK(c.total_words > 0) << "word vectors: every token of the corpus is excluded";
+  return c;
+}
 
-  // word2vec's subsampling: keep an occurrence of a word of frequency f with probability
-  // (sqrt(f / s) + 1) * s / f, s = subsample (1 for words rarer than s).
-  std::vector<float> keep(static_cast<size_t>(vocab_size), 1.0f);
-  if (o.subsample > 0) {
-    const double threshold = o.subsample * static_cast<double>(total_words);
-    for (size_t id = 0; id < keep.size(); ++id) {
-      if (counts[id] == 0) continue;
-      const double c = static_cast<double>(counts[id]);
-      keep[id] = static_cast<float>(std::min(1.0, (std::sqrt(c / threshold) + 1) * threshold / c));
-    }
+// word2vec's subsampling: an occurrence of a word of frequency f is kept with probability
+// (sqrt(f / s) + 1) * s / f, s = subsample, at most 1 (words up to ~2.6 s are always kept).
+std::vector<float> keep_probabilities(const CorpusCounts& c, double subsample) {
+  std::vector<float> keep(c.counts.size(), 1.0f);
+  if (subsample <= 0) return keep;
+  const double threshold = subsample * static_cast<double>(c.total_words);
+  for (size_t id = 0; id < keep.size(); ++id) {
+    if (c.counts[id] == 0) continue;
+    const double n = static_cast<double>(c.counts[id]);
+    keep[id] = static_cast<float>(std::min(1.0, (std::sqrt(n / threshold) + 1) * threshold / n));
   }
+  return keep;
+}
+
+}  // namespace
+
+double expected_centre_words_per_epoch(const EncodedSplit& corpus, int64_t vocab_size, const WordVectorOptions& options) {
+  const CorpusCounts c = count_corpus(corpus, vocab_size, options);
+  const std::vector<float> keep = keep_probabilities(c, options.subsample);
+  double expected = 0;
+  for (size_t id = 0; id < keep.size(); ++id) expected += static_cast<double>(c.counts[id]) * keep[id];
+  return expected;
+}
+
+WordVectors train_word_vectors(const EncodedSplit& corpus, int64_t vocab_size, const WordVectorOptions& o) {
+  const auto start_time = std::chrono::steady_clock::now();
+  const size_t dim = static_cast<size_t>(o.dim);
+
+  const CorpusCounts c = count_corpus(corpus, vocab_size, o);
+  const std::vector<char>& excluded = c.excluded;
+  const std::vector<int64_t>& counts = c.counts;
+  const int64_t total_words = c.total_words;
+  const std::vector<float> keep = keep_probabilities(c, o.subsample);
   const NoiseDistribution noise(counts);
 
   WordVectors out;
@@ -196,16 +222,18 @@ void rescale_word_vectors(WordVectors& v, double target_std) {
 WordVectors embedding_start(const EncodedSplit& corpus, int64_t vocab_size, WordVectorOptions options, double target_std) {
   options.excluded.push_back(Vocab::kPad);
   // A small corpus gets more epochs: undertrained vectors all lean along one shared direction, and once
-  // scaled, every word looks alike to the model (a synthetic corpus of 11k tokens after 5 epochs: the
-  // task it carries was not learnt; after 20, it was).
-  const int64_t tokens = std::max<int64_t>(1, static_cast<int64_t>(corpus.tokens.size()));
-  options.epochs = static_cast<int32_t>(std::max<int64_t>(options.epochs, (kMinEmbeddingStartPositions + tokens - 1) / tokens));
+  // scaled, every word looks alike to the model (the job test's synthetic corpus of ~14k tokens after 5
+  // epochs: the task it carries was not learnt; after 20, it was). At most 2^20 epochs (one token).
+  const double per_epoch = std::max(1.0, expected_centre_words_per_epoch(corpus, vocab_size, options));
+  const double needed = std::ceil(static_cast<double>(kMinEmbeddingStartPositions) / per_epoch);
+  options.epochs = static_cast<int32_t>(std::max<double>(options.epochs, needed));
   WordVectors v = train_word_vectors(corpus, vocab_size, options);
   rescale_word_vectors(v, target_std);
   return v;
 }
 
 void write_word_vectors(const std::string& path, const WordVectors& v) {
+  static_assert(std::endian::native == std::endian::little, "the file format is little-endian");
   std::ofstream out(path, std::ios::binary);
   const int64_t header[2] = {v.vocab_size, v.dim};
   out.write("RNNCVEC1", 8);

@@ -5,7 +5,8 @@
 // can be downloaded here, so rnnc learns its own from the training reviews' text (labels unused,
 // validation text unseen) and starts the embedding from them.
 //
-// Deterministic: one thread and a seeded generator, so a seed gives the same vectors on every machine.
+// Deterministic: one thread and a seeded generator, so a seed gives the same vectors on every run of the
+// same build (across compilers or libms, exp and rounding may differ in the last bits).
 #pragma once
 
 #include <cstdint>
@@ -42,6 +43,10 @@ struct WordVectors {
 // range, an empty corpus, or a non-positive size.
 WordVectors train_word_vectors(const EncodedSplit& corpus, int64_t vocab_size, const WordVectorOptions& options = {});
 
+// The centre words one epoch trains on average: tokens not excluded, each weighted by the probability
+// that subsampling keeps it. UserError as train_word_vectors.
+double expected_centre_words_per_epoch(const EncodedSplit& corpus, int64_t vocab_size, const WordVectorOptions& options);
+
 // Scales `v` in place so that its entries, over the rows that are not all zero, have root mean square
 // `target_std` (word2vec's are ~0.1-0.5; an embedding starts at N(0, 1)). Not centred: skip-gram vectors
 // share a common direction (45 % of their energy on the IMDB reviews), and removing it measured worse
@@ -52,7 +57,7 @@ void rescale_word_vectors(WordVectors& v, double target_std);
 // The starting values of an embedding over `vocab_size` ids: vectors learnt from `corpus` (<pad>
 // excluded: its row stays zero, as the embedding's padding_idx wants), their entries scaled to spread
 // `target_std`; a corpus too small for options.epochs to see kMinEmbeddingStartPositions centre words
-// gets as many more epochs as it needs (WordVectors::epochs says how many ran). What `imdb-sentiment train` starts from, and what `imdb-tokens --word-vectors` writes
+// (after subsampling) gets as many more epochs as it needs (WordVectors::epochs says how many ran). What `imdb-sentiment train` starts from, and what `imdb-tokens --word-vectors` writes
 // for the PyTorch side.
 WordVectors embedding_start(const EncodedSplit& corpus, int64_t vocab_size, WordVectorOptions options, double target_std);
 

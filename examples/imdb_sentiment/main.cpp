@@ -106,14 +106,16 @@ int train_command(const cli::Args& args) {
     c.split_seed = static_cast<uint64_t>(args.get_int("split-seed", static_cast<int64_t>(c.split_seed)));
     c.validation_size = args.get_int("validation", c.validation_size);
     c.limit_train = args.get_int("limit", 0);
-    c.word_vector_epochs = static_cast<int32_t>(args.get_int("word-vectors", c.word_vector_epochs));
+    const int64_t word_vector_epochs = args.get_int("word-vectors", c.word_vector_epochs);
+    if (word_vector_epochs < 0 || word_vector_epochs > kMaxWordVectorEpochs) {
+      throw cli::UsageError("--word-vectors must be between 0 and " + std::to_string(kMaxWordVectorEpochs));
+    }
+    c.word_vector_epochs = static_cast<int32_t>(word_vector_epochs);
     c.word_vector_std = args.get_double("word-vector-std", c.word_vector_std);
   }
   c.epochs = static_cast<int>(args.get_int("epochs", c.epochs));
   if (c.batch_size <= 0 || c.epochs <= 0 || c.max_len <= 0) throw cli::UsageError("--batch, --epochs and --max-len must be positive");
-  if (c.word_vector_epochs < 0 || !(c.word_vector_std > 0)) {
-    throw cli::UsageError("--word-vectors must be >= 0 and --word-vector-std positive");
-  }
+  if (!(c.word_vector_std > 0)) throw cli::UsageError("--word-vector-std must be positive");
 
   data::ImdbOptions o;
   o.max_len = c.max_len;
@@ -145,6 +147,7 @@ int train_command(const cli::Args& args) {
   model->init_params(c.seed);
   if (learn_word_vectors) {
     std::printf("%s\n", start_embedding_from_word_vectors(*model, c, d.train_untruncated, d.vocab.size()).c_str());
+    d.train_untruncated = {};  // ~18 MB on IMDB, not needed again
   }
   std::printf("model %s: %" PRId64 " parameters\n", model->name().c_str(), model->num_parameters());
   auto optimizer = train::make_optimizer(c.optimizer, c.lr);

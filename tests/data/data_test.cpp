@@ -658,11 +658,18 @@ TEST(WordVectors, RescaledToTheAskedSpread) {
 }
 
 TEST(WordVectors, EmbeddingStartGivesASmallCorpusMoreEpochs) {
-  const EncodedSplit corpus = two_topic_corpus(100, 4);  // 3,000 tokens
-  WordVectors v = embedding_start(corpus, 23, {.dim = 8, .epochs = 2}, 1.0);
-  EXPECT_EQ(v.epochs, (kMinEmbeddingStartPositions + 2999) / 3000);
+  const EncodedSplit corpus = two_topic_corpus(100, 4);  // 3,000 tokens, of 20 frequent words: most subsampled
+  const WordVectorOptions options{.dim = 8, .epochs = 2};
+  const double per_epoch = expected_centre_words_per_epoch(corpus, 23, options);
+  EXPECT_GT(per_epoch, 100);
+  EXPECT_LT(per_epoch, 1500);
+  WordVectors v = embedding_start(corpus, 23, options, 1.0);
+  EXPECT_EQ(v.epochs, static_cast<int32_t>(std::ceil(kMinEmbeddingStartPositions / per_epoch)));
+  EXPECT_NEAR(static_cast<double>(v.trained_tokens), v.epochs * per_epoch, 0.05 * v.epochs * per_epoch);
   for (int64_t d = 0; d < v.dim; ++d) EXPECT_EQ(v.values[static_cast<size_t>(Vocab::kPad * v.dim + d)], 0.0f);
-  EXPECT_EQ(train_word_vectors(corpus, 23, {.dim = 8, .epochs = 2}).epochs, 2);  // only embedding_start
+  EXPECT_EQ(train_word_vectors(corpus, 23, options).epochs, 2);  // only embedding_start adds epochs
+  // Without subsampling every token is a centre word.
+  EXPECT_EQ(expected_centre_words_per_epoch(corpus, 23, {.subsample = 0}), 3000.0);
 }
 
 TEST(WordVectors, BadInputIsAUserError) {

@@ -145,28 +145,47 @@ bool sums_an_rfactor(const Halide::Func& f) {
 // into a copy of its own.
 bool rows_split(const codegen::FuncRoles::MatMul& mm) { return sums_an_rfactor(mm.func); }
 
+// The weight gradients (transpose_a products) of a training module, each lowered and scheduled for
+// AVX-512, with the name of its kernel.
+std::vector<std::pair<std::string, codegen::FuncRoles::MatMul>> scheduled_weight_gradients(const ir::Module& m) {
+  runtime::ExecutionPlan plan(m);
+  std::vector<std::pair<std::string, codegen::FuncRoles::MatMul>> out;
+  for (const runtime::KernelSpec& spec : plan.kernels()) {
+    if (spec.step) continue;
+    codegen::LoweredKernel k = codegen::lower_kernel(spec);
+    codegen::schedule_cpu(k, Halide::Target("x86-64-linux-avx-avx2-avx512-avx512_skylake-fma-sse41"));
+    for (const codegen::FuncRoles::MatMul& mm : k.roles.matmuls) {
+      if (mm.partial.defined()) out.emplace_back(spec.name, mm);
+    }
+  }
+  return out;
+}
+
 // Weight gradients split their rows across the threads where a copy of the output fits in this L2
 // (1 MiB: [4H, H] up to H 256), and their output tiles above. Measured on Zen 5 (kernel_bench train,
 // docs/performance.md): at H 256 each [1024, 256] gradient 21.7-22.1 ms split by tiles, 18.6-19.2 by
 // rows; at H 512 ([2048, 512], 4 MiB a copy) the row split made the training step 1.3-1.4x slower.
 TEST(ScheduleCpu, WeightGradientsSplitRowsWhereACopyFitsInL2) {
   for (const auto& [hidden, split] : {std::pair<int64_t, bool>{128, true}, {256, true}, {512, false}}) {
-    ir::Module m = optimized("lstm", /*training=*/true, /*input=*/hidden, hidden);
-    runtime::ExecutionPlan plan(m);
-    int gradients = 0;
-    for (const runtime::KernelSpec& spec : plan.kernels()) {
-      if (spec.step) continue;
-      codegen::LoweredKernel k = codegen::lower_kernel(spec);
-      codegen::schedule_cpu(k, Halide::Target("x86-64-linux-avx-avx2-avx512-avx512_skylake-fma-sse41"));
-      for (const codegen::FuncRoles::MatMul& mm : k.roles.matmuls) {
-        if (!mm.partial.defined()) continue;
-        EXPECT_EQ(rows_split(mm), split) << "H" << hidden << " " << spec.name << ": " << mm.func.name() << " ("
-                                         << mm.output_bytes << " bytes)";
-        ++gradients;
-      }
+    const auto gradients = scheduled_weight_gradients(optimized("lstm", /*training=*/true, /*input=*/hidden, hidden));
+    for (const auto& [kernel, mm] : gradients) {
+      EXPECT_EQ(rows_split(mm), split) << "H" << hidden << " " << kernel << ": " << mm.func.name() << " ("
+                                       << mm.output_bytes << " bytes)";
     }
-    EXPECT_EQ(gradients, 4) << "H" << hidden << ": W_ih and W_hh of both layers";
+    EXPECT_EQ(gradients.size(), 4u) << "H" << hidden << ": W_ih and W_hh of both layers";
   }
+}
+
+// The extent dim d of f is computed over (Func::bound_extent), or -1.
+int64_t bounded_extent(const Halide::Func& f, int d) {
+  const std::string name = f.args()[d].name();
+  for (const Halide::Internal::Bound& b : f.function().schedule().bounds()) {
+    if (b.var == name && b.extent.defined()) {
+      const int64_t* v = Halide::Internal::as_const_int(b.extent);
+      return v ? *v : -1;
+    }
+  }
+  return -1;
 }
 
 // The fixed size of dim d of f (Func::bound_storage), or -1.
@@ -187,21 +206,13 @@ int64_t storage_bound(const Halide::Func& f, int d) {
 // computed transposed (its fast dim is then M = 512). kernel_bench train: 4.4-4.7 -> 4.3 ms each, the
 // ragged one 4.2 -> 3.7; the training step ~1 ms faster, alternating builds (docs/performance.md).
 TEST(ScheduleCpu, WeightGradientTilesOfFourVectorsOnAvx512) {
-  ir::Module m = optimized("lstm", /*training=*/true);
-  runtime::ExecutionPlan plan(m);
-  int gradients = 0;
-  for (const runtime::KernelSpec& spec : plan.kernels()) {
-    if (spec.step) continue;
-    codegen::LoweredKernel k = codegen::lower_kernel(spec);
-    codegen::schedule_cpu(k, Halide::Target("x86-64-linux-avx-avx2-avx512-avx512_skylake-fma-sse41"));
-    for (const codegen::FuncRoles::MatMul& mm : k.roles.matmuls) {
-      if (!mm.partial.defined()) continue;
-      EXPECT_EQ(mm.n_extent % 64, 0) << spec.name << ": N " << mm.n_extent;
-      EXPECT_EQ(storage_bound(mm.partial, 1), 6) << spec.name << ": rows of " << mm.partial.name();
-      ++gradients;
-    }
+  const auto gradients = scheduled_weight_gradients(optimized("lstm", /*training=*/true));
+  for (const auto& [kernel, mm] : gradients) {
+    EXPECT_EQ(mm.n_extent % 64, 0) << kernel << ": N " << mm.n_extent;
+    EXPECT_EQ(bounded_extent(mm.partial, 0), 64) << kernel << ": columns of " << mm.partial.name();
+    EXPECT_EQ(storage_bound(mm.partial, 1), 6) << kernel << ": rows of " << mm.partial.name();
   }
-  EXPECT_EQ(gradients, 4) << "W_ih and W_hh of both layers";
+  EXPECT_EQ(gradients.size(), 4u) << "W_ih and W_hh of both layers";
 }
 
 // Whether a product's reduction loop is split for unrolling (a loop "...ki" in its update).
