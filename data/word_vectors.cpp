@@ -131,12 +131,10 @@ WordVectors train_word_vectors(const EncodedSplit& corpus, int64_t vocab_size, c
   const auto start_time = std::chrono::steady_clock::now();
   const size_t dim = static_cast<size_t>(o.dim);
 
-  const CorpusCounts c = count_corpus(corpus, vocab_size, o);
-  const std::vector<char>& excluded = c.excluded;
-  const std::vector<int64_t>& counts = c.counts;
-  const int64_t total_words = c.total_words;
-  const std::vector<float> keep = keep_probabilities(c, o.subsample);
-  const NoiseDistribution noise(counts);
+  const CorpusCounts counted = count_corpus(corpus, vocab_size, o);
+  const std::vector<char>& excluded = counted.excluded;
+  const std::vector<float> keep = keep_probabilities(counted, o.subsample);
+  const NoiseDistribution noise(counted.counts);
 
   WordVectors out;
   out.vocab_size = vocab_size;
@@ -152,7 +150,7 @@ WordVectors train_word_vectors(const EncodedSplit& corpus, int64_t vocab_size, c
   std::vector<int32_t> kept;  // one example after subsampling
   std::vector<float> gradient(dim);
   std::vector<int32_t> targets(static_cast<size_t>(o.negatives) + 1);  // the centre word, then noise words
-  const double total_steps = static_cast<double>(o.epochs) * static_cast<double>(total_words);
+  const double total_steps = static_cast<double>(o.epochs) * static_cast<double>(counted.total_words);
   int64_t seen = 0;
   for (int32_t epoch = 0; epoch < o.epochs; ++epoch) {
     for (size_t e = 0; e < corpus.size(); ++e) {
@@ -170,8 +168,8 @@ WordVectors train_word_vectors(const EncodedSplit& corpus, int64_t vocab_size, c
       for (int64_t pos = 0; pos < n; ++pos) {
         const int32_t word = kept[static_cast<size_t>(pos)];
         const int64_t reach = 1 + static_cast<int64_t>(rng.below(static_cast<uint64_t>(o.window)));
-        for (int64_t c = std::max<int64_t>(0, pos - reach); c <= std::min(n - 1, pos + reach); ++c) {
-          if (c == pos) continue;
+        for (int64_t ctx = std::max<int64_t>(0, pos - reach); ctx <= std::min(n - 1, pos + reach); ++ctx) {
+          if (ctx == pos) continue;
           // As word2vec: the context word's vector predicts the centre word (label 1) against noise
           // words (label 0). The noise words are drawn first so that their rows of the 10 MB output
           // matrix can be fetched from memory together rather than one miss at a time.
@@ -181,7 +179,7 @@ WordVectors train_word_vectors(const EncodedSplit& corpus, int64_t vocab_size, c
             const char* row = reinterpret_cast<const char*>(&context_weights[static_cast<size_t>(targets[k]) * dim]);
             for (size_t byte = 0; byte < dim * sizeof(float); byte += 64) __builtin_prefetch(row + byte, 1);
           }
-          float* in = &out.values[static_cast<size_t>(kept[static_cast<size_t>(c)]) * dim];
+          float* in = &out.values[static_cast<size_t>(kept[static_cast<size_t>(ctx)]) * dim];
           std::fill(gradient.begin(), gradient.end(), 0.0f);
           for (size_t k = 0; k < targets.size(); ++k) {
             if (k > 0 && targets[k] == word) continue;
