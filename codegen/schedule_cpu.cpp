@@ -23,6 +23,16 @@ namespace {
 
 Var var(const Func& f, int i) { return f.args()[i]; }
 
+// A register tile of the products: nt outputs (vectors of `lanes`) by mt rows, 24 accumulators on
+// AVX-512 (6 rows x 4 vectors where the caller allows four, else 12 x 2), 12 of AVX2's 16 (6 x 2).
+struct RegisterTile {
+  int nt, mt;
+};
+RegisterTile register_tile(int lanes, bool four_vectors) {
+  four_vectors = four_vectors && lanes >= 16;
+  return {four_vectors ? 4 * lanes : 2 * lanes, lanes >= 16 && !four_vectors ? 12 : 6};
+}
+
 // A pure definition: vectorise the innermost dim, parallelise the outermost. A scan step's rows (one
 // step of a batch) are few: they go to the threads in blocks of 8, which measured 30% faster per LSTM
 // step than running its elementwise work on one thread.
@@ -97,9 +107,9 @@ void transposed_matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
   // AVX-512 where N is a whole number of 64-column tiles: 6 rows x 4 vectors (10 loads per 24 FMAs, not
   // 14), as the plain products. kernel_bench train at S: the [512, 128] gradients 4.4-4.7 -> 4.3 ms each,
   // the [512, 100] one (computed transposed, N 512) 4.2 -> 3.7.
-  const bool four_vectors = lanes >= 16 && mm.n_extent > 0 && mm.n_extent % (4 * lanes) == 0;
-  int nt = four_vectors ? 4 * lanes : 2 * lanes;
-  const int mt = lanes >= 16 && !four_vectors ? 12 : 6;
+  const RegisterTile tile = register_tile(lanes, mm.n_extent > 0 && mm.n_extent % (4 * lanes) == 0);
+  int nt = tile.nt;
+  const int mt = tile.mt;
   if (mm.n_extent < nt) nt = lanes;
   if (mm.n_extent < nt) {
     // Narrow or ragged: vectorised where it can be, one chunk at a time.
@@ -183,7 +193,7 @@ bool read_elsewhere(const FuncsByName& reached, const std::set<std::string>& fun
 void blocked_matmul_schedule(const FuncRoles::MatMul& mm, Func c, int lanes) {
   Func acc = mm.func;
   const int rank = c.dimensions();
-  const int nt = 2 * lanes, mt = lanes >= 16 ? 12 : 6;
+  const auto [nt, mt] = register_tile(lanes, /*four_vectors=*/false);
   const int mc = mt * (lanes >= 16 ? 6 : 11), kc = 128;
   const int nc = static_cast<int>(std::min<int64_t>(512, mm.n_extent / nt * nt));
   Var n = var(c, 0), m = var(c, 1), nb("nb"), nbi("nbi"), mb("mb"), mbi("mbi");
@@ -227,9 +237,9 @@ void matmul_schedule(const FuncsByName& reached, const FuncRoles::MatMul& mm, in
   // AVX-512: 6 rows x 4 vectors (64 columns) where N allows, i.e. 24 accumulators fed by 4 loads and 6
   // broadcasts per step of k; measured on Zen 5 against 12 x 2 vectors (14 loads per 24 FMAs): workload
   // S forward 44-46 -> ~31 ms, training step 126-132 -> 105-115 ms (docs/performance.md). AVX2: 6 x 2.
-  const bool four_vectors = lanes >= 16 && mm.n_extent >= 4 * lanes;
-  int nt = four_vectors ? 4 * lanes : 2 * lanes;
-  const int mt = lanes >= 16 && !four_vectors ? 12 : 6;
+  const RegisterTile tile = register_tile(lanes, mm.n_extent >= 4 * lanes);
+  int nt = tile.nt;
+  const int mt = tile.mt;
   if (mm.n_extent >= lanes && mm.n_extent < nt) nt = lanes;
   // A product written straight to an output and also read by other Funcs (a layer-norm step saving
   // h·W_hh) cannot live in the output's tiles: it is computed once, at root.

@@ -101,8 +101,9 @@ int tokens_main(int argc, char** argv) {
   options.limit_train = args.get_int("limit", 0);
   const int64_t word_vector_epochs = args.get_int("word-vectors", 0);
   const double word_vector_std = args.get_double("word-vector-std", 1.0);
-  if (word_vector_epochs < 0 || word_vector_epochs > 1000 || !(word_vector_std > 0)) {
-    throw rnnc::cli::UsageError("--word-vectors must be between 0 and 1000 and --word-vector-std positive");
+  if (word_vector_epochs < 0 || word_vector_epochs > data::kMaxWordVectorEpochs || !(word_vector_std > 0)) {
+    throw rnnc::cli::UsageError("--word-vectors must be between 0 and " + std::to_string(data::kMaxWordVectorEpochs) +
+                                " and --word-vector-std positive");
   }
   const uint64_t word_vector_seed = static_cast<uint64_t>(args.get_int("word-vector-seed", 0));
   options.keep_untruncated_train = word_vector_epochs > 0;

@@ -29,6 +29,9 @@ struct WordVectorOptions {
 };
 
 constexpr int64_t kMinEmbeddingStartPositions = int64_t{1} << 20;
+// More epochs than this asked for is a mistake, not a setting (one over IMDB's reviews takes ~8 s):
+// what the tools' --word-vectors accepts.
+constexpr int64_t kMaxWordVectorEpochs = 1000;
 
 struct WordVectors {
   int64_t vocab_size = 0, dim = 0;
@@ -57,8 +60,9 @@ void rescale_word_vectors(WordVectors& v, double target_std);
 // The starting values of an embedding over `vocab_size` ids: vectors learnt from `corpus` (<pad>
 // excluded: its row stays zero, as the embedding's padding_idx wants), their entries scaled to spread
 // `target_std`; a corpus too small for options.epochs to see kMinEmbeddingStartPositions centre words
-// (after subsampling) gets as many more epochs as it needs (WordVectors::epochs says how many ran). What `imdb-sentiment train` starts from, and what `imdb-tokens --word-vectors` writes
-// for the PyTorch side.
+// (after subsampling) gets as many more epochs as it needs (WordVectors::epochs says how many ran).
+// What `imdb-sentiment train` starts from, and what `imdb-tokens --word-vectors` writes for the
+// PyTorch side.
 WordVectors embedding_start(const EncodedSplit& corpus, int64_t vocab_size, WordVectorOptions options, double target_std);
 
 // A WordVectors as a file: "RNNCVEC1", int64 rows, int64 dim, then rows x dim float32, little-endian.

@@ -74,7 +74,7 @@ JobConfig JobConfig::parse(const std::string& text, const std::string& origin) {
   c.word_vector_epochs = 0;
   if (kv.count("word_vector_epochs")) num("word_vector_epochs", c.word_vector_epochs);
   if (kv.count("word_vector_std")) num("word_vector_std", c.word_vector_std);
-  RNNC_USER_CHECK(c.word_vector_epochs >= 0 && c.word_vector_epochs <= kMaxWordVectorEpochs && c.word_vector_std > 0)
+  RNNC_USER_CHECK(c.word_vector_epochs >= 0 && c.word_vector_epochs <= data::kMaxWordVectorEpochs && c.word_vector_std > 0)
       << origin << ": config 'word_vector_epochs' (" << c.word_vector_epochs << ") or 'word_vector_std' ("
       << c.word_vector_std << ") is out of range";
   RNNC_USER_CHECK(kv.count("optimizer")) << origin << ": config has no 'optimizer'";

@@ -9,13 +9,11 @@
 
 #include "data/batch.h"
 #include "data/vocab.h"
+#include "data/word_vectors.h"
 #include "runtime/train/fit.h"
 #include "runtime/train/trainable_model.h"
 
 namespace rnnc::imdb {
-
-// --word-vectors beyond this is a mistake, not a setting (an epoch over IMDB's reviews takes ~8 s).
-constexpr int64_t kMaxWordVectorEpochs = 1000;
 
 struct JobConfig {
   // The seed's settings.

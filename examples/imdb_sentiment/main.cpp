@@ -107,8 +107,8 @@ int train_command(const cli::Args& args) {
     c.validation_size = args.get_int("validation", c.validation_size);
     c.limit_train = args.get_int("limit", 0);
     const int64_t word_vector_epochs = args.get_int("word-vectors", c.word_vector_epochs);
-    if (word_vector_epochs < 0 || word_vector_epochs > kMaxWordVectorEpochs) {
-      throw cli::UsageError("--word-vectors must be between 0 and " + std::to_string(kMaxWordVectorEpochs));
+    if (word_vector_epochs < 0 || word_vector_epochs > data::kMaxWordVectorEpochs) {
+      throw cli::UsageError("--word-vectors must be between 0 and " + std::to_string(data::kMaxWordVectorEpochs));
     }
     c.word_vector_epochs = static_cast<int32_t>(word_vector_epochs);
     c.word_vector_std = args.get_double("word-vector-std", c.word_vector_std);

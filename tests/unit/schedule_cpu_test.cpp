@@ -176,28 +176,28 @@ TEST(ScheduleCpu, WeightGradientsSplitRowsWhereACopyFitsInL2) {
   }
 }
 
-// The extent dim d of f is computed over (Func::bound_extent), or -1.
-int64_t bounded_extent(const Halide::Func& f, int d) {
+// The constant a schedule list (bounds or storage dims) gives dim d of f in its `field`, or -1 where the
+// list has no such entry or the value is not a constant.
+template <typename Entry>
+int64_t scheduled_constant(const std::vector<Entry>& entries, Halide::Expr Entry::*field, const Halide::Func& f, int d) {
   const std::string name = f.args()[d].name();
-  for (const Halide::Internal::Bound& b : f.function().schedule().bounds()) {
-    if (b.var == name && b.extent.defined()) {
-      const int64_t* v = Halide::Internal::as_const_int(b.extent);
+  for (const Entry& e : entries) {
+    if (e.var == name && (e.*field).defined()) {
+      const int64_t* v = Halide::Internal::as_const_int(e.*field);
       return v ? *v : -1;
     }
   }
   return -1;
 }
 
+// The extent dim d of f is computed over (Func::bound_extent), or -1.
+int64_t bounded_extent(const Halide::Func& f, int d) {
+  return scheduled_constant(f.function().schedule().bounds(), &Halide::Internal::Bound::extent, f, d);
+}
+
 // The fixed size of dim d of f (Func::bound_storage), or -1.
 int64_t storage_bound(const Halide::Func& f, int d) {
-  const std::string name = f.args()[d].name();
-  for (const Halide::Internal::StorageDim& s : f.function().schedule().storage_dims()) {
-    if (s.var == name && s.bound.defined()) {
-      const int64_t* v = Halide::Internal::as_const_int(s.bound);
-      return v ? *v : -1;
-    }
-  }
-  return -1;
+  return scheduled_constant(f.function().schedule().storage_dims(), &Halide::Internal::StorageDim::bound, f, d);
 }
 
 // Weight gradients' register tiles on AVX-512: 6 rows x 4 vectors (64 columns) where the computed N is
