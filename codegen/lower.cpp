@@ -185,7 +185,10 @@ class Lowerer {
   std::map<Value, int> count_uses(const ir::Function& f, const std::vector<NodeId>& nodes, const std::vector<Value>& results) {
     std::map<Value, int> uses;
     for (NodeId n : nodes) {
-      for (const Value& v : f.operands(n)) uses[v] += f.op(n) == OpKind::Concat ? 2 : 1;
+      // A select-chain concat evaluates every part at every element; one built part by part reads
+      // each part once, so its parts can stay inline in their copy loops.
+      const bool every_part = f.op(n) == OpKind::Concat && !concat_by_parts(f, n);
+      for (const Value& v : f.operands(n)) uses[v] += every_part ? 2 : 1;
     }
     for (const Value& v : results) ++uses[v];
     return uses;
@@ -226,6 +229,15 @@ class Lowerer {
   }
 
   bool is_output(const Func& f) const { return output_names_.count(f.name()) > 0; }
+
+  // Is this concat built part by part (below: along the innermost dim, LowerOptions::concat_by_parts)?
+  // Not where a gate-major concat may read every part instead (LowerOptions::slice_products).
+  bool concat_by_parts(const ir::Function& f, NodeId n) const {
+    if (!options_.concat_by_parts || options_.slice_products) return false;
+    int64_t axis = f.node(n).attrs.get_int("axis");
+    const int rank = f.node(n).types[0].rank();
+    return axis == rank - 1 || axis == -1;
+  }
 
   void note_sharing(const ir::Function& f, NodeId n, const Func& r, const std::map<Value, int>& uses) {
     if (is_output(r)) return;
@@ -294,8 +306,9 @@ class Lowerer {
         if (options_.concat_by_parts && h == 0) {
           // One dense update per part. The select chain below, vectorised along the concatenated dim,
           // reads every part at a clamped index, which Halide cannot prove dense: four gathers per
-          // vector of a backward LSTM step's gate gradients [dI dF dG dO].
-          r(v) = Halide::cast(type, 0);
+          // vector of a backward LSTM step's gate gradients [dI dF dG dO]. The parts cover the result,
+          // so the pure definition stores nothing (a zero fill cost a 64 KiB memset per such step).
+          r(v) = Halide::undef(type);
           FuncRoles::Concat role{r, {}};
           for (size_t i = 0; i < in.size(); ++i) {
             RDom part(0, static_cast<int>(parts[i].second));
