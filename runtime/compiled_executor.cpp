@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <variant>
@@ -15,6 +16,7 @@
 #include "ir/scan_layout.h"
 #include "runtime/buffer_pool.h"
 #include "runtime/cuda_graph.h"
+#include "runtime/param_derived_cache.h"
 #include "runtime/param_init.h"
 
 namespace rnnc::runtime {
@@ -336,6 +338,7 @@ struct RunContext {
   std::mutex* params_mutex = nullptr;
   std::map<std::string, Buffer>* params = nullptr;
   int64_t feed_chunk_bytes = CompiledModule::kDefaultFeedChunkBytes;
+  ParamDerivedCache* param_cache = nullptr;  // CPU runs: results of parameter-only kernels across runs
 };
 
 class Run {
@@ -362,7 +365,7 @@ class Run {
     for (const PlanStep& step : plan_.function(f_.name()).steps) {
       const KernelSpec& spec = plan_.kernels()[step.kernel];
       if (step.kind == PlanStep::Kind::Kernel) {
-        run_kernel(spec);
+        if (!run_parameter_kernel(spec)) run_kernel(spec);
       } else {
         run_scan(step, spec);
       }
@@ -499,6 +502,53 @@ class Run {
     RNNC_USER_CHECK(rc == 0) << "kernel " << spec.name << " failed (Halide error " << rc << ")" << halide_error_suffix();
     // Recorded as the kernel left its arguments: on the device, every one.
     if (rec_) rec_->record_call(spec.name, it->second, args, scalar_arg);
+  }
+
+  // A kernel that reads only parameters, constants and such kernels' results (weights concatenated,
+  // transposed): its outputs come from the cache while the parameters are unchanged (ParamDerivedCache),
+  // otherwise it runs and its outputs are cached. False for any other kernel, and on a GPU.
+  bool run_parameter_kernel(const KernelSpec& spec) {
+    if (!context_.param_cache || gpu_ || rec_) return false;
+    auto is_static = [](const ir::TensorType& t) {
+      for (const ir::Dim& d : t.shape) {
+        if (d.is_symbolic()) return false;
+      }
+      return true;
+    };
+    for (const IrValue& v : spec.inputs) {
+      const OpKind op = f_.op(v.node);
+      const bool parameter = op == OpKind::Param || (op == OpKind::Constant && is_static(f_.type(v)));
+      if (!parameter && !parameter_derived_.count(v)) return false;
+    }
+    for (const IrValue& v : spec.outputs) {
+      if (!is_static(f_.type(v))) return false;
+    }
+    std::vector<ParamDerivedCache::Input> inputs;
+    bool upstream_recomputed = false;
+    for (const IrValue& v : spec.inputs) {
+      if (f_.op(v.node) == OpKind::Constant) continue;  // a value of the IR: the same in every run
+      const Buffer& b = get(v);
+      const bool derived = parameter_derived_.count(v) > 0;
+      upstream_recomputed |= derived && !parameter_derived_.at(v);
+      inputs.push_back({b.data(), b.size_in_bytes(), !derived});
+    }
+    if (!upstream_recomputed) {
+      if (std::optional<std::vector<Buffer>> hit = context_.param_cache->find(spec.name, inputs)) {
+        for (size_t i = 0; i < spec.outputs.size(); ++i) {
+          buffers_[spec.outputs[i]] = (*hit)[i];
+          parameter_derived_[spec.outputs[i]] = true;
+        }
+        return true;
+      }
+    }
+    run_kernel(spec);
+    std::vector<Buffer> outputs;
+    for (const IrValue& v : spec.outputs) {
+      outputs.push_back(buffers_.at(v));
+      parameter_derived_[v] = false;
+    }
+    context_.param_cache->store(spec.name, inputs, outputs);
+    return true;
   }
 
   void run_kernel(const KernelSpec& spec) {
@@ -794,6 +844,8 @@ class Run {
   std::mutex profile_mutex_;
   Bindings bindings_;
   std::map<IrValue, Buffer> buffers_;
+  // Outputs of parameter-only kernels in this run: true where they came from the cache.
+  std::map<IrValue, bool> parameter_derived_;
 };
 
 }  // namespace
@@ -1060,7 +1112,7 @@ std::vector<Buffer> CompiledModule::run_buffers(const std::string& function, con
   RNNC_USER_CHECK(!kernels_.functions.empty() || plan_->kernels().empty()) << "the module's kernels are not loaded";
   if (cuda_graphs_) return run_graph(*f, args);
   RunContext device{device_interface_, keep_params_on_device_, &device_params_mutex_, &device_params_,
-                       feed_chunk_bytes_};
+                       feed_chunk_bytes_, device_interface_ ? nullptr : param_cache_.get()};
   std::vector<Buffer> results = Run(*plan_, kernels_, params_, *f, profiling_ ? &profile_ : nullptr, device)(args);
   if (device_interface_ && results_on_host_) {
     for (Buffer& b : results) b = host_view(b);

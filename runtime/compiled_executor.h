@@ -24,6 +24,7 @@
 #include "runtime/device.h"
 #include "runtime/execution_plan.h"
 #include "runtime/kernel_table.h"
+#include "runtime/param_derived_cache.h"
 #include "runtime/tensor.h"
 
 namespace rnnc::runtime {
@@ -132,6 +133,8 @@ class CompiledModule {
   mutable std::map<std::string, Buffer> device_params_;
   bool cuda_graphs_ = false;
   int64_t feed_chunk_bytes_ = kDefaultFeedChunkBytes;
+  // Results of parameter-only kernels, kept while the parameters' bytes are unchanged (CPU runs).
+  std::unique_ptr<ParamDerivedCache> param_cache_ = std::make_unique<ParamDerivedCache>();
   // Recorded runs by function and argument shapes (set_cuda_graphs).
   mutable std::map<std::string, std::unique_ptr<GraphRecording>> recordings_;
   std::vector<Buffer> run_graph(const ir::Function& f, const std::vector<Buffer>& args) const;

@@ -4,6 +4,8 @@
 // float32; norm-wise relative error < 1e-4 per result.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "codegen/jit.h"
 #include "frontend/model.h"
 #include "frontend/zoo.h"
@@ -187,6 +189,70 @@ TEST(CodegenActivations, MatchTheReferenceFromHugeToTiny) {
           << (o == 0 ? "sigmoid(" : "tanh(") << xs[i] << ")";
     }
   }
+}
+
+// Kernels of parameters only (an LSTM's gate weights concatenated, then transposed) run once while the
+// parameters hold the same bytes (runtime/param_derived_cache.h), and again after any change, however
+// made: an optimizer's in-place update (mutable_param), set_param, init_params. Each run's results match
+// the reference on the parameters of that moment.
+TEST(CodegenParameterKernels, CachedWhileTheParametersHoldRecomputedWhenTheyChange) {
+  const Shape s{5, 7, 3, 4, 2, false};
+  ir::Module m = optimized(build("lstm", s), /*training=*/true);
+  runtime::CompiledModule compiled(m);
+  compiled.load(codegen::jit_compile(compiled.plan()));
+  compiled.init_params(5);
+  const ir::Function& fwd = *compiled.module().find_function("forward");
+  // Each kernel of parameters only, with the parameters it reads, and how often it should have run.
+  struct ParameterKernel {
+    std::string name;
+    std::set<std::string> reads;
+    int64_t runs = 0;
+  };
+  std::vector<ParameterKernel> kernels;
+  for (const runtime::KernelSpec& spec : compiled.plan().kernels()) {
+    bool only_params = spec.function == &fwd && !spec.step && !spec.inputs.empty();
+    ParameterKernel k{spec.name, {}};
+    for (const ir::Value& v : spec.inputs) {
+      only_params &= fwd.op(v.node) == ir::OpKind::Param;
+      if (only_params) k.reads.insert(fwd.node(v.node).attrs.get_word("name"));
+    }
+    if (only_params) kernels.push_back(k);
+  }
+  ASSERT_GE(kernels.size(), 4u) << "the input and the recurrent weights of each layer, concatenated";
+  std::mt19937 gen(9);
+  testing::Values inputs = testing::random_inputs(fwd, {{"time", s.time}, {"batch", s.batch}}, gen, 11, 2);
+  // Runs @forward after `changed` parameters changed (empty: none; "*": all).
+  auto check = [&](const std::string& when, const std::set<std::string>& changed) {
+    for (ParameterKernel& k : kernels) {
+      bool reads_changed = k.runs == 0 || changed.count("*");
+      for (const std::string& p : changed) reads_changed |= k.reads.count(p) > 0;
+      k.runs += reads_changed ? 1 : 0;
+    }
+    compiled.set_profiling(true);
+    std::vector<runtime::Value<float>> got = compiled.run("forward", testing::to_f32(inputs));
+    runtime::ReferenceExecutor<double> reference(m);
+    for (const auto& [name, t] : compiled.params()) {
+      reference.set_param(name, Tensor<double>(t.shape, std::vector<double>(t.data.begin(), t.data.end())));
+    }
+    testing::Values want = reference.run("forward", inputs);
+    for (size_t i = 0; i < want.size(); ++i) {
+      if (const auto* w = std::get_if<Tensor<double>>(&want[i])) {
+        expect_close(std::get<Tensor<float>>(got[i]), *w, when + ": " + fwd.result_names()[i]);
+      }
+    }
+    for (const ParameterKernel& k : kernels) EXPECT_EQ(compiled.profile().at(k.name).calls, k.runs) << when << ": " << k.name;
+  };
+  check("first run", {});
+  check("same parameters", {});
+  compiled.mutable_param("rnn.l0.W_ii").data[3] += 0.25f;  // as an optimizer updates in place
+  check("one weight changed in place", {"rnn.l0.W_ii"});
+  check("unchanged since", {});
+  runtime::Tensor<float> w = compiled.param("rnn.l1.W_ho");
+  w.data.back() -= 0.5f;
+  compiled.set_param("rnn.l1.W_ho", w);
+  check("set_param", {"rnn.l1.W_ho"});
+  compiled.init_params(6);
+  check("init_params", {"*"});
 }
 
 TEST_P(CodegenTest, InferenceKernelsMatchTheReference) {
