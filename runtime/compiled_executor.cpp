@@ -365,7 +365,7 @@ class Run {
     for (const PlanStep& step : plan_.function(f_.name()).steps) {
       const KernelSpec& spec = plan_.kernels()[step.kernel];
       if (step.kind == PlanStep::Kind::Kernel) {
-        if (!run_parameter_kernel(spec)) run_kernel(spec);
+        if (!view_outer_slice(spec) && !run_parameter_kernel(spec)) run_kernel(spec);
       } else {
         run_scan(step, spec);
       }
@@ -502,6 +502,25 @@ class Run {
     RNNC_USER_CHECK(rc == 0) << "kernel " << spec.name << " failed (Halide error " << rc << ")" << halide_error_suffix();
     // Recorded as the kernel left its arguments: on the device, every one.
     if (rec_) rec_->record_call(spec.name, it->second, args, scalar_arg);
+  }
+
+  // A kernel that is one slice along the outermost dim (the gate gradients [dW_i; dW_f; dW_g; dW_o] cut
+  // into each gate's parameter gradient): on the CPU its result is a view of the operand, a contiguous
+  // block of it, and nothing is copied (sixteen copies of 64 KiB at S, ~0.4 ms a training step).
+  bool view_outer_slice(const KernelSpec& spec) {
+    if (gpu_ || rec_ || spec.step || spec.nodes.size() != 1 || spec.outputs.size() != 1) return false;
+    const NodeId n = spec.nodes[0];
+    if (f_.op(n) != OpKind::Slice || f_.operands(n).size() != 1) return false;
+    const ir::Attrs& a = f_.node(n).attrs;
+    if (a.get_int("axis") != 0 && a.get_int("axis") != -f_.type(f_.operands(n)[0]).rank()) return false;
+    const Buffer& in = get(f_.operands(n)[0]);
+    const int outer = in.dimensions() - 1;
+    if (outer < 0) return false;
+    const int start = in.dim(outer).min() + static_cast<int>(a.get_int("start"));
+    const int size = static_cast<int>(a.get_int("size"));
+    if (start + size > in.dim(outer).min() + in.dim(outer).extent()) return false;  // the verifier's to say
+    buffers_[spec.outputs[0]] = in.cropped(outer, start, size).translated(outer, -start);
+    return true;
   }
 
   // A kernel that reads only parameters, constants and such kernels' results (weights concatenated,

@@ -255,6 +255,40 @@ TEST(CodegenParameterKernels, CachedWhileTheParametersHoldRecomputedWhenTheyChan
   check("init_params", {"*"});
 }
 
+// A gradient cut out of the gates' joint one ([dW_i; dW_f; dW_g; dW_o] sliced along its outermost dim) is
+// a view of it on the CPU: those slice kernels never run. (CodegenTest.TrainingKernelsMatchTheReference
+// checks every gradient's values, these views among them.)
+TEST(CodegenOuterSlices, AreViewsNotCopies) {
+  ir::Module m = optimized(build("lstm", {5, 7, 3, 4, 2, false}), /*training=*/true);
+  runtime::CompiledModule compiled(m);
+  compiled.load(codegen::jit_compile(compiled.plan()));
+  compiled.init_params(5);
+  const ir::Function& fwd = *compiled.module().find_function("forward");
+  const ir::Function& bwd = *compiled.module().find_function("backward");
+  std::set<std::string> slices;
+  for (const runtime::KernelSpec& spec : compiled.plan().kernels()) {
+    if (spec.function == &bwd && spec.nodes.size() == 1 && bwd.op(spec.nodes[0]) == ir::OpKind::Slice &&
+        bwd.node(spec.nodes[0]).attrs.get_int("axis") == 0) {
+      slices.insert(spec.name);
+    }
+  }
+  ASSERT_GE(slices.size(), 16u) << "four gates' input and recurrent weight gradients, two layers";
+  std::mt19937 gen(9);
+  testing::Values inputs = testing::random_inputs(fwd, {{"time", 4}, {"batch", 3}}, gen, 11, 2);
+  std::vector<runtime::Value<float>> out = compiled.run("forward", testing::to_f32(inputs));
+  std::vector<runtime::Value<float>> args;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (fwd.result_names()[i].rfind(passes::kSavedPrefix, 0) != 0) args.push_back(out[i]);
+  }
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (fwd.result_names()[i].rfind(passes::kSavedPrefix, 0) == 0) args.push_back(out[i]);
+  }
+  compiled.set_profiling(true);
+  compiled.run("backward", args);
+  EXPECT_FALSE(compiled.profile().empty());
+  for (const auto& [kernel, time] : compiled.profile()) EXPECT_FALSE(slices.count(kernel)) << kernel << " ran";
+}
+
 TEST_P(CodegenTest, InferenceKernelsMatchTheReference) {
   const auto& [model, shape_index] = GetParam();
   if (shape_index != 1) GTEST_SKIP() << "inference runs at the middle shape only (its kernels are a subset)";
