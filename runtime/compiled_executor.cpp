@@ -581,7 +581,10 @@ class Run {
   }
 
   // A feeder's calls inside a scan: its inputs (cropped to a call's steps and rows where `chunked`,
-  // i.e. they lead with [time, batch]) and its output, the whole sequence.
+  // i.e. they lead with [time, batch]) and its output's shape, the whole sequence's. The sequence is
+  // never stored whole: each thread writes its pieces into one piece-sized buffer of its own, which
+  // stays in L2 from one piece to the next. (Written into a whole [time, batch, 4H] buffer, every piece
+  // was fresh memory: 26 MB per layer and pass at S, each line fetched before it was written.)
   struct FeedInput {
     Buffer buffer;
     bool chunked;
@@ -590,7 +593,8 @@ class Run {
     const KernelSpec* spec;   // the single-threaded copy, called per thread and piece
     const KernelSpec* whole;  // the kernel itself, run before the scan when it is not fed in pieces
     std::vector<FeedInput> inputs;
-    Buffer output;
+    Buffer output;            // the sequence's shape only (no storage)
+    int64_t sequence = 0;     // which of the scan's sequences it computes
   };
 
   // At most this many bytes of weights (step and feeders together) for feeding in chunks: about half of
@@ -602,13 +606,15 @@ class Run {
     return t.rank() >= 2 && t.shape[0].is_symbolic() && t.shape[1].is_symbolic();
   }
 
-  // Steps [t0, t0 + count) of rows [lo, lo + rows) of every feeder.
-  void feed_rows(std::vector<FeedCall>& feeds, int lo, int rows, int t0, int count) {
+  // Steps [t0, t0 + count) of rows [lo, lo + rows) of every feeder, into `pieces` (one per feeder, each
+  // with the coordinates of those steps and rows).
+  void feed_rows(std::vector<FeedCall>& feeds, std::vector<Buffer>& pieces, int lo, int rows, int t0, int count) {
     auto crop = [&](const Buffer& b) {
       const int rank = b.dimensions();
       return b.cropped(rank - 1, t0, count).cropped(rank - 2, lo, rows);
     };
-    for (FeedCall& feed : feeds) {
+    for (size_t i = 0; i < feeds.size(); ++i) {
+      FeedCall& feed = feeds[i];
       std::vector<Buffer> views;
       std::vector<void*> args;
       views.reserve(feed.inputs.size() + 1);
@@ -620,8 +626,7 @@ class Run {
         views.push_back(crop(in.buffer));
         args.push_back(views.back().raw_buffer());
       }
-      views.push_back(crop(feed.output));
-      args.push_back(views.back().raw_buffer());
+      args.push_back(pieces[i].raw_buffer());
       call(*feed.spec, args);
     }
   }
@@ -653,7 +658,7 @@ class Run {
       weight_bytes += get(operands[l.invariant_operand(k)]).size_in_bytes();
     }
     for (const Feeder& feeder : step.feeders) {
-      FeedCall feed{&plan_.kernels()[feeder.rows_kernel], &plan_.kernels()[feeder.kernel], {}, {}};
+      FeedCall feed{&plan_.kernels()[feeder.rows_kernel], &plan_.kernels()[feeder.kernel], {}, {}, feeder.sequence};
       for (const IrValue& v : feed.spec->inputs) {
         FeedInput in{get(v), leads_with_time_and_batch(f_.type(v))};
         if (!in.chunked) weight_bytes += in.buffer.size_in_bytes();
@@ -664,7 +669,7 @@ class Run {
     if (parts > 1 && weight_bytes <= kFeedWeightBytes) {
       for (FeedCall& feed : feeds) {
         const IrValue out = feed.spec->outputs[0];
-        feed.output = buffers_[out] = fresh(f_.type(out).dtype, concrete(f_.type(out), bindings_));
+        feed.output = buffers_[out] = Buffer(buffer_type(f_.type(out).dtype), nullptr, halide_sizes(concrete(f_.type(out), bindings_)));
       }
     } else {
       for (const FeedCall& feed : feeds) run_kernel(*feed.whole);
@@ -750,11 +755,29 @@ class Run {
         const int64_t step_bytes = std::max<int64_t>(1, row_bytes * rows);
         feed_steps = static_cast<int>(std::max<int64_t>(1, context_.feed_chunk_bytes / step_bytes / l.unroll) * l.unroll);
       }
+      // This thread's piece of each fed sequence, reused from one piece to the next.
+      std::vector<Buffer> own, pieces;
+      for (const FeedCall& feed : feeds) {
+        Dims dims = dims_of(feed.output);
+        dims[0] = feed_steps;
+        dims[1] = rows;
+        own.push_back(make_buffer(f_.type(feed.spec->outputs[0]).dtype, dims));
+      }
       for (int chunk = 0; chunk * l.unroll < steps; ++chunk) {
         const int first_step = chunk * static_cast<int>(l.unroll);
         if (!feeds.empty() && first_step % feed_steps == 0) {
           const int count = std::min(feed_steps, steps - first_step);
-          feed_rows(feeds, lo, rows, reverse ? steps - first_step - count : first_step, count);
+          const int t0 = reverse ? steps - first_step - count : first_step;
+          pieces.clear();
+          for (size_t i = 0; i < feeds.size(); ++i) {
+            const int rank = own[i].dimensions();
+            Buffer piece = own[i].cropped(rank - 1, 0, count);
+            piece.translate(rank - 1, t0);
+            piece.translate(rank - 2, lo);
+            pieces.push_back(piece);
+            seqs[feeds[i].sequence] = piece;
+          }
+          feed_rows(feeds, pieces, lo, rows, t0, count);
         }
         views.clear();
         args.clear();

@@ -225,6 +225,10 @@ bool feeds_rows(const Function& f, const KernelSpec& spec, const Value& seq, Nod
   for (const ir::Use& u : f.users(seq)) {
     if (u.user != scan) return false;
   }
+  // Nor is it a result: the executor keeps only the piece each thread is about to run.
+  for (const Value& r : f.results()) {
+    if (r == seq) return false;
+  }
   return true;
 }
 
