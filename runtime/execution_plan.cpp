@@ -118,6 +118,60 @@ bool row_separable(const Function& body, const ir::ScanLayout& l) {
 
 ExecutionPlan::ExecutionPlan(const ir::Module& module) : module_(&module) {
   for (const Function& f : module.functions()) plan_function(f);
+  for (const Function& f : module.functions()) choose_batch_major(f);
+}
+
+bool ExecutionPlan::batch_major(const ir::Function& f, const ir::Value& v) const {
+  auto it = batch_major_.find(&f);
+  return it != batch_major_.end() && it->second.count(v) > 0;
+}
+
+namespace {
+
+// Is every read of `v` in `f` one of a row-split scan's sequences? (Returning it is not a read here.)
+bool read_by_row_scans_only(const Function& f, const Value& v) {
+  for (const ir::Use& u : f.users(v)) {
+    if (f.op(u.user) == OpKind::Return) continue;
+    if (f.op(u.user) != OpKind::Scan) return false;
+    const ir::ScanLayout l = ir::ScanLayout::of(f, u.user);
+    bool sequence = false;
+    for (int64_t j = 0; j < l.sequences; ++j) sequence |= l.sequence_operand(j) == u.operand;
+    if (!sequence || !row_separable(*f.body(u.user), l)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void ExecutionPlan::choose_batch_major(const Function& f) {
+  for (NodeId n = 0; n < f.num_nodes(); ++n) {
+    if (f.op(n) != OpKind::Scan) continue;
+    const ir::ScanLayout l = ir::ScanLayout::of(f, n);
+    if (l.unroll != 1 || !row_separable(*f.body(n), l)) continue;
+    for (int64_t o = 0; o < l.outputs; ++o) {
+      const Value v{n, l.output_result(o)};
+      const ir::TensorType& t = f.type(v);
+      if (t.rank() < 3 || !t.shape[0].is_symbolic() || !t.shape[1].is_symbolic()) continue;
+      if (!read_by_row_scans_only(f, v)) continue;
+      bool only_row_scans = true, read = false;
+      for (const ir::Use& u : f.users(v)) read |= f.op(u.user) != OpKind::Return;
+      for (size_t r = 0; r < f.results().size(); ++r) {
+        if (!(f.results()[r] == v)) continue;
+        // A result: read by the function taking it by name, or by the caller alone (then kept dense).
+        bool passed_on = false;
+        for (const Function& g : module_->functions()) {
+          for (size_t a = 0; &g != &f && a < g.args().size(); ++a) {
+            if (g.value_name(g.arg(a)) != f.result_names()[r]) continue;
+            passed_on = true;
+            only_row_scans &= read_by_row_scans_only(g, g.arg(a));
+          }
+        }
+        only_row_scans &= passed_on;
+        read |= passed_on;
+      }
+      if (only_row_scans && read) batch_major_[&f].insert(v);
+    }
+  }
 }
 
 const FunctionPlan& ExecutionPlan::function(const std::string& name) const {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -73,13 +74,22 @@ class ExecutionPlan {
   const std::vector<KernelSpec>& kernels() const { return kernels_; }
   const FunctionPlan& function(const std::string& name) const;
 
+  // A scan's time-stacked output [time, batch, …] that nothing reads but row-split scans, as a
+  // sequence: in its own function, or as a result passed to another function's argument of the same
+  // name (@forward's saved gate activations, read by @backward's steps alone). The CPU executor stores
+  // it batch-major, each row's steps one after another: a row range's part of it is then one run of
+  // memory, where time-major every step's slice of it lies a whole batch apart from the last.
+  bool batch_major(const ir::Function& f, const ir::Value& v) const;
+
  private:
   void plan_function(const ir::Function& f);
   void attach_feeders(const ir::Function& f, FunctionPlan& plan);
+  void choose_batch_major(const ir::Function& f);
 
   const ir::Module* module_;
   std::vector<KernelSpec> kernels_;
   std::map<std::string, FunctionPlan> functions_;
+  std::map<const ir::Function*, std::set<ir::Value>> batch_major_;
 };
 
 // A name made of [A-Za-z0-9_], for C symbols: "imdb-classifier" -> "imdb_classifier".

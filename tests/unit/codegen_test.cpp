@@ -289,6 +289,67 @@ TEST(CodegenOuterSlices, AreViewsNotCopies) {
   for (const auto& [kernel, time] : compiled.profile()) EXPECT_FALSE(slices.count(kernel)) << kernel << " ran";
 }
 
+// A training step as TrainableModel runs it: @forward's saved activations go to @backward as the
+// executor stored them. Those that only row-split steps read (an LSTM's gate activations, read by the
+// backward steps alone) are stored batch-major (ExecutionPlan::batch_major); the others, and every
+// value the caller alone reads (y), row-major. Batch 19: two row threads (10 and 9 rows), with lengths.
+TEST(CodegenSavedActivations, GoToBackwardAsStored) {
+  for (const char* model : {"lstm", "gru", "layernorm-lstm"}) {
+    ir::Module m = optimized(build(model, {5, 7, 19, 6, 2, false}), /*training=*/true);
+    runtime::CompiledModule compiled(m);
+    compiled.load(codegen::jit_compile(compiled.plan()));
+    compiled.init_params(5);
+    const ir::Function& fwd = *compiled.module().find_function("forward");
+    const ir::Function& bwd = *compiled.module().find_function("backward");
+    runtime::ReferenceExecutor<double> reference(m);
+    for (const auto& [name, t] : compiled.params()) {
+      reference.set_param(name, Tensor<double>(t.shape, std::vector<double>(t.data.begin(), t.data.end())));
+    }
+    std::mt19937 gen(9);
+    testing::Values inputs = testing::random_inputs(fwd, {{"time", 6}, {"batch", 19}}, gen, 11, 2);
+    testing::Values want = reference.run("forward", inputs);
+    std::vector<runtime::CompiledModule::Buffer> fwd_in;
+    std::vector<runtime::Value<float>> inputs32 = testing::to_f32(inputs);
+    for (size_t i = 0; i < inputs32.size(); ++i) {
+      fwd_in.push_back(runtime::CompiledModule::to_buffer(inputs32[i], fwd.type(fwd.arg(i)).dtype));
+    }
+    std::vector<runtime::CompiledModule::Buffer> out = compiled.run_buffers("forward", fwd_in);
+    testing::Values cotangents, ref_args;
+    std::vector<runtime::CompiledModule::Buffer> bwd_in;
+    std::normal_distribution<double> normal;
+    for (size_t i = 0; i < want.size(); ++i) {
+      if (fwd.result_names()[i].rfind(passes::kSavedPrefix, 0) == 0) continue;
+      Tensor<double> c(std::get<Tensor<double>>(want[i]).shape);
+      for (double& v : c.data) v = normal(gen);
+      ref_args.push_back(c);
+      bwd_in.push_back(runtime::CompiledModule::to_buffer(testing::to_f32({c})[0], ir::DType::F32));
+    }
+    int batch_major = 0;
+    for (size_t i = 0; i < out.size(); ++i) {
+      const std::string& name = fwd.result_names()[i];
+      const runtime::CompiledModule::Buffer& b = out[i];
+      // Batch-major: the time dim (outermost) steps by less than the batch dim.
+      const bool stored_batch_major = b.dimensions() >= 3 && b.dim(b.dimensions() - 1).stride() < b.dim(b.dimensions() - 2).stride();
+      EXPECT_EQ(stored_batch_major, compiled.plan().batch_major(fwd, fwd.results()[i])) << model << " " << name;
+      batch_major += stored_batch_major ? 1 : 0;
+      if (name == "y") EXPECT_FALSE(stored_batch_major) << model << ": y is the caller's";
+      if (const auto* w = std::get_if<Tensor<double>>(&want[i])) {
+        expect_close(std::get<Tensor<float>>(runtime::CompiledModule::to_value(b)), *w, std::string(model) + " forward " + name);
+      }
+      if (name.rfind(passes::kSavedPrefix, 0) != 0) continue;
+      ref_args.push_back(want[i]);
+      bwd_in.push_back(b);
+    }
+    EXPECT_GE(batch_major, 4) << model << ": gate activations of both layers";
+    testing::Values grads_want = reference.run("backward", ref_args);
+    std::vector<runtime::CompiledModule::Buffer> grads = compiled.run_buffers("backward", bwd_in);
+    for (size_t i = 0; i < grads.size(); ++i) {
+      expect_close(std::get<Tensor<float>>(runtime::CompiledModule::to_value(grads[i])),
+                   std::get<Tensor<double>>(grads_want[i]), std::string(model) + " " + bwd.result_names()[i]);
+    }
+  }
+}
+
 TEST_P(CodegenTest, InferenceKernelsMatchTheReference) {
   const auto& [model, shape_index] = GetParam();
   if (shape_index != 1) GTEST_SKIP() << "inference runs at the middle shape only (its kernels are a subset)";
