@@ -15,13 +15,14 @@
 // Dropout reuses its mask (the same hash of seed and salt); embedding gradients are a sparse scatter-add.
 #pragma once
 
+#include "ir/training_names.h"
 #include "passes/pass.h"
 
 namespace rnnc::passes {
 
 // What @backward's argument list and @forward's extra results look like, for callers that run them.
-constexpr const char* kSavedPrefix = "saved.";
-constexpr const char* kCotangentPrefix = "d.";
-constexpr const char* kGradPrefix = "grad.";
+using ir::kCotangentPrefix;
+using ir::kGradPrefix;
+using ir::kSavedPrefix;
 
 }  // namespace rnnc::passes

@@ -384,7 +384,12 @@ class Run {
       }
     }
     std::vector<Buffer> out;
-    for (const IrValue& v : f_.results()) out.push_back(get(v));
+    for (const IrValue& v : f_.results()) {
+      // A cached result, or a view of one or of a parameter, goes out as a copy: the caller owns what it
+      // gets, and a write into it must not change later runs (or dangle after set_param).
+      const bool shared = parameter_derived_.count(v) > 0 || shared_views_.count(v) > 0;
+      out.push_back(shared ? copy_of(get(v)) : get(v));
+    }
     return out;
   }
 
@@ -533,6 +538,10 @@ class Run {
     const int size = static_cast<int>(a.get_int("size"));
     if (start + size > in.dim(outer).min() + in.dim(outer).extent()) return false;  // the verifier's to say
     buffers_[spec.outputs[0]] = in.cropped(outer, start, size).translated(outer, -start);
+    const IrValue operand = f_.operands(n)[0];
+    if (f_.op(operand.node) == OpKind::Param || parameter_derived_.count(operand) || shared_views_.count(operand)) {
+      shared_views_.insert(spec.outputs[0]);
+    }
     return true;
   }
 
@@ -556,30 +565,28 @@ class Run {
       if (!is_static(f_.type(v))) return false;
     }
     std::vector<ParamDerivedCache::Input> inputs;
-    bool upstream_recomputed = false;
     for (const IrValue& v : spec.inputs) {
       if (f_.op(v.node) == OpKind::Constant) continue;  // a value of the IR: the same in every run
-      const Buffer& b = get(v);
-      const bool derived = parameter_derived_.count(v) > 0;
-      upstream_recomputed |= derived && !parameter_derived_.at(v);
-      inputs.push_back({b.data(), b.size_in_bytes(), !derived});
-    }
-    if (!upstream_recomputed) {
-      if (std::optional<std::vector<Buffer>> hit = context_.param_cache->find(spec.name, inputs)) {
-        for (size_t i = 0; i < spec.outputs.size(); ++i) {
-          buffers_[spec.outputs[i]] = (*hit)[i];
-          parameter_derived_[spec.outputs[i]] = true;
-        }
-        return true;
+      auto derived = parameter_derived_.find(v);
+      if (derived != parameter_derived_.end()) {
+        inputs.push_back({nullptr, 0, derived->second});
+        continue;
       }
+      const Buffer& b = get(v);
+      inputs.push_back({b.data(), b.size_in_bytes(), 0});
+    }
+    if (std::optional<ParamDerivedCache::Hit> hit = context_.param_cache->find(spec.name, inputs)) {
+      for (size_t i = 0; i < spec.outputs.size(); ++i) {
+        buffers_[spec.outputs[i]] = hit->outputs[i];
+        parameter_derived_[spec.outputs[i]] = hit->generation;
+      }
+      return true;
     }
     run_kernel(spec);
     std::vector<Buffer> outputs;
-    for (const IrValue& v : spec.outputs) {
-      outputs.push_back(buffers_.at(v));
-      parameter_derived_[v] = false;
-    }
-    context_.param_cache->store(spec.name, inputs, outputs);
+    for (const IrValue& v : spec.outputs) outputs.push_back(buffers_.at(v));
+    const uint64_t generation = context_.param_cache->store(spec.name, inputs, outputs);
+    for (const IrValue& v : spec.outputs) parameter_derived_[v] = generation;
     return true;
   }
 
@@ -911,8 +918,10 @@ class Run {
   std::mutex profile_mutex_;
   Bindings bindings_;
   std::map<IrValue, Buffer> buffers_;
-  // Outputs of parameter-only kernels in this run: true where they came from the cache.
-  std::map<IrValue, bool> parameter_derived_;
+  // Outputs of parameter-only kernels in this run, with the generation of their cache entry.
+  std::map<IrValue, uint64_t> parameter_derived_;
+  // Values whose buffer is a view of a parameter's storage or of a cached result (outer slices of them).
+  std::set<IrValue> shared_views_;
 };
 
 }  // namespace
@@ -949,6 +958,7 @@ void CompiledModule::load(KernelTable kernels) {
     if (kernels.reuse_device_allocations) kernels.reuse_device_allocations(nullptr, true);
   }
   drop_device_params();
+  param_cache_->clear();  // results of the kernels loaded before
   kernels_ = std::move(kernels);
   device_interface_ = device;
   cuda_graphs_ = false;

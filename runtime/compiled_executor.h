@@ -61,7 +61,9 @@ class CompiledModule {
   std::vector<Value<float>> run(const std::string& function, const std::vector<Value<float>>& args) const;
 
   // The same on Halide buffers (IR shape [d0, …, dn-1] is a buffer with dn-1 innermost), without
-  // copies: a training step hands @forward's saved activations to @backward as they are.
+  // copies: a training step hands @forward's saved activations to @backward as they are. Saved
+  // activations may come back batch-major (ExecutionPlan::batch_major: other strides, not row-major
+  // order): read them through their strides, or through to_value.
   using Buffer = Halide::Runtime::Buffer<void>;
   std::vector<Buffer> run_buffers(const std::string& function, const std::vector<Buffer>& args) const;
   static Buffer to_buffer(const Value<float>& value, ir::DType dtype);

@@ -6,6 +6,7 @@
 
 #include "ir/error.h"
 #include "ir/scan_layout.h"
+#include "ir/training_names.h"
 
 namespace rnnc::runtime {
 
@@ -157,11 +158,14 @@ void ExecutionPlan::choose_batch_major(const Function& f) {
       for (const ir::Use& u : f.users(v)) read |= f.op(u.user) != OpKind::Return;
       for (size_t r = 0; r < f.results().size(); ++r) {
         if (!(f.results()[r] == v)) continue;
-        // A result: read by the function taking it by name, or by the caller alone (then kept dense).
+        // A result: a saved activation (ir/training_names.h), which the caller only passes on to the
+        // function taking it by name; any other result is the caller's to read, and stays row-major.
+        const std::string& name = f.result_names()[r];
+        only_row_scans &= name.rfind(ir::kSavedPrefix, 0) == 0;
         bool passed_on = false;
         for (const Function& g : module_->functions()) {
           for (size_t a = 0; &g != &f && a < g.args().size(); ++a) {
-            if (g.value_name(g.arg(a)) != f.result_names()[r]) continue;
+            if (g.value_name(g.arg(a)) != name) continue;
             passed_on = true;
             only_row_scans &= read_by_row_scans_only(g, g.arg(a));
           }
@@ -276,13 +280,10 @@ bool feeds_rows(const Function& f, const KernelSpec& spec, const Value& seq, Nod
   for (const ir::Dim& d : f.type(operands[1]).shape) {
     if (d.is_symbolic()) return false;
   }
-  for (const ir::Use& u : f.users(seq)) {
-    if (u.user != scan) return false;
-  }
-  // Nor is it a result: the executor keeps only the piece each thread is about to run.
-  for (const Value& r : f.results()) {
-    if (r == seq) return false;
-  }
+  // Read once, by the scan, as this one sequence; nor is it a result: the executor keeps only the
+  // piece each thread is about to run, and gives it to that sequence alone.
+  const std::vector<ir::Use> uses = f.users(seq);
+  if (uses.size() != 1 || uses[0].user != scan) return false;  // (returning it is a use too)
   return true;
 }
 

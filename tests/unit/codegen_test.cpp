@@ -12,6 +12,7 @@
 #include "passes/autodiff.h"
 #include "passes/pipeline.h"
 #include "runtime/compiled_executor.h"
+#include "runtime/param_derived_cache.h"
 #include "support/compare.h"
 #include "support/gradcheck.h"
 
@@ -253,6 +254,51 @@ TEST(CodegenParameterKernels, CachedWhileTheParametersHoldRecomputedWhenTheyChan
   check("set_param", {"rnn.l1.W_ho"});
   compiled.init_params(6);
   check("init_params", {"*"});
+  // A caller that writes into what a run returned (here the concatenated weights @forward saves) changes
+  // its own copy, not what later runs reuse.
+  std::vector<runtime::CompiledModule::Buffer> fwd_in;
+  std::vector<runtime::Value<float>> inputs32 = testing::to_f32(inputs);
+  for (size_t i = 0; i < inputs32.size(); ++i) {
+    fwd_in.push_back(runtime::CompiledModule::to_buffer(inputs32[i], fwd.type(fwd.arg(i)).dtype));
+  }
+  std::vector<runtime::CompiledModule::Buffer> out = compiled.run_buffers("forward", fwd_in);
+  int overwritten = 0;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const std::string& name = fwd.result_names()[i];
+    if (name.rfind("saved.rnn.", 0) != 0 || out[i].type() != halide_type_t(halide_type_float, 32)) continue;
+    std::fill_n(static_cast<float*>(out[i].data()), out[i].number_of_elements(), 1e6f);
+    ++overwritten;
+  }
+  EXPECT_GE(overwritten, 2) << "each layer's concatenated weights are saved";
+  check("a caller wrote into a result", {});
+}
+
+// The generation rule behind the reuse of a kernel that reads another cached kernel's result: a run that
+// recomputed the first after a parameter changed and then failed before the second leaves the second's
+// entry built from the old result; it must not be served with the new one.
+TEST(ParamDerivedCache, AReaderIsReusedOnlyWithTheResultItWasComputedFrom) {
+  using Cache = runtime::ParamDerivedCache;
+  Cache cache;
+  std::vector<float> weights{1, 2, 3};
+  auto param = [&] { return Cache::Input{weights.data(), weights.size() * sizeof(float), 0}; };
+  const Cache::Buffer a(halide_type_t(halide_type_float, 32), std::vector<int>{3});
+  const Cache::Buffer b(halide_type_t(halide_type_float, 32), std::vector<int>{3});
+  const Cache::Buffer c(halide_type_t(halide_type_float, 32), std::vector<int>{3});
+  const uint64_t first = cache.store("concat", {param()}, {a});
+  cache.store("transpose", {{nullptr, 0, first}}, {b});
+  ASSERT_TRUE(cache.find("transpose", {{nullptr, 0, first}}));
+  EXPECT_EQ(cache.find("transpose", {{nullptr, 0, first}})->outputs[0].data(), b.data());
+  std::vector<float> same = weights;  // equal bytes elsewhere: still the same parameter value
+  EXPECT_TRUE(cache.find("concat", {{same.data(), same.size() * sizeof(float), 0}}));
+  weights[1] = 5;
+  EXPECT_FALSE(cache.find("concat", {param()}));
+  const uint64_t second = cache.store("concat", {param()}, {c});  // and the run stops here
+  EXPECT_NE(second, first);
+  ASSERT_TRUE(cache.find("concat", {param()}));
+  EXPECT_EQ(cache.find("concat", {param()})->generation, second);
+  EXPECT_FALSE(cache.find("transpose", {{nullptr, 0, second}})) << "built from the first concat, not this one";
+  cache.clear();
+  EXPECT_FALSE(cache.find("concat", {param()}));
 }
 
 // A gradient cut out of the gates' joint one ([dW_i; dW_f; dW_g; dW_o] sliced along its outermost dim) is
