@@ -230,8 +230,9 @@ class Lowerer {
 
   bool is_output(const Func& f) const { return output_names_.count(f.name()) > 0; }
 
-  // Is this concat built part by part (below: along the innermost dim, LowerOptions::concat_by_parts)?
-  // Not where a gate-major concat may read every part instead (LowerOptions::slice_products).
+  // Is this concat built part by part (along the innermost dim, LowerOptions::concat_by_parts)? Not
+  // with slice_products, whose gate-major concat reads every part. Both the lowering and the use count
+  // ask here, so that a part counted as read once is indeed read once.
   bool concat_by_parts(const ir::Function& f, NodeId n) const {
     if (!options_.concat_by_parts || options_.slice_products) return false;
     int64_t axis = f.node(n).attrs.get_int("axis");
@@ -303,7 +304,7 @@ class Lowerer {
           r(v) = *gates;
           break;
         }
-        if (options_.concat_by_parts && h == 0) {
+        if (concat_by_parts(f, n)) {
           // One dense update per part. The select chain below, vectorised along the concatenated dim,
           // reads every part at a clamped index, which Halide cannot prove dense: four gathers per
           // vector of a backward LSTM step's gate gradients [dI dF dG dO]. The parts cover the result,

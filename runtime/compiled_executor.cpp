@@ -60,6 +60,21 @@ Buffer copy_of(const Buffer& b) {
   return out;
 }
 
+// `b` in row-major order: itself where it already is, else a copy (a scan's batch-major output).
+Buffer row_major(const Buffer& b) {
+  std::vector<halide_dimension_t> shape(b.raw_buffer()->dim, b.raw_buffer()->dim + b.dimensions());
+  bool already = true;
+  for (int d = 0, stride = 1; d < b.dimensions(); stride *= shape[d].extent, ++d) {
+    already &= shape[d].stride == stride || shape[d].extent == 1;
+    shape[d].stride = stride;
+  }
+  if (already) return b;
+  Buffer out(b.type(), nullptr, b.dimensions(), shape.data());
+  out.allocate();
+  out.copy_from(b);
+  return out;
+}
+
 Dims dims_of(const Buffer& b) {
   Dims out;
   for (int h = b.dimensions() - 1; h >= 0; --h) out.push_back(b.dim(h).extent());
@@ -124,20 +139,7 @@ Buffer CompiledModule::to_buffer(const Value<float>& value, ir::DType dtype) {
 }
 
 Value<float> CompiledModule::to_value(const Buffer& device_or_host) {
-  Buffer b = host_view(device_or_host);
-  // A value stored in another order (a scan's batch-major output): copied into the row-major one first.
-  bool row_major = true;
-  for (int d = 0, stride = 1; d < b.dimensions(); stride *= b.dim(d).extent(), ++d) {
-    row_major &= b.dim(d).stride() == stride || b.dim(d).extent() == 1;
-  }
-  if (!row_major) {
-    std::vector<halide_dimension_t> shape(b.raw_buffer()->dim, b.raw_buffer()->dim + b.dimensions());
-    for (int d = 0, stride = 1; d < b.dimensions(); stride *= shape[d].extent, ++d) shape[d].stride = stride;
-    Buffer dense(b.type(), nullptr, b.dimensions(), shape.data());
-    dense.allocate();
-    dense.copy_from(b);
-    b = dense;
-  }
+  Buffer b = row_major(host_view(device_or_host));
   Dims dims = dims_of(b);
   size_t count = b.number_of_elements();
   if (b.type() == buffer_type(ir::DType::F32)) {

@@ -59,6 +59,23 @@ std::vector<V> args_for(const ir::Function& f, const ir::Function& original, con
   return out;
 }
 
+// Gives the reference executor the compiled model's parameters, widened to float64.
+void copy_params(const runtime::CompiledModule& compiled, runtime::ReferenceExecutor<double>& reference) {
+  for (const auto& [name, t] : compiled.params()) {
+    reference.set_param(name, Tensor<double>(t.shape, std::vector<double>(t.data.begin(), t.data.end())));
+  }
+}
+
+// `values` as buffers of `f`'s argument types, in float32.
+std::vector<runtime::CompiledModule::Buffer> argument_buffers(const ir::Function& f, const testing::Values& values) {
+  std::vector<runtime::CompiledModule::Buffer> out;
+  std::vector<runtime::Value<float>> values32 = testing::to_f32(values);
+  for (size_t i = 0; i < values32.size(); ++i) {
+    out.push_back(runtime::CompiledModule::to_buffer(values32[i], f.type(f.arg(i)).dtype));
+  }
+  return out;
+}
+
 void expect_close(const Tensor<float>& got, const Tensor<double>& want, const std::string& what) {
   ASSERT_EQ(got.shape, want.shape) << what;
   double err = testing::relative_error(got, want);
@@ -86,9 +103,7 @@ void check_training(const std::string& model, const Shape& s,
   compiled.set_feed_chunk_bytes(feed_chunk_bytes);
   compiled.init_params(5);
   runtime::ReferenceExecutor<double> reference(m);
-  for (const auto& [name, t] : compiled.params()) {
-    reference.set_param(name, Tensor<double>(t.shape, std::vector<double>(t.data.begin(), t.data.end())));
-  }
+  copy_params(compiled, reference);
   std::mt19937 gen(9);
   const ir::Function& fwd = *m.find_function("forward");
   testing::Values inputs = testing::random_inputs(fwd, {{"time", s.time}, {"batch", s.batch}}, gen, 11, 2);
@@ -232,9 +247,7 @@ TEST(CodegenParameterKernels, CachedWhileTheParametersHoldRecomputedWhenTheyChan
     compiled.set_profiling(true);
     std::vector<runtime::Value<float>> got = compiled.run("forward", testing::to_f32(inputs));
     runtime::ReferenceExecutor<double> reference(m);
-    for (const auto& [name, t] : compiled.params()) {
-      reference.set_param(name, Tensor<double>(t.shape, std::vector<double>(t.data.begin(), t.data.end())));
-    }
+    copy_params(compiled, reference);
     testing::Values want = reference.run("forward", inputs);
     for (size_t i = 0; i < want.size(); ++i) {
       if (const auto* w = std::get_if<Tensor<double>>(&want[i])) {
@@ -256,12 +269,7 @@ TEST(CodegenParameterKernels, CachedWhileTheParametersHoldRecomputedWhenTheyChan
   check("init_params", {"*"});
   // A caller that writes into what a run returned (here the concatenated weights @forward saves) changes
   // its own copy, not what later runs reuse.
-  std::vector<runtime::CompiledModule::Buffer> fwd_in;
-  std::vector<runtime::Value<float>> inputs32 = testing::to_f32(inputs);
-  for (size_t i = 0; i < inputs32.size(); ++i) {
-    fwd_in.push_back(runtime::CompiledModule::to_buffer(inputs32[i], fwd.type(fwd.arg(i)).dtype));
-  }
-  std::vector<runtime::CompiledModule::Buffer> out = compiled.run_buffers("forward", fwd_in);
+  std::vector<runtime::CompiledModule::Buffer> out = compiled.run_buffers("forward", argument_buffers(fwd, inputs));
   int overwritten = 0;
   for (size_t i = 0; i < out.size(); ++i) {
     const std::string& name = fwd.result_names()[i];
@@ -348,18 +356,11 @@ TEST(CodegenSavedActivations, GoToBackwardAsStored) {
     const ir::Function& fwd = *compiled.module().find_function("forward");
     const ir::Function& bwd = *compiled.module().find_function("backward");
     runtime::ReferenceExecutor<double> reference(m);
-    for (const auto& [name, t] : compiled.params()) {
-      reference.set_param(name, Tensor<double>(t.shape, std::vector<double>(t.data.begin(), t.data.end())));
-    }
+    copy_params(compiled, reference);
     std::mt19937 gen(9);
     testing::Values inputs = testing::random_inputs(fwd, {{"time", 6}, {"batch", 19}}, gen, 11, 2);
     testing::Values want = reference.run("forward", inputs);
-    std::vector<runtime::CompiledModule::Buffer> fwd_in;
-    std::vector<runtime::Value<float>> inputs32 = testing::to_f32(inputs);
-    for (size_t i = 0; i < inputs32.size(); ++i) {
-      fwd_in.push_back(runtime::CompiledModule::to_buffer(inputs32[i], fwd.type(fwd.arg(i)).dtype));
-    }
-    std::vector<runtime::CompiledModule::Buffer> out = compiled.run_buffers("forward", fwd_in);
+    std::vector<runtime::CompiledModule::Buffer> out = compiled.run_buffers("forward", argument_buffers(fwd, inputs));
     testing::Values cotangents, ref_args;
     std::vector<runtime::CompiledModule::Buffer> bwd_in;
     std::normal_distribution<double> normal;
@@ -378,7 +379,9 @@ TEST(CodegenSavedActivations, GoToBackwardAsStored) {
       const bool stored_batch_major = b.dimensions() >= 3 && b.dim(b.dimensions() - 1).stride() < b.dim(b.dimensions() - 2).stride();
       EXPECT_EQ(stored_batch_major, compiled.plan().batch_major(fwd, fwd.results()[i])) << model << " " << name;
       batch_major += stored_batch_major ? 1 : 0;
-      if (name == "y") EXPECT_FALSE(stored_batch_major) << model << ": y is the caller's";
+      if (name == "y") {
+        EXPECT_FALSE(stored_batch_major) << model << ": y is the caller's";
+      }
       if (const auto* w = std::get_if<Tensor<double>>(&want[i])) {
         expect_close(std::get<Tensor<float>>(runtime::CompiledModule::to_value(b)), *w, std::string(model) + " forward " + name);
       }
@@ -406,9 +409,7 @@ TEST_P(CodegenTest, InferenceKernelsMatchTheReference) {
   compiled.load(codegen::jit_compile(compiled.plan()));
   compiled.init_params(6);
   runtime::ReferenceExecutor<double> reference(m);
-  for (const auto& [name, t] : compiled.params()) {
-    reference.set_param(name, Tensor<double>(t.shape, std::vector<double>(t.data.begin(), t.data.end())));
-  }
+  copy_params(compiled, reference);
   std::mt19937 gen(10);
   testing::Values all = testing::random_inputs(original.functions()[0], {{"time", s.time}, {"batch", s.batch}}, gen, 11, 2);
   const ir::Function& f = *m.find_function("forward");
