@@ -17,6 +17,7 @@
 #include "runtime/buffer_pool.h"
 #include "runtime/cuda_graph.h"
 #include "runtime/param_derived_cache.h"
+#include "runtime/row_threads.h"
 #include "runtime/param_init.h"
 
 namespace rnnc::runtime {
@@ -859,29 +860,10 @@ class Run {
     if (parts == 1) {
       run_rows(0, -1);
     } else {
-      std::vector<std::thread> threads;
-      std::vector<std::exception_ptr> errors(parts);
-      int lo = 0;
-      for (int p = 0; p < parts; ++p) {
-        int rows = batch / parts + (p < batch % parts ? 1 : 0);
-        auto work = [&, p, lo, rows] {
-          try {
-            run_rows(lo, rows);
-          } catch (...) {
-            errors[p] = std::current_exception();
-          }
-        };
-        if (p + 1 < parts) {
-          threads.emplace_back(work);
-        } else {
-          work();
-        }
-        lo += rows;
-      }
-      for (std::thread& t : threads) t.join();
-      for (const std::exception_ptr& e : errors) {
-        if (e) std::rethrow_exception(e);
-      }
+      RowThreads::shared().run(parts, [&](int p) {
+        const int lo = p * (batch / parts) + std::min(p, batch % parts);
+        run_rows(lo, batch / parts + (p < batch % parts ? 1 : 0));
+      });
     }
     // Every range swapped its carries once per iteration: after an odd count, the finals are in `next`.
     int iterations = (steps + static_cast<int>(l.unroll) - 1) / static_cast<int>(l.unroll);
