@@ -58,11 +58,14 @@ void map_schedule(Func f, int lanes, int64_t inner_extent, bool step) {
 }
 
 // A sum over `r` split across the threads: `f`'s update sums consecutive runs of r into copies of the
-// result of their own (rfactor; parts twice as many as cores, so that no core waits long for the last)
-// and then adds the copies. Returns the copies' Func, whose update loops over `r_in_part` with the part
-// `u` outermost and parallel; f's own update vectorised over its innermost dim.
+// result of their own (rfactor), one part per core, and then adds the copies. (Twice as many parts as
+// cores, as before, zeroed and added twice as many copies: kernel_bench train, an LSTM's weight
+// gradients over 16 / 32 / 64 steps 0.46 / 0.79 / 1.45 ms against 0.41 / 0.72 / 1.37 with one part per
+// core, and even over S's 200 steps, 4.2-4.5 ms either way.) Returns the copies' Func, whose update
+// loops over `r_in_part` with the part `u` outermost and parallel; f's own update vectorised over its
+// innermost dim.
 Func sum_in_parts(Func f, RVar r, RVar r_in_part, Var u, int lanes, bool vectorize) {
-  const int parts = 2 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int parts = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   RVar part("part");
   f.update().split(r, part, r_in_part, Halide::max(1, (r.extent() + parts - 1) / parts));
   Func copies = f.update().rfactor(part, u);
