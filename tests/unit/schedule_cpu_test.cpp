@@ -11,8 +11,8 @@
 namespace rnnc {
 namespace {
 
-ir::Module optimized(const std::string& model, bool training, int64_t input = 100, int64_t hidden = 128) {
-  ir::Module m = zoo::build_cell_model(model, {.input_size = input, .hidden_size = hidden, .num_layers = 2});
+ir::Module optimized(const std::string& model, bool training, int64_t input = 100, int64_t hidden = 128, bool lengths = true) {
+  ir::Module m = zoo::build_cell_model(model, {.input_size = input, .hidden_size = hidden, .num_layers = 2, .lengths = lengths});
   passes::PassManager pm;
   training ? passes::add_training_pipeline(pm) : passes::add_inference_pipeline(pm);
   pm.run(m);
@@ -298,10 +298,7 @@ TEST(ScheduleCpu, GateGradientsAreConcatenatedPartByPart) {
 // scalar chain per row (inference forward step 100 -> 39 us).
 TEST(ScheduleCpu, LayerNormStepsTileTheirProductAndVectoriseTheirStatistics) {
   // Without lengths, as rnnc-bench runs it: a masked step's outputs select, so none is the product.
-  ir::Module m = zoo::build_cell_model("layernorm-lstm", {.input_size = 100, .hidden_size = 128, .num_layers = 2, .lengths = false});
-  passes::PassManager pm;
-  passes::add_training_pipeline(pm);
-  pm.run(m);
+  ir::Module m = optimized("layernorm-lstm", /*training=*/true, 100, 128, /*lengths=*/false);
   runtime::ExecutionPlan plan(m);
   int shared_products = 0, reductions = 0;
   for (const runtime::KernelSpec& spec : plan.kernels()) {
@@ -326,10 +323,7 @@ TEST(ScheduleCpu, LayerNormStepsTileTheirProductAndVectoriseTheirStatistics) {
 // buffer of its own that the output then copies (a layer-norm LSTM's backward step copied both of its
 // [rows, 4H] results: 12 % of its samples).
 TEST(ScheduleCpu, LayerNormOutputsAreComputedInPlaceNotCopied) {
-  ir::Module m = zoo::build_cell_model("layernorm-lstm", {.input_size = 100, .hidden_size = 128, .num_layers = 2, .lengths = false});
-  passes::PassManager pm;
-  passes::add_training_pipeline(pm);
-  pm.run(m);
+  ir::Module m = optimized("layernorm-lstm", /*training=*/true, 100, 128, /*lengths=*/false);  // masked outputs select
   runtime::ExecutionPlan plan(m);
   int norm_outputs = 0;
   for (const runtime::KernelSpec& spec : plan.kernels()) {
