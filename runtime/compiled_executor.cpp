@@ -741,13 +741,15 @@ class Run {
       zero_steps.push_back(fresh(t.dtype, concrete(t, bindings_), /*zeroed=*/true));
     }
     for (int64_t k = 0; k < l.invariants; ++k) invariants.push_back(resident(get(operands[l.invariant_operand(k)])));
+    std::map<int64_t, Buffer> carry_views;  // stacked outputs that are views of a carry's history
+    const std::vector<Buffer> carry_history = stack_carries(step, spec, steps, carry, carry_views);
     for (int64_t o = 0; o < l.outputs; ++o) {
       IrValue result{scan, l.output_result(o)};
-      stacked.push_back(stacked_output(result));
+      auto view = carry_views.find(o);
+      stacked.push_back(view != carry_views.end() ? view->second : stacked_output(result));
       const ir::TensorType& t = body.type(body.results()[l.body_output(o)]);
       scratch.push_back(fresh(t.dtype, concrete(t, bindings_)));
     }
-    const std::vector<Buffer> carry_history = stack_carries(step, spec, steps, carry, stacked);
     Buffer* lengths = l.lengths ? &get(operands[0]) : nullptr;
     if (lengths) {
       check_lengths(*lengths, steps);
@@ -875,8 +877,10 @@ class Run {
     // Every range swapped its carries once per iteration: after an odd count, the finals are in `next`.
     int iterations = (steps + static_cast<int>(l.unroll) - 1) / static_cast<int>(l.unroll);
     if (iterations % 2 == 1) std::swap(carry, next);
+    // A final carry kept in a history is copied out of it: the caller may write into h_n (a next
+    // run's initial state, say) without changing y's last step.
     for (size_t i = 0; i < carry_history.size(); ++i) {
-      if (carry_history[i].data()) carry[i] = carry_history[i].sliced(carry_history[i].dimensions() - 1, steps);
+      if (carry_history[i].data()) carry[i] = copy_of(carry_history[i].sliced(carry_history[i].dimensions() - 1, steps));
     }
     if (gpu_) {
       // The steps wrote through per-step handles (slices, copies): these handles learn it here.
@@ -906,30 +910,30 @@ class Run {
   // cache, instead of copies of the carries into fresh memory (three such copies were 10 % of an LSTM
   // training forward step's samples). Only where the values agree at every step: no lengths (a
   // finished row's outputs are zeros, its carry stays), one step per call, on the CPU, and not for
-  // outputs stored batch-major. Returns the buffer per carry, empty where it does not apply, and
-  // points `stacked` at the views.
+  // outputs stored batch-major. Returns the buffer per carry, empty where it does not apply, and the
+  // views by output index in `views`.
   std::vector<Buffer> stack_carries(const PlanStep& step, const KernelSpec& spec, int steps, const std::vector<Buffer>& carry,
-                                    std::vector<Buffer>& stacked) {
+                                    std::map<int64_t, Buffer>& views) {
     const ir::ScanLayout l = ir::ScanLayout::of(f_, step.node);
     std::vector<Buffer> history(l.carries);
     if (gpu_ || spec.masked || l.unroll != 1 || steps == 0 || spec_direction_reverse(step.node)) return history;
     const Function& body = *f_.body(step.node);
     const std::vector<IrValue> yields = body.results();
     for (int64_t i = 0; i < l.carries; ++i) {
-      std::vector<std::pair<int64_t, int>> views;  // (output, which slot of the history: 0 before, 1 after)
+      std::vector<std::pair<int64_t, int>> slots;  // (output, which slot of the history: 0 before, 1 after)
       for (int64_t o = 0; o < l.outputs; ++o) {
         const IrValue out = yields[l.body_output(o)];
         const int slot = out == body.arg(l.carry_arg(i)) ? 0 : out == yields[l.carry_result(i)] ? 1 : -1;
-        if (slot >= 0 && !plan_.batch_major(f_, IrValue{step.node, l.output_result(o)})) views.push_back({o, slot});
+        if (slot >= 0 && !plan_.batch_major(f_, IrValue{step.node, l.output_result(o)})) slots.push_back({o, slot});
       }
-      if (views.empty()) continue;
+      if (slots.empty()) continue;
       const ir::TensorType& t = f_.type(IrValue{step.node, l.carry_result(i)});
       Dims dims = concrete(t, bindings_);
       dims.insert(dims.begin(), steps + 1);
       Buffer h = fresh(t.dtype, dims);
       const int time_dim = h.dimensions() - 1;
       h.sliced(time_dim, 0).copy_from(carry[i]);
-      for (auto [o, slot] : views) stacked[o] = h.cropped(time_dim, slot, steps).translated(time_dim, -slot);
+      for (auto [o, slot] : slots) views[o] = h.cropped(time_dim, slot, steps).translated(time_dim, -slot);
       history[i] = h;
     }
     return history;

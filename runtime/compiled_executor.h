@@ -63,7 +63,9 @@ class CompiledModule {
   // The same on Halide buffers (IR shape [d0, …, dn-1] is a buffer with dn-1 innermost), without
   // copies: a training step hands @forward's saved activations to @backward as they are. Saved
   // activations may come back batch-major (ExecutionPlan::batch_major: other strides, not row-major
-  // order): read them through their strides, or through to_value.
+  // order): read them through their strides, or through to_value. Results of one run may share
+  // storage: without lengths, a layer's y and its saved h_prev are one buffer (h_prev at t + 1 is y at
+  // t), so a write into y changes what @backward gets; `run` returns copies.
   using Buffer = Halide::Runtime::Buffer<void>;
   std::vector<Buffer> run_buffers(const std::string& function, const std::vector<Buffer>& args) const;
   static Buffer to_buffer(const Value<float>& value, ir::DType dtype);

@@ -1,20 +1,33 @@
 #include "runtime/row_threads.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <memory>
+#include <system_error>
 
 namespace rnnc::runtime {
+
+namespace {
+// Set while this thread runs parts of a team's run(): a run() from inside one (a part that itself
+// splits) uses threads of its own instead of waiting for helpers that are busy with its caller.
+thread_local bool t_in_run = false;
+}  // namespace
 
 RowThreads& RowThreads::shared() {
   static RowThreads team(std::max(0, static_cast<int>(std::thread::hardware_concurrency()) - 1));
   return team;
 }
 
-RowThreads::RowThreads(int helpers) {
+RowThreads::RowThreads(int helpers) : owner_(getpid()) {
   for (int i = 0; i < helpers; ++i) {
-    helpers_.push_back(std::make_unique<Helper>());
-    Helper& h = *helpers_.back();
-    h.thread = std::thread([this, &h] { loop(h); });
+    auto h = std::make_unique<Helper>();
+    try {
+      h->thread = std::thread([this, raw = h.get()] { loop(*raw); });
+    } catch (const std::system_error&) {
+      break;  // fewer helpers: run() starts threads of its own for the rest, or runs them inline
+    }
+    helpers_.push_back(std::move(h));
   }
 }
 
@@ -36,17 +49,19 @@ void RowThreads::loop(Helper& h) {
     {
       std::unique_lock<std::mutex> lock(h.mutex);
       h.wake.wait(lock, [&] { return h.quit || h.work != nullptr; });
-      if (h.quit) return;
+      if (h.work == nullptr) return;  // quit, and nothing posted (a posted part runs first)
       work = h.work;
       part = h.part;
       h.work = nullptr;
     }
     std::exception_ptr error;
+    t_in_run = true;
     try {
       (*work)(part);
     } catch (...) {
       error = std::current_exception();
     }
+    t_in_run = false;
     std::lock_guard<std::mutex> lock(done_mutex_);
     if (error) errors_[part] = error;
     if (--pending_ == 0) done_.notify_one();
@@ -58,7 +73,10 @@ void RowThreads::run(int parts, const std::function<void(int)>& work) {
     if (parts == 1) work(0);
     return;
   }
-  std::unique_lock<std::mutex> team(busy_, std::try_to_lock);
+  // The helpers, unless another caller has them, this thread is already inside a run(), or this is a
+  // forked child (where the helper threads of the parent do not exist).
+  std::unique_lock<std::mutex> team(busy_, std::defer_lock);
+  if (!t_in_run && getpid() == owner_) team.try_lock();
   const int posted = team.owns_lock() ? std::min(parts - 1, helpers()) : 0;
   std::vector<std::exception_ptr> errors(parts);
   if (posted > 0) {
@@ -75,22 +93,28 @@ void RowThreads::run(int parts, const std::function<void(int)>& work) {
     }
     h.wake.notify_one();
   }
-  // What the helpers do not take runs on threads of its own.
+  // What the helpers do not take runs on threads of its own (or here, after part 0, if none starts).
+  auto run_part = [&](int p) {
+    const bool was_in_run = t_in_run;
+    t_in_run = true;
+    try {
+      work(p);
+    } catch (...) {
+      errors[p] = std::current_exception();
+    }
+    t_in_run = was_in_run;
+  };
   std::vector<std::thread> extra;
+  std::vector<int> inline_parts;
   for (int p = posted + 1; p < parts; ++p) {
-    extra.emplace_back([&, p] {
-      try {
-        work(p);
-      } catch (...) {
-        errors[p] = std::current_exception();
-      }
-    });
+    try {
+      extra.emplace_back(run_part, p);
+    } catch (const std::system_error&) {
+      inline_parts.push_back(p);
+    }
   }
-  try {
-    work(0);
-  } catch (...) {
-    errors[0] = std::current_exception();
-  }
+  run_part(0);
+  for (int p : inline_parts) run_part(p);
   for (std::thread& t : extra) t.join();
   if (posted > 0) {
     std::unique_lock<std::mutex> lock(done_mutex_);

@@ -30,7 +30,8 @@ class RowThreads {
 
   // Runs work(0) … work(parts - 1), part 0 on the calling thread, and returns when all have finished;
   // rethrows the first part's exception, if any. Parts beyond the helpers, or a call while the team is
-  // busy with another caller's parts (two executors on two threads), run on threads of their own.
+  // busy with another caller's parts (two executors on two threads), from inside a part, or in a forked
+  // child, run on threads of their own (or on the caller, where no thread can be started).
   void run(int parts, const std::function<void(int)>& work);
 
   int helpers() const { return static_cast<int>(helpers_.size()); }
@@ -47,6 +48,7 @@ class RowThreads {
   void loop(Helper& h);
 
   std::vector<std::unique_ptr<Helper>> helpers_;
+  int owner_;        // the process whose threads the helpers are
   std::mutex busy_;  // held by the caller whose parts the helpers run
   // Parts still running on helpers; the caller waits on `done_` for zero.
   std::mutex done_mutex_;

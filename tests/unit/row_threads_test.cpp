@@ -1,6 +1,8 @@
 // The scans' thread team (runtime/row_threads.h): every part runs exactly once, on as many threads as
 // it may, errors come back to the caller, and a second caller while the team is busy still finishes.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -62,6 +64,56 @@ TEST(RowThreads, RethrowsAPartsErrorAfterAllPartsFinished) {
   std::atomic<int> runs{0};
   team.run(2, [&](int) { runs++; });
   EXPECT_EQ(runs.load(), 2);
+}
+
+// A second caller while the first holds the helpers runs its parts on threads of its own: here the
+// first caller's part 0 waits for the second caller to finish, which it could not if the second waited
+// for the helpers.
+TEST(RowThreads, ASecondCallerDoesNotWaitForTheFirstsHelpers) {
+  RowThreads team(1);
+  std::atomic<bool> second_done{false};
+  std::atomic<int> second_runs{0};
+  bool saw_second_done = false;
+  team.run(2, [&](int p) {
+    if (p != 0) return;
+    std::thread second([&] {
+      team.run(2, [&](int) { second_runs++; });
+      second_done = true;
+    });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!second_done && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    saw_second_done = second_done;
+    second.join();
+  });
+  EXPECT_TRUE(saw_second_done);
+  EXPECT_EQ(second_runs.load(), 2);
+}
+
+// A part that splits again (on the caller or on a helper) gets threads of its own.
+TEST(RowThreads, APartMaySplitAgain) {
+  RowThreads team(1);
+  std::atomic<int> inner{0};
+  team.run(2, [&](int) { team.run(3, [&](int) { inner++; }); });
+  EXPECT_EQ(inner.load(), 2 * 3);
+}
+
+// In a forked child the parent's helper threads do not exist: the child's runs use threads of its own.
+TEST(RowThreads, RunsInAForkedChild) {
+  RowThreads& team = RowThreads::shared();
+  std::atomic<int> runs{0};
+  team.run(2, [&](int) { runs++; });  // the helpers exist (in this process)
+  ASSERT_EQ(runs.load(), 2);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    alarm(10);  // a hang fails the test instead of blocking it
+    std::atomic<int> child_runs{0};
+    RowThreads::shared().run(2, [&](int) { child_runs++; });
+    _exit(child_runs.load() == 2 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
 }
 
 TEST(RowThreads, CallersOnTwoThreadsBothFinish) {
