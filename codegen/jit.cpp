@@ -10,6 +10,7 @@
 #include "codegen/compile.h"
 #include "codegen/fingerprint.h"  // generated: RNNC_CODEGEN_FINGERPRINT
 #include "codegen/kernel_cache.h"
+#include "codegen/schedule_cpu.h"
 #include "ir/error.h"
 #include "ir/printer.h"
 
@@ -43,7 +44,8 @@ void link_shared(const fs::path& object, const fs::path& so) {
 }  // namespace
 
 std::string jit_cache_key(const runtime::ExecutionPlan& plan, const std::string& target) {
-  return std::string(RNNC_CODEGEN_FINGERPRINT) + "\n" + target + "\n" + ir::print_module(plan.module());
+  return std::string(RNNC_CODEGEN_FINGERPRINT) + "\n" + target + "\ncores=" + std::to_string(schedule_cores()) + "\n" +
+         ir::print_module(plan.module());
 }
 
 runtime::KernelTable jit_compile(const runtime::ExecutionPlan& plan, const std::string& target_string) {

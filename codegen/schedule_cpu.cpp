@@ -19,6 +19,8 @@ int vector_lanes(const Halide::Target& target) {
   return 4;
 }
 
+int schedule_cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
 namespace {
 
 Var var(const Func& f, int i) { return f.args()[i]; }
@@ -65,7 +67,7 @@ void map_schedule(Func f, int lanes, int64_t inner_extent, bool step) {
 // loops over `r_in_part` with the part `u` outermost and parallel; f's own update vectorised over its
 // innermost dim.
 Func sum_in_parts(Func f, RVar r, RVar r_in_part, Var u, int lanes, bool vectorize) {
-  const int parts = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int parts = schedule_cores();
   RVar part("part");
   f.update().split(r, part, r_in_part, Halide::max(1, (r.extent() + parts - 1) / parts));
   Func copies = f.update().rfactor(part, u);

@@ -13,4 +13,8 @@ void schedule_cpu(LoweredKernel& kernel, const Halide::Target& target);
 // f32 lanes of the target's widest vectors: 16 with AVX-512, 8 with AVX2/AVX, 4 otherwise.
 int vector_lanes(const Halide::Target& target);
 
+// The cores CPU schedules split their work for (the weight gradients' row parts): this machine's. Compiled
+// kernels depend on it, so the kernel cache key carries it (jit_cache_key).
+int schedule_cores();
+
 }  // namespace rnnc::codegen

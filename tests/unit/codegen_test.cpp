@@ -7,6 +7,7 @@
 #include <set>
 
 #include "codegen/jit.h"
+#include "codegen/schedule_cpu.h"
 #include "frontend/model.h"
 #include "frontend/zoo.h"
 #include "passes/autodiff.h"
@@ -155,6 +156,9 @@ TEST(JitCacheKey, DependsOnModelSizesAndTargetOnly) {
   EXPECT_NE(key("lstm", 8, "x86-64-linux-avx2"), lstm);
   EXPECT_NE(key("lstm", 7, "x86-64-linux-avx512"), lstm);
   EXPECT_NE(key("gru", 7, "x86-64-linux-avx2"), lstm);
+  // The schedules split the weight gradients into a part per core: kernels made for another core count
+  // are not this machine's.
+  EXPECT_NE(lstm.find("\ncores=" + std::to_string(codegen::schedule_cores()) + "\n"), std::string::npos) << lstm.substr(0, 200);
 }
 
 // Weights over 8 MiB take the blocked product schedule (FuncRoles::MatMul::blocked): the hoisted, recurrent
