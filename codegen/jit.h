@@ -20,9 +20,9 @@ std::string jit_target(runtime::Device device);
 // What a plan's compiled kernels depend on: a hash of the sources that lower, schedule and compile them
 // (made by the build, cmake/Fingerprint.cmake), the target, the cores the CPU schedules split work for
 // (schedule_cores: a cache copied to a machine with other cores compiles anew) and the module's IR
-// (Halide is Debian's 14, pinned: after an upgrade of it, empty the cache). Not the lowered Halide code: Halide numbers its
-// names per process ("output0$40", "t266"), so that text changes with whatever the process compiled
-// before, and a cache keyed on it missed on every run.
+// (Halide is Debian's 14, pinned: after an upgrade of it, empty the cache). Not the lowered Halide
+// code: Halide numbers its names per process ("output0$40", "t266"), so that text changes with
+// whatever the process compiled before, and a cache keyed on it missed on every run.
 std::string jit_cache_key(const runtime::ExecutionPlan& plan, const std::string& target);
 
 }  // namespace rnnc::codegen

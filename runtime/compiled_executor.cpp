@@ -17,8 +17,8 @@
 #include "runtime/buffer_pool.h"
 #include "runtime/cuda_graph.h"
 #include "runtime/param_derived_cache.h"
-#include "runtime/row_threads.h"
 #include "runtime/param_init.h"
+#include "runtime/row_threads.h"
 
 namespace rnnc::runtime {
 

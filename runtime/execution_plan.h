@@ -77,9 +77,9 @@ class ExecutionPlan {
   // A scan's time-stacked output [time, batch, …] that nothing reads but row-split scans, as a
   // sequence: in its own function, or as a saved activation (`saved.*`, ir/training_names.h) passed to
   // another function's argument of that name (an LSTM's gate activations, read by @backward's steps
-  // alone). The CPU executor stores
-  // it batch-major, each row's steps one after another: a row range's part of it is then one run of
-  // memory, where time-major every step's slice of it lies a whole batch apart from the last.
+  // alone). The CPU executor stores it batch-major, each row's steps one after another: a row range's
+  // part of it is then one run of memory, where time-major every step's slice of it lies a whole batch
+  // apart from the last.
   bool batch_major(const ir::Function& f, const ir::Value& v) const;
 
  private:

@@ -12,6 +12,18 @@ namespace {
 // Set while this thread runs parts of a team's run(): a run() from inside one (a part that itself
 // splits) uses threads of its own instead of waiting for helpers that are busy with its caller.
 thread_local bool t_in_run = false;
+
+// Runs part p of `work` on this thread, its exception (if any) into errors[p].
+void run_part(const std::function<void(int)>& work, int p, std::vector<std::exception_ptr>& errors) {
+  const bool was_in_run = t_in_run;
+  t_in_run = true;
+  try {
+    work(p);
+  } catch (...) {
+    errors[p] = std::current_exception();
+  }
+  t_in_run = was_in_run;
+}
 }  // namespace
 
 RowThreads& RowThreads::shared() {
@@ -45,25 +57,19 @@ RowThreads::~RowThreads() {
 void RowThreads::loop(Helper& h) {
   for (;;) {
     const std::function<void(int)>* work = nullptr;
+    std::vector<std::exception_ptr>* errors = nullptr;
     int part = 0;
     {
       std::unique_lock<std::mutex> lock(h.mutex);
       h.wake.wait(lock, [&] { return h.quit || h.work != nullptr; });
       if (h.work == nullptr) return;  // quit, and nothing posted (a posted part runs first)
       work = h.work;
+      errors = h.errors;
       part = h.part;
       h.work = nullptr;
     }
-    std::exception_ptr error;
-    t_in_run = true;
-    try {
-      (*work)(part);
-    } catch (...) {
-      error = std::current_exception();
-    }
-    t_in_run = false;
+    run_part(*work, part, *errors);  // its own slot: the caller reads it after done_ says so
     std::lock_guard<std::mutex> lock(done_mutex_);
-    if (error) errors_[part] = error;
     if (--pending_ == 0) done_.notify_one();
   }
 }
@@ -82,44 +88,33 @@ void RowThreads::run(int parts, const std::function<void(int)>& work) {
   if (posted > 0) {
     std::lock_guard<std::mutex> lock(done_mutex_);
     pending_ = posted;
-    errors_.assign(parts, nullptr);
   }
   for (int i = 0; i < posted; ++i) {
     Helper& h = *helpers_[i];
     {
       std::lock_guard<std::mutex> lock(h.mutex);
       h.work = &work;
+      h.errors = &errors;
       h.part = i + 1;
     }
     h.wake.notify_one();
   }
   // What the helpers do not take runs on threads of its own (or here, after part 0, if none starts).
-  auto run_part = [&](int p) {
-    const bool was_in_run = t_in_run;
-    t_in_run = true;
-    try {
-      work(p);
-    } catch (...) {
-      errors[p] = std::current_exception();
-    }
-    t_in_run = was_in_run;
-  };
   std::vector<std::thread> extra;
   std::vector<int> inline_parts;
   for (int p = posted + 1; p < parts; ++p) {
     try {
-      extra.emplace_back(run_part, p);
+      extra.emplace_back([&, p] { run_part(work, p, errors); });
     } catch (const std::system_error&) {
       inline_parts.push_back(p);
     }
   }
-  run_part(0);
-  for (int p : inline_parts) run_part(p);
+  run_part(work, 0, errors);
+  for (int p : inline_parts) run_part(work, p, errors);
   for (std::thread& t : extra) t.join();
   if (posted > 0) {
     std::unique_lock<std::mutex> lock(done_mutex_);
     done_.wait(lock, [&] { return pending_ == 0; });
-    for (int p = 1; p <= posted; ++p) errors[p] = errors_[p];
   }
   for (const std::exception_ptr& e : errors) {
     if (e) std::rethrow_exception(e);

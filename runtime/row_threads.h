@@ -8,7 +8,6 @@
 #pragma once
 
 #include <condition_variable>
-#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -42,6 +41,7 @@ class RowThreads {
     std::mutex mutex;
     std::condition_variable wake;
     const std::function<void(int)>* work = nullptr;  // set while a part is posted
+    std::vector<std::exception_ptr>* errors = nullptr;  // the caller's, by part
     int part = 0;
     bool quit = false;
   };
@@ -54,7 +54,6 @@ class RowThreads {
   std::mutex done_mutex_;
   std::condition_variable done_;
   int pending_ = 0;
-  std::vector<std::exception_ptr> errors_;
 };
 
 }  // namespace rnnc::runtime
