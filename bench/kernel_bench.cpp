@@ -1,5 +1,5 @@
 // Times one compiled kernel in isolation (min over batches of calls): for schedule work.
-//   [CELL=gru] [T=steps] [HIDDEN=n] kernel_bench [infer|train] [kernel-substring] [batch] [stream]
+//   [CELL=gru] [T=steps] [HIDDEN=n] [TARGET=host-profile] kernel_bench [infer|train] [kernel-substring] [batch] [stream]
 #include <HalideBuffer.h>
 
 #include <algorithm>
@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   train ? passes::add_training_pipeline(pm) : passes::add_inference_pipeline(pm);
   pm.run(m);
   runtime::CompiledModule cm(m);
-  runtime::KernelTable table = codegen::jit_compile(cm.plan());
+  runtime::KernelTable table = codegen::jit_compile(cm.plan(), getenv("TARGET") ? getenv("TARGET") : "host");
   std::map<std::string, int64_t> dims{{"batch", B}, {"time", T}};
   for (const runtime::KernelSpec& spec : cm.plan().kernels()) {
     if (spec.name.find(pick) == std::string::npos) continue;
