@@ -20,6 +20,7 @@ if [[ $# -gt 0 && $1 != -- ]]; then
   pairs=$1
   shift
 fi
+[[ $pairs =~ ^[1-9][0-9]*$ ]] || { echo "$0: PAIRS must be a positive count, not '$pairs' (rnnc-bench args go after --)" >&2; exit 2; }
 [[ $# -gt 0 && $1 == -- ]] && shift
 args=("$@")
 [[ ${#args[@]} -eq 0 ]] && args=(--shape S --repeats 5)
@@ -29,10 +30,20 @@ done
 cache=$(mktemp -d)
 trap 'rm -rf "$cache"' EXIT
 
-# "fwd train" in ms: the table row's rnnc columns.
+# "fwd train" in ms: the table row's rnnc columns. A run that fails or prints no row stops the script
+# with rnnc-bench's own output, not a ratio of nothing.
 measure() {
-  RNNC_CACHE_DIR="$cache/$2" "$1" "${args[@]}" --no-onednn --no-torch 2>/dev/null |
-    awk '/\|/ && $0 !~ /workload/ {split($0, f, "|"); k = split(f[1], c, " "); print c[k - 5], c[k - 2]; exit}'
+  local out row
+  if ! out=$(RNNC_CACHE_DIR="$cache/$2" "$1" "${args[@]}" --no-onednn --no-torch 2>&1); then
+    printf '%s\n%s: %s failed (above)\n' "$out" "$0" "$1" >&2
+    exit 1
+  fi
+  row=$(awk '/\|/ && $0 !~ /workload/ {split($0, f, "|"); k = split(f[1], c, " "); print c[k - 5], c[k - 2]; exit}' <<<"$out")
+  if [[ -z $row ]]; then
+    printf '%s\n%s: no timing row in the output of %s (above)\n' "$out" "$0" "$1" >&2
+    exit 1
+  fi
+  echo "$row"
 }
 
 measure "$a" a >/dev/null  # compile both builds' kernels before timing
