@@ -11,6 +11,8 @@
 //   last layer's outputs. No optimizer update.
 #include <cmath>
 #include <cstdint>
+#include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -30,9 +32,29 @@ struct Timing {
 
 // oneDNN (f32 CPU engine): lstm_forward/lstm_backward, lbr_gru_* (PyTorch's GRU), vanilla_rnn_* with tanh or
 // relu; one primitive per layer. Weights in the primitives' preferred layouts (format_tag::any), reordered once
-// before timing; explicit zero initial states. Only primitive execution is timed (stream wait included, and for
-// train the zeroing of the gradient buffers that oneDNN accumulates into). Median of `repeats` timed runs after
-// warm-up. layernorm-lstm: n/a.
+// when built; explicit zero initial states. run() is what is timed: primitive execution, stream wait included,
+// and for train the zeroing of the gradient buffers that oneDNN accumulates into. Built once, run as often as
+// asked, so that a benchmark can time it in alternation with rnnc (alternating_timer.h).
+class OnednnAnchor {
+ public:
+  // Throws AnchorUnavailable where oneDNN cannot run the workload (layernorm-lstm, an oneDNN error).
+  OnednnAnchor(const Workload& w, bool train);
+  ~OnednnAnchor();
+  OnednnAnchor(const OnednnAnchor&) = delete;
+  OnednnAnchor& operator=(const OnednnAnchor&) = delete;
+  void run();  // one inference forward, or one training step
+
+ private:
+  struct Net;
+  std::unique_ptr<Net> net_;
+};
+
+struct AnchorUnavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// OnednnAnchor timed on its own: medians of `repeats` runs after warm-up; n/a with the reason in `note` where
+// oneDNN cannot run the cell.
 Timing time_onednn(const Workload& w, int repeats);
 
 // PyTorch eager: runs bench/torch_rnn.py (RNNC_SOURCE_DIR "/bench/torch_rnn.py") with /usr/bin/python3 (or

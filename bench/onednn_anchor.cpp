@@ -1,7 +1,6 @@
 // The oneDNN anchor: one oneDNN RNN primitive per layer (oneDNN's multi-layer primitive needs equal input and
 // hidden sizes), f32 on the CPU engine. See anchors.h for what is timed.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <unordered_map>
@@ -11,6 +10,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "bench/alternating_timer.h"
 #include "bench/anchors.h"
 
 namespace rnnc::bench {
@@ -77,7 +77,7 @@ struct Layer {
   memory diff_w_layer, diff_w_iter, diff_bias;
 };
 
-struct Net {
+struct DnnlNet {
   Workload w;
   CellSpec spec;
   bool training;
@@ -88,7 +88,7 @@ struct Net {
   std::vector<Layer> layers;
 
   // Builds the primitives. Weights: per layer ldigo / ldigo / ldgo vectors (empty: random, PyTorch's init range).
-  Net(const Workload& wl, bool train, const std::vector<float>* x_data = nullptr,
+  DnnlNet(const Workload& wl, bool train, const std::vector<float>* x_data = nullptr,
       const std::vector<std::vector<float>>* wl_data = nullptr,
       const std::vector<std::vector<float>>* wi_data = nullptr,
       const std::vector<std::vector<float>>* b_data = nullptr, const std::vector<float>* dy_data = nullptr)
@@ -287,46 +287,36 @@ struct Net {
   }
 };
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-template <class F>
-double time_median(F&& f, int repeats) {
-  const int warmup = 2;
-  for (int i = 0; i < warmup; ++i) f();
-  std::vector<double> t;
-  for (int i = 0; i < std::max(1, repeats); ++i) {
-    auto a = std::chrono::steady_clock::now();
-    f();
-    t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
-  }
-  return median(t);
-}
-
 }  // namespace
+
+struct OnednnAnchor::Net : DnnlNet {
+  using DnnlNet::DnnlNet;
+};
+
+OnednnAnchor::OnednnAnchor(const Workload& w, bool train) {
+  if (w.cell == "layernorm-lstm") throw AnchorUnavailable("oneDNN has no layer-norm LSTM primitive");
+  try {
+    net_ = std::make_unique<Net>(w, train);
+  } catch (const std::invalid_argument& e) {
+    throw AnchorUnavailable(e.what());
+  } catch (const dnnl::error& e) {
+    throw AnchorUnavailable(std::string("oneDNN error: ") + e.what());
+  }
+}
+
+OnednnAnchor::~OnednnAnchor() = default;
+
+void OnednnAnchor::run() { net_->training ? net_->train_step() : net_->forward(); }
 
 Timing time_onednn(const Workload& w, int repeats) {
   Timing r;
-  if (w.cell == "layernorm-lstm") {
-    r.note = "oneDNN has no layer-norm LSTM primitive";
-    return r;
-  }
   try {
-    {
-      Net net(w, /*train=*/false);
-      r.forward_ms = time_median([&] { net.forward(); }, repeats);
+    for (bool train : {false, true}) {
+      OnednnAnchor anchor(w, train);
+      (train ? r.train_ms : r.forward_ms) = median_ms_alternating({[&] { anchor.run(); }}, repeats).front();
     }
-    {
-      Net net(w, /*train=*/true);
-      r.train_ms = time_median([&] { net.train_step(); }, repeats);
-    }
-  } catch (const std::invalid_argument& e) {
+  } catch (const AnchorUnavailable& e) {
     r.note = e.what();
-  } catch (const dnnl::error& e) {
-    r.note = std::string("oneDNN error: ") + e.what();
   }
   return r;
 }
@@ -339,11 +329,11 @@ OnednnRun run_onednn_once(const Workload& w, const std::vector<float>& x,
                           const std::vector<float>& dy) {
   OnednnRun r;
   {
-    Net net(w, false, &x, &w_layer, &w_iter, &bias);
+    DnnlNet net(w, false, &x, &w_layer, &w_iter, &bias);
     net.forward();
     r.y = read(net.layers.back().dst);
   }
-  Net net(w, true, &x, &w_layer, &w_iter, &bias, &dy);
+  DnnlNet net(w, true, &x, &w_layer, &w_iter, &bias, &dy);
   // Twice: the second step shows that gradients do not accumulate across steps.
   net.train_step();
   net.train_step();

@@ -4,16 +4,19 @@
 //   build/bin/rnnc-bench --shape S           # the seed workload: LSTM, 2 layers, B 64, T 200, I 100, H 128
 //   build/bin/rnnc-bench --cell gru --layers 1 --batch 32 --seq 50 --input 64 --hidden 256
 //
-// Times are medians of --repeats runs after a warm-up. "forward" is inference; "train" one training
-// step's compute (forward keeping activations + backward to every weight and x). The last line names the
+// Times are medians of --repeats runs after a warm-up, rnnc and oneDNN run in alternation (PyTorch, a child
+// process, after them). "forward" is inference; "train" one training step's compute (forward keeping
+// activations + backward to every weight and x). The last line names the
 // shape asked for (S for the grid) with the ratios rnnc/anchor (below 1: rnnc is faster).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <random>
 
+#include "bench/alternating_timer.h"
 #include "bench/anchors.h"
 #include "codegen/jit.h"
 #include "frontend/zoo.h"
@@ -43,23 +46,6 @@ options:
   --profile          print where rnnc's time goes, per kernel (adds timing overhead)
 )";
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? NAN : v[v.size() / 2];
-}
-
-template <typename Fn>
-double time_ms(int repeats, Fn fn) {
-  fn();  // warm-up: JIT'd code paged in, buffer pool filled
-  std::vector<double> times;
-  for (int r = 0; r < repeats; ++r) {
-    auto start = std::chrono::steady_clock::now();
-    fn();
-    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-  }
-  return median(times);
-}
-
 ir::Module optimized(const Workload& w, bool training) {
   ir::Module m = zoo::build_cell_model(
       w.cell, {.input_size = w.input, .hidden_size = w.hidden, .num_layers = w.layers, .lengths = false});
@@ -77,10 +63,6 @@ Buffer random_input(const Workload& w) {
   return runtime::CompiledModule::to_buffer(x, ir::DType::F32);
 }
 
-struct RnncTiming {
-  double forward_ms = NAN, train_ms = NAN;
-};
-
 bool g_profile = false;
 
 void print_profile(const char* what, const runtime::CompiledModule& model, int runs) {
@@ -95,57 +77,58 @@ void print_profile(const char* what, const runtime::CompiledModule& model, int r
   for (const auto& [ms, name] : rows) std::printf("  %8.3f ms  %s\n", ms, name.c_str());
 }
 
-RnncTiming time_rnnc(const Workload& w, int repeats, const std::string& target) {
-  RnncTiming t;
-  Buffer x = random_input(w);
-  {
-    runtime::CompiledModule model(optimized(w, false));
-    model.load(codegen::jit_compile(model.plan(), target));
-    model.init_params(1);
-    t.forward_ms = time_ms(repeats, [&] { model.run_buffers("forward", {x}); });
-    if (g_profile) {
-      model.set_profiling(true);
-      for (int r = 0; r < repeats; ++r) model.run_buffers("forward", {x});
-      print_profile("forward", model, repeats);
-    }
-  }
-  runtime::CompiledModule model(optimized(w, true));
-  model.load(codegen::jit_compile(model.plan(), target));
-  model.init_params(1);
-  const ir::Function& fwd = *model.module().find_function("forward");
-  auto is_saved = [&](size_t i) { return fwd.result_names()[i].rfind(passes::kSavedPrefix, 0) == 0; };
-  // Upstream gradients: ones for the outputs y, zeros for the final states. Made once, as the anchors
-  // make theirs: a training step is the forward and the backward, not the loss's gradient buffers.
-  std::vector<Buffer> upstream;
-  {
-    std::vector<Buffer> out = model.run_buffers("forward", {x});
+// rnnc's side of a workload: the model compiled (JIT) for inference or for training, and one run of it:
+// a forward, or a training step (the forward keeping activations, then the backward to every weight and x).
+class RnncRunner {
+ public:
+  RnncRunner(const Workload& w, bool training, const std::string& target)
+      : training_(training), x_(random_input(w)), model_(optimized(w, training)) {
+    model_.load(codegen::jit_compile(model_.plan(), target));
+    model_.init_params(1);
+    if (!training_) return;
+    // Upstream gradients: ones for the outputs y, zeros for the final states. Made once, as the anchors
+    // make theirs: a training step is the forward and the backward, not the loss's gradient buffers.
+    const ir::Function& fwd = *model_.module().find_function("forward");
+    std::vector<Buffer> out = model_.run_buffers("forward", {x_});
     for (size_t i = 0; i < out.size(); ++i) {
-      if (is_saved(i)) continue;
+      const std::string& name = fwd.result_names()[i];
+      if (name.rfind(passes::kSavedPrefix, 0) == 0) {
+        saved_.push_back(i);
+        continue;
+      }
       Buffer d = out[i].copy();
-      float fill = fwd.result_names()[i] == "y" ? 1.0f : 0.0f;
-      std::fill_n(static_cast<float*>(d.data()), d.number_of_elements(), fill);
-      upstream.push_back(d);
+      std::fill_n(static_cast<float*>(d.data()), d.number_of_elements(), name == "y" ? 1.0f : 0.0f);
+      upstream_.push_back(d);
     }
   }
-  auto step = [&] {
-    std::vector<Buffer> out = model.run_buffers("forward", {x});
-    std::vector<Buffer> args = upstream;
-    for (size_t i = 0; i < out.size(); ++i) {
-      if (is_saved(i)) args.push_back(out[i]);
-    }
-    model.run_buffers("backward", args);
-  };
-  t.train_ms = time_ms(repeats, step);
-  if (g_profile) {
-    model.set_profiling(true);
-    auto start = std::chrono::steady_clock::now();
-    for (int r = 0; r < repeats; ++r) step();
-    double wall = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / repeats;
-    print_profile("train", model, repeats);
-    std::printf("rnnc train: %.2f ms wall per run while profiling\n", wall);
+
+  void run() {
+    std::vector<Buffer> out = model_.run_buffers("forward", {x_});
+    if (!training_) return;
+    std::vector<Buffer> args = upstream_;
+    for (size_t i : saved_) args.push_back(out[i]);
+    model_.run_buffers("backward", args);
   }
-  return t;
-}
+
+  // Where the time goes, per kernel, over `repeats` more runs.
+  void profile(int repeats) {
+    model_.set_profiling(true);
+    const auto start = std::chrono::steady_clock::now();
+    for (int r = 0; r < repeats; ++r) run();
+    const double wall = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    const char* what = training_ ? "train" : "forward";
+    print_profile(what, model_, repeats);
+    std::printf("rnnc %s: %.2f ms wall per run while profiling\n", what, wall / repeats);
+    model_.set_profiling(false);
+  }
+
+ private:
+  bool training_;
+  Buffer x_;
+  runtime::CompiledModule model_;
+  std::vector<Buffer> upstream_;
+  std::vector<size_t> saved_;  // the forward's results that the backward takes
+};
 
 std::string describe(const Workload& w) {
   char buf[128];
@@ -163,7 +146,7 @@ std::string ratio(double a, double b) {
 
 struct Row {
   Workload w;
-  RnncTiming rnnc;
+  Timing rnnc;
   Timing onednn, torch;
 };
 
@@ -216,8 +199,25 @@ int bench_main(int argc, char** argv) {
 
   std::vector<Row> rows;
   for (const Workload& w : workloads) {
-    Row r{w, time_rnnc(w, repeats, target), {}, {}};
-    if (!args.has("no-onednn")) r.onednn = time_onednn(w, repeats);
+    Row r{w, {}, {}, {}};
+    // rnnc and oneDNN in alternation (alternating_timer.h), inference first, then training.
+    for (bool training : {false, true}) {
+      RnncRunner rnnc(w, training, target);
+      std::unique_ptr<OnednnAnchor> onednn;
+      if (!args.has("no-onednn")) {
+        try {
+          onednn = std::make_unique<OnednnAnchor>(w, training);
+        } catch (const AnchorUnavailable& e) {
+          r.onednn.note = e.what();
+        }
+      }
+      std::vector<std::function<void()>> runs{[&] { rnnc.run(); }};
+      if (onednn) runs.push_back([&] { onednn->run(); });
+      const std::vector<double> ms = median_ms_alternating(runs, repeats);
+      (training ? r.rnnc.train_ms : r.rnnc.forward_ms) = ms[0];
+      if (onednn) (training ? r.onednn.train_ms : r.onednn.forward_ms) = ms[1];
+      if (g_profile) rnnc.profile(repeats);
+    }
     if (!args.has("no-torch")) r.torch = time_torch(w, repeats);
     std::fprintf(stderr, "measured %s\n", describe(w).c_str());
     rows.push_back(r);
