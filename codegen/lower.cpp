@@ -478,6 +478,7 @@ class Lowerer {
     Halide::Type type = halide_type(out.dtype);
     Func mm(op_func_name(f, n));
     FuncRoles::MatMul role;
+    std::optional<ProductSource> source;  // what gate slices of it are built from (gate_slice)
     std::vector<Var> v = vars(out.rank());
     mm(v) = Halide::cast(type, 0);
     bool swapped = false;
@@ -543,10 +544,15 @@ class Lowerer {
       role.k = r;
       role.k_extent = k_dim.is_symbolic() ? -1 : k_dim.size;
       role.b_transposed = tbf;
-      sources_[mm.name() + "_tiles"] = ProductSource{m.at(in[0]), m.at(in[1]), tbf, extent(k_dim), role.k_extent,
-                                                     out.rank(), type, out.shape.back(), {}};
+      source = ProductSource{m.at(in[0]), m.at(in[1]), tbf, extent(k_dim), role.k_extent, out.rank(), type,
+                             out.shape.back(), {}};
     }
     Func tiles(mm.name() + "_tiles");
+    // Keyed by the name Halide gave the Func, which is not always the one asked for: a name used before
+    // in the process gets a suffix. (Keyed by the asked-for name, whether a product's gate slices found
+    // their twin depended on what else had been compiled before: a GPU step kernel lost its gate-major
+    // product, and 720 more bytes of stack, when an unrelated kernel gained Funcs.)
+    if (source) sources_[tiles.name()] = std::move(*source);
     if (swapped) {
       tiles(v) = mm(v[1], v[0]);
       role.n_extent = ta.shape.back().size;
