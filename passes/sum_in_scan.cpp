@@ -1,4 +1,4 @@
-// sum-in-scan: a step output that is only ever summed over time becomes a running sum the scan carries.
+// sum-in-scan: a step output that is summed over time becomes a running sum the scan carries.
 //
 //   %a, %g = scan … { … yield next(…) out(%v) }      %a, %sum = scan … carry(…, %sum = zeros[batch, N]) {
 //   %dgamma = reduce_sum %g {axes = [0, 1]}    ->      … %sum.next = add %sum, %v; yield next(…, %sum.next) }
@@ -6,10 +6,14 @@
 //
 // A layer norm's scale and shift gradients are such sums: the backward step of a layer-norm LSTM
 // yielded five [time, batch, 4H]-sized outputs (224 KiB per step and thread at the seed's shape) only to
-// have them summed after the loop; as carries they stay in cache, one [batch, N] each. The carry keeps
-// the batch dim so that rows stay independent (the executor runs row ranges of a scan on threads of its
-// own); the sum over the batch runs once, after the scan. Exact under variable lengths: a row past its
-// length yields zeros as a step output, and keeps its carry unchanged, which adds the same nothing.
+// have them summed after the loop; as carries they stay in cache, one [batch, N] each. An output that
+// is also read otherwise (the gate gradients, summed into the bias gradients and multiplied into the
+// weight gradients) stays an output and gains the carry as well: the step adds values it has just
+// written, where the sum after the loop read all of [time, batch, N] again from memory (S: two such
+// sums, ~1 ms of a training step). The carry keeps the batch dim so that rows stay independent (the
+// executor runs row ranges of a scan on threads of its own); the sum over the batch runs once, after
+// the scan. Exact under variable lengths: a row past its length yields zeros as a step output, and
+// keeps its carry unchanged, which adds the same nothing.
 #include <algorithm>
 
 #include "passes/pass.h"
@@ -25,27 +29,31 @@ using ir::NodeId;
 using ir::OpKind;
 using ir::Value;
 
-// Every user of v is a reduce_sum whose axes include time (axis 0).
-bool only_summed_over_time(const Function& f, Value v) {
-  std::vector<ir::Use> uses = f.users(v);
-  if (uses.empty()) return false;
-  for (const ir::Use& u : uses) {
-    if (f.op(u.user) != OpKind::ReduceSum) return false;
-    const std::vector<int64_t>& axes = f.node(u.user).attrs.get_int_list("axes");
-    if (std::find(axes.begin(), axes.end(), 0) == axes.end()) return false;
-    if (std::any_of(axes.begin(), axes.end(), [](int64_t a) { return a < 0; })) return false;
-  }
-  return true;
+// Whether u sums over time (axis 0), with only non-negative axes.
+bool sums_over_time(const Function& f, const ir::Use& u) {
+  if (f.op(u.user) != OpKind::ReduceSum) return false;
+  const std::vector<int64_t>& axes = f.node(u.user).attrs.get_int_list("axes");
+  if (std::find(axes.begin(), axes.end(), 0) == axes.end()) return false;
+  return std::none_of(axes.begin(), axes.end(), [](int64_t a) { return a < 0; });
 }
 
-// Turns the first step output of `scan` that qualifies into a carried sum; true if one did.
+// Turns the first step output of `scan` that some reduce_sum sums over time into a carried sum (the
+// output itself stays where others read it); true if one did.
 bool sum_one_output(Function& f, NodeId scan) {
   const ScanLayout l = ScanLayout::of(f, scan);
   if (l.unroll != 1) return false;
   for (int64_t o = 0; o < l.outputs; ++o) {
     const Value out{scan, l.output_result(o)};
-    if (!only_summed_over_time(f, out)) continue;
-    const std::vector<ir::Use> uses = f.users(out);
+    std::vector<ir::Use> uses;
+    bool read_otherwise = false;
+    for (const ir::Use& u : f.users(out)) {
+      if (sums_over_time(f, u)) {
+        uses.push_back(u);
+      } else {
+        read_otherwise = true;
+      }
+    }
+    if (uses.empty()) continue;
     ir::TensorType step = f.type(out);
     step.shape.erase(step.shape.begin());
     const std::string name = f.value_name(out).empty() ? "" : f.value_name(out) + ".sum";
@@ -67,6 +75,7 @@ bool sum_one_output(Function& f, NodeId scan) {
       f.replace_all_uses(old, replacement);
       f.remove_operand(u.user, 0);  // now dead: let go of the stacked output so that it can go
     }
+    if (read_otherwise) return true;
     remove_scan_output(f, scan, o);  // still output o: the new carry went before the outputs
     eliminate_dead_code(*f.body(scan));
     return true;
