@@ -699,7 +699,14 @@ class Lowerer {
     std::vector<Expr> rows(idx.begin() + 1, idx.end());
     Halide::Type type = halide_type(xt.dtype);
     Func x = m.at(in[grad ? 1 : 0]);
-    auto [mean, inv] = row_stats(x, xt, R, d.attrs.get_float("eps"), op_func_name(f, n));
+    // One mean and 1/sigma per rows of x: a backward step recomputes the forward's normalised x for the
+    // scale's gradient and takes the input gradient of the same x, and each would sum its rows twice.
+    const double eps = d.attrs.get_float("eps");
+    auto stats = row_stats_of_.find({x.name(), eps});
+    if (stats == row_stats_of_.end()) {
+      stats = row_stats_of_.emplace(std::make_pair(x.name(), eps), row_stats(x, xt, R, eps, op_func_name(f, n))).first;
+    }
+    auto [mean, inv] = stats->second;
     Expr xhat = (x(idx) - mean(rows)) * inv(rows);
     Func r = result_func(f, n);
     if (!grad) {
@@ -860,6 +867,7 @@ class Lowerer {
   const LowerOptions& options_;
   std::map<std::string, size_t> matmul_of_;  // tiles Func name -> index in roles_.matmuls
   std::map<std::string, ProductSource> sources_;  // tiles Func name -> what the product is made of
+  std::map<std::pair<std::string, double>, std::pair<Func, Func>> row_stats_of_;  // (x, eps) -> (mean, 1/sigma)
   std::map<size_t, Func> output_funcs_;                              // output index -> its Func
   std::map<std::pair<const ir::Function*, Value>, Func> preassigned_;  // value -> the output Func it writes
   std::set<std::string> output_names_;
