@@ -148,6 +148,9 @@ struct Row {
   Workload w;
   Timing rnnc;
   Timing onednn, torch;
+  // The layer-norm LSTM's yardstick (neither anchor runs it): rnnc's own LSTM of the same shape, timed
+  // in alternation with it. NaN for other cells.
+  Timing rnnc_lstm;
 };
 
 Workload seed_workload() { return Workload{"lstm", 2, 64, 200, 100, 128}; }
@@ -211,11 +214,19 @@ int bench_main(int argc, char** argv) {
           r.onednn.note = e.what();
         }
       }
+      std::unique_ptr<RnncRunner> lstm;
+      if (w.cell == "layernorm-lstm") {
+        Workload same = w;
+        same.cell = "lstm";
+        lstm = std::make_unique<RnncRunner>(same, training, target);
+      }
       std::vector<std::function<void()>> runs{[&] { rnnc.run(); }};
       if (onednn) runs.push_back([&] { onednn->run(); });
+      if (lstm) runs.push_back([&] { lstm->run(); });
       const std::vector<double> ms = median_ms_alternating(runs, repeats);
       (training ? r.rnnc.train_ms : r.rnnc.forward_ms) = ms[0];
       if (onednn) (training ? r.onednn.train_ms : r.onednn.forward_ms) = ms[1];
+      if (lstm) (training ? r.rnnc_lstm.train_ms : r.rnnc_lstm.forward_ms) = ms.back();
       if (g_profile) rnnc.profile(repeats);
     }
     if (!args.has("no-torch")) r.torch = time_torch(w, repeats);
@@ -233,6 +244,11 @@ int bench_main(int argc, char** argv) {
                 ratio(r.rnnc.train_ms, r.torch.train_ms).c_str());
     for (const Timing* t : {&r.onednn, &r.torch}) {
       if (!t->note.empty()) std::printf("  note: %s\n", t->note.c_str());
+    }
+    if (!std::isnan(r.rnnc_lstm.train_ms)) {
+      std::printf("  rnnc's lstm, same shape, in alternation: fwd %s, train %s ms; layernorm-lstm/lstm: fwd %s, train %s\n",
+                  format_ms(r.rnnc_lstm.forward_ms).c_str(), format_ms(r.rnnc_lstm.train_ms).c_str(),
+                  ratio(r.rnnc.forward_ms, r.rnnc_lstm.forward_ms).c_str(), ratio(r.rnnc.train_ms, r.rnnc_lstm.train_ms).c_str());
     }
   }
   const Row& first = rows.front();

@@ -18,6 +18,8 @@ out=$("$bench" --cell layernorm-lstm "${small[@]}" 2>/dev/null)
 echo "$out"
 grep -q "note: oneDNN has no layer-norm LSTM primitive" <<<"$out" || fail "no note for the layer-norm LSTM"
 [[ $(tail -n 1 <<<"$out") == *"fwd_vs_onednn=n/a train_vs_onednn=n/a"* ]] || fail "layer-norm ratios not n/a"
+# Its yardstick instead: rnnc's LSTM of the same shape, timed alongside.
+grep -Eq "layernorm-lstm/lstm: fwd [0-9]+\.[0-9]+, train [0-9]+\.[0-9]+$" <<<"$out" || fail "no layer-norm/LSTM ratio"
 
 if err=$("$bench" --cell lstm --hidden 0 2>&1); then fail "--hidden 0 was accepted"; fi
 grep -q "must be >= 1" <<<"$err" || fail "unclear error for --hidden 0: $err"
