@@ -33,7 +33,8 @@ using Buffer = runtime::CompiledModule::Buffer;
 
 const char* kUsage = R"(usage: rnnc-bench [options]
 
-Times rnnc, oneDNN and PyTorch on recurrent workloads, in one run, and prints the ratios.
+Times rnnc, oneDNN and PyTorch on recurrent workloads, in one run, and prints the ratios. rnnc and oneDNN
+run in alternation (a layer-norm LSTM: against rnnc's LSTM of its shape), PyTorch after them.
 
 options:
   --shape S          the seed workload (LSTM, 2 layers, batch 64, seq 200, input 100, hidden 128)
