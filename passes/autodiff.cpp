@@ -345,6 +345,7 @@ class BodySweep : public Sweep {
 
  protected:
   Value primal(Value v) override;
+  bool recomputed_from_carry(Value v) const;
 
   void contribute(Value target, const Grad& g) override {
     for (int64_t k = 0; k < layout_.invariants; ++k) {
@@ -455,11 +456,29 @@ Value BodySweep::primal(Value v) {
       int64_t k = static_cast<int64_t>(index - layout_.invariant_arg(0));
       p = add_invariant(outer_.primal(operands[layout_.invariant_operand(k)]), fwd_.type(v), name);
     }
+  } else if (recomputed_from_carry(v)) {
+    p = emit(OpKind::Tanh, {primal(fwd_.operands(v.node)[0])});
   } else {
     p = stored();
   }
   memo_[v] = p;
   return p;
+}
+
+// tanh of a carry's next value (an LSTM's tanh(c_t)) is recomputed by the backward step rather than
+// stored: the forward scan keeps a carry's values in one time-stacked buffer that its saved outputs are
+// views of (compiled_executor.cpp, stack_carries: forward direction, no lengths, CPU), so reading c_t
+// back stores nothing, where tanh(c_t) was a [batch, H] store per forward step and a read per backward
+// step. (With lengths, or on a GPU, c_t would be stored instead of tanh(c_t): the same bytes.)
+bool BodySweep::recomputed_from_carry(Value v) const {
+  if (fwd_.op(v.node) != OpKind::Tanh || layout_.lengths) return false;
+  if (forward_fn_.node(scan_).attrs.get_word("direction") == "reverse") return false;
+  const Value x = fwd_.operands(v.node)[0];
+  const std::vector<Value> yields = fwd_.results();
+  for (int64_t i = 0; i < layout_.carries; ++i) {
+    if (yields[layout_.carry_result(i)] == x) return true;
+  }
+  return false;
 }
 
 void OuterSweep::scan_vjp(NodeId scan) {

@@ -910,8 +910,9 @@ class Run {
   // cache, instead of copies of the carries into fresh memory (three such copies were 10 % of an LSTM
   // training forward step's samples). Only where the values agree at every step: no lengths (a
   // finished row's outputs are zeros, its carry stays), one step per call, on the CPU, and not for
-  // outputs stored batch-major. Returns the buffer per carry, empty where it does not apply, and the
-  // views by output index in `views`.
+  // outputs stored batch-major (the plan leaves these carry values time-major where this applies:
+  // ExecutionPlan::choose_batch_major). Returns the buffer per carry, empty where it does not apply,
+  // and the views by output index in `views`.
   std::vector<Buffer> stack_carries(const PlanStep& step, const KernelSpec& spec, int steps, const std::vector<Buffer>& carry,
                                     std::map<int64_t, Buffer>& views) {
     const ir::ScanLayout l = ir::ScanLayout::of(f_, step.node);

@@ -149,10 +149,21 @@ void ExecutionPlan::choose_batch_major(const Function& f) {
     if (f.op(n) != OpKind::Scan) continue;
     const ir::ScanLayout l = ir::ScanLayout::of(f, n);
     if (l.unroll != 1 || !row_separable(*f.body(n), l)) continue;
+    const bool forward = f.node(n).attrs.get_word("direction") != "reverse";
+    const Function& body = *f.body(n);
     for (int64_t o = 0; o < l.outputs; ++o) {
       const Value v{n, l.output_result(o)};
       const ir::TensorType& t = f.type(v);
       if (t.rank() < 3 || !t.shape[0].is_symbolic() || !t.shape[1].is_symbolic()) continue;
+      // A carry's value before or after each step of a forward scan without lengths stays time-major:
+      // the executor makes it a view of the carry's own time-stacked buffer, which costs no store
+      // (compiled_executor.cpp, stack_carries). Batch-major, it would be a copy.
+      const Value yielded = body.results()[l.body_output(o)];
+      bool carry_value = false;
+      for (int64_t i = 0; i < l.carries; ++i) {
+        carry_value |= yielded == body.arg(l.carry_arg(i)) || yielded == body.results()[l.carry_result(i)];
+      }
+      if (forward && !l.lengths && carry_value) continue;
       if (!read_by_row_scans_only(f, v)) continue;
       bool only_row_scans = true, read = false;
       for (const ir::Use& u : f.users(v)) read |= f.op(u.user) != OpKind::Return;

@@ -399,9 +399,9 @@ TEST(CodegenSavedActivations, GoToBackwardAsStored) {
       bwd_in.push_back(b);
     }
     EXPECT_GE(batch_major, 4) << model << ": gate activations of both layers";
-    // Without lengths, a carry saved before each step (h_prev) and the stacked output that is its value
-    // after each step (y) are one time-stacked buffer: h_prev at t + 1 is y at t, the same memory.
-    // (With lengths a finished row's y is zero while its carry stays: separate buffers.)
+    // Without lengths, a carry saved before each step (h_prev, c_{t-1}) and the stacked output that is
+    // its value after each step (y, c_t) are one time-stacked buffer: h_prev at t + 1 is y at t, the
+    // same memory. (With lengths a finished row's y is zero while its carry stays: separate buffers.)
     int shifted = 0;
     for (const auto& before : out) {
       for (const auto& after : out) {
@@ -412,7 +412,7 @@ TEST(CodegenSavedActivations, GoToBackwardAsStored) {
       }
     }
     if (std::string(model) == "lstm") {
-      EXPECT_EQ(shifted, lengths ? 0 : 2) << model << ": y and h_prev of each layer";
+      EXPECT_EQ(shifted, lengths ? 0 : 4) << model << ": y and h_prev, c_t and c_{t-1} of each layer";
     }
     testing::Values grads_want = reference.run("backward", ref_args);
     std::vector<runtime::CompiledModule::Buffer> grads = compiled.run_buffers("backward", bwd_in);
