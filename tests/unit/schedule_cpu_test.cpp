@@ -321,7 +321,9 @@ TEST(ScheduleCpu, LayerNormStepsTileTheirProductAndVectoriseTheirStatistics) {
 
 // A layer norm or its gradient that is a step's output is computed in the output itself, not into a
 // buffer of its own that the output then copies (a layer-norm LSTM's backward step copied both of its
-// [rows, 4H] results: 12 % of its samples).
+// [rows, 4H] results: 12 % of its samples). The same value yielded twice (the normalised cell state as
+// the next carry and as a stacked output: both are the carry's buffer at run time) is computed in one
+// output and copied by the other.
 TEST(ScheduleCpu, LayerNormOutputsAreComputedInPlaceNotCopied) {
   ir::Module m = optimized("layernorm-lstm", /*training=*/true, 100, 128, /*lengths=*/false);  // masked outputs select
   runtime::ExecutionPlan plan(m);
@@ -334,7 +336,9 @@ TEST(ScheduleCpu, LayerNormOutputsAreComputedInPlaceNotCopied) {
       if (op != ir::OpKind::LayerNorm && op != ir::OpKind::LayerNormGrad) continue;
       ++norm_outputs;
       const auto* call = k.outputs[i].value().as<Halide::Internal::Call>();
-      EXPECT_FALSE(call && call->call_type == Halide::Internal::Call::Halide)
+      bool copies_an_output = false;
+      for (const Halide::Func& o : k.outputs) copies_an_output |= call && call->name == o.name();
+      EXPECT_FALSE(call && call->call_type == Halide::Internal::Call::Halide && !copies_an_output)
           << spec.name << ": output " << i << " (" << ir::op_name(op) << ") copies " << (call ? call->name : "");
     }
   }
