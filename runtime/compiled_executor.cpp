@@ -919,12 +919,10 @@ class Run {
     std::vector<Buffer> history(l.carries);
     if (gpu_ || spec.masked || l.unroll != 1 || steps == 0 || spec_direction_reverse(step.node)) return history;
     const Function& body = *f_.body(step.node);
-    const std::vector<IrValue> yields = body.results();
     for (int64_t i = 0; i < l.carries; ++i) {
       std::vector<std::pair<int64_t, int>> slots;  // (output, which slot of the history: 0 before, 1 after)
       for (int64_t o = 0; o < l.outputs; ++o) {
-        const IrValue out = yields[l.body_output(o)];
-        const int slot = out == body.arg(l.carry_arg(i)) ? 0 : out == yields[l.carry_result(i)] ? 1 : -1;
+        const int slot = carry_slot(body, l, o, i);
         if (slot >= 0 && !plan_.batch_major(f_, IrValue{step.node, l.output_result(o)})) slots.push_back({o, slot});
       }
       if (slots.empty()) continue;

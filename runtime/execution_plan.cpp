@@ -15,6 +15,13 @@ using ir::NodeId;
 using ir::OpKind;
 using ir::Value;
 
+int carry_slot(const Function& body, const ir::ScanLayout& l, int64_t output, int64_t carry) {
+  const std::vector<Value> yields = body.results();
+  const Value out = yields[l.body_output(output)];
+  if (out == body.arg(l.carry_arg(carry))) return 0;
+  return out == yields[l.carry_result(carry)] ? 1 : -1;
+}
+
 std::string c_identifier(const std::string& name) {
   std::string s = name;
   for (char& c : s) {
@@ -158,11 +165,8 @@ void ExecutionPlan::choose_batch_major(const Function& f) {
       // A carry's value before or after each step of a forward scan without lengths stays time-major:
       // the executor makes it a view of the carry's own time-stacked buffer, which costs no store
       // (compiled_executor.cpp, stack_carries). Batch-major, it would be a copy.
-      const Value yielded = body.results()[l.body_output(o)];
       bool carry_value = false;
-      for (int64_t i = 0; i < l.carries; ++i) {
-        carry_value |= yielded == body.arg(l.carry_arg(i)) || yielded == body.results()[l.carry_result(i)];
-      }
+      for (int64_t i = 0; i < l.carries; ++i) carry_value |= carry_slot(body, l, o, i) >= 0;
       if (forward && !l.lengths && carry_value) continue;
       if (!read_by_row_scans_only(f, v)) continue;
       bool only_row_scans = true, read = false;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ir/function.h"
+#include "ir/scan_layout.h"
 
 namespace rnnc::runtime {
 
@@ -92,6 +93,11 @@ class ExecutionPlan {
   std::map<std::string, FunctionPlan> functions_;
   std::map<const ir::Function*, std::set<ir::Value>> batch_major_;
 };
+
+// Which value of carry `carry` the scan's output `output` is: 0 its value before each step, 1 its value
+// after, -1 neither. Without lengths, in a forward scan, such an output is a view of the carry's own
+// time-stacked buffer (compiled_executor.cpp, stack_carries), and the plan keeps it time-major for that.
+int carry_slot(const ir::Function& body, const ir::ScanLayout& l, int64_t output, int64_t carry);
 
 // A name made of [A-Za-z0-9_], for C symbols: "imdb-classifier" -> "imdb_classifier".
 std::string c_identifier(const std::string& name);
