@@ -6,6 +6,8 @@
 #include <string>
 #include <thread>
 
+#include "runtime/row_split.h"
+
 namespace rnnc::codegen {
 
 using Halide::Func;
@@ -32,7 +34,9 @@ struct RegisterTile {
 };
 RegisterTile register_tile(int lanes, bool four_vectors) {
   four_vectors = four_vectors && lanes >= 16;
-  return {four_vectors ? 4 * lanes : 2 * lanes, lanes >= 16 && !four_vectors ? 12 : 6};
+  // The executor splits a scan's rows over threads in these units (runtime/row_split.h).
+  constexpr int rows = runtime::kStepRowTile;
+  return {four_vectors ? 4 * lanes : 2 * lanes, lanes >= 16 && !four_vectors ? 2 * rows : rows};
 }
 
 // A pure definition: vectorise the innermost dim, parallelise the outermost. A scan step's rows (one

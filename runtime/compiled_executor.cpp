@@ -18,6 +18,7 @@
 #include "runtime/cuda_graph.h"
 #include "runtime/param_derived_cache.h"
 #include "runtime/param_init.h"
+#include "runtime/row_split.h"
 #include "runtime/row_threads.h"
 
 namespace rnnc::runtime {
@@ -355,6 +356,7 @@ struct RunContext {
   std::map<std::string, Buffer>* params = nullptr;
   int64_t feed_chunk_bytes = CompiledModule::kDefaultFeedChunkBytes;
   ParamDerivedCache* param_cache = nullptr;  // CPU runs: results of parameter-only kernels across runs
+  RowSplit* row_split = nullptr;             // CPU runs: the scans' rows per thread, learnt across runs
 };
 
 class Run {
@@ -869,10 +871,19 @@ class Run {
     if (parts == 1) {
       run_rows(0, -1);
     } else {
+      // Rows by the threads' speeds in this scan's earlier runs (runtime/row_split.h), each range timed
+      // for the next runs.
+      std::vector<int> rows = context_.row_split ? context_.row_split->rows(spec.name, batch, parts)
+                                                 : split_rows(batch, std::vector<double>(parts, 1.0));
+      std::vector<int> first(parts, 0);
+      for (int p = 1; p < parts; ++p) first[p] = first[p - 1] + rows[p - 1];
+      std::vector<double> seconds(parts, 0.0);
       RowThreads::shared().run(parts, [&](int p) {
-        const int lo = p * (batch / parts) + std::min(p, batch % parts);
-        run_rows(lo, batch / parts + (p < batch % parts ? 1 : 0));
+        const auto start = std::chrono::steady_clock::now();
+        run_rows(first[p], rows[p]);
+        seconds[p] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       });
+      if (context_.row_split) context_.row_split->record(spec.name, rows, seconds);
     }
     // Every range swapped its carries once per iteration: after an odd count, the finals are in `next`.
     int iterations = (steps + static_cast<int>(l.unroll) - 1) / static_cast<int>(l.unroll);
@@ -1223,7 +1234,7 @@ std::vector<Buffer> CompiledModule::run_buffers(const std::string& function, con
   RNNC_USER_CHECK(!kernels_.functions.empty() || plan_->kernels().empty()) << "the module's kernels are not loaded";
   if (cuda_graphs_) return run_graph(*f, args);
   RunContext device{device_interface_, keep_params_on_device_, &device_params_mutex_, &device_params_,
-                       feed_chunk_bytes_, device_interface_ ? nullptr : param_cache_.get()};
+                       feed_chunk_bytes_, device_interface_ ? nullptr : param_cache_.get(), row_split_.get()};
   std::vector<Buffer> results = Run(*plan_, kernels_, params_, *f, profiling_ ? &profile_ : nullptr, device)(args);
   if (device_interface_ && results_on_host_) {
     for (Buffer& b : results) b = host_view(b);

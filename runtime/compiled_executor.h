@@ -25,6 +25,7 @@
 #include "runtime/execution_plan.h"
 #include "runtime/kernel_table.h"
 #include "runtime/param_derived_cache.h"
+#include "runtime/row_split.h"
 #include "runtime/tensor.h"
 
 namespace rnnc::runtime {
@@ -108,6 +109,10 @@ class CompiledModule {
   static constexpr int64_t kDefaultFeedChunkBytes = 128 * 1024;
   void set_feed_chunk_bytes(int64_t bytes) { feed_chunk_bytes_ = std::max<int64_t>(1, bytes); }
 
+  // How each scan's rows are split over its threads, learnt from the threads' speeds in earlier runs
+  // (runtime/row_split.h). Tests record made-up times into it to get uneven row ranges.
+  RowSplit& row_split() { return *row_split_; }
+
   // Time spent per kernel (seconds) and calls, summed over runs while profiling is on.
   struct KernelTime {
     double seconds = 0;
@@ -139,6 +144,8 @@ class CompiledModule {
   int64_t feed_chunk_bytes_ = kDefaultFeedChunkBytes;
   // Results of parameter-only kernels, kept while the parameters' bytes are unchanged (CPU runs).
   std::unique_ptr<ParamDerivedCache> param_cache_ = std::make_unique<ParamDerivedCache>();
+  // How each scan's rows are split over threads, from the threads' speeds in earlier runs.
+  std::unique_ptr<RowSplit> row_split_ = std::make_unique<RowSplit>();
   // Recorded runs by function and argument shapes (set_cuda_graphs).
   mutable std::map<std::string, std::unique_ptr<GraphRecording>> recordings_;
   std::vector<Buffer> run_graph(const ir::Function& f, const std::vector<Buffer>& args) const;

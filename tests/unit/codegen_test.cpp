@@ -4,6 +4,7 @@
 // float32; norm-wise relative error < 1e-4 per result.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <set>
 
 #include "codegen/jit.h"
@@ -97,11 +98,13 @@ const Shape kShapes[] = {{3, 1, 1, 1, 1, false}, {5, 7, 3, 6, 2, true}, {4, 129,
 
 // Forward and backward of the training pipeline against the reference.
 void check_training(const std::string& model, const Shape& s,
-                    int64_t feed_chunk_bytes = runtime::CompiledModule::kDefaultFeedChunkBytes) {
+                    int64_t feed_chunk_bytes = runtime::CompiledModule::kDefaultFeedChunkBytes,
+                    const std::function<void(runtime::CompiledModule&)>& prepare = {}) {
   ir::Module m = optimized(build(model, s), /*training=*/true);
   runtime::CompiledModule compiled(m);
   compiled.load(codegen::jit_compile(compiled.plan()));
   compiled.set_feed_chunk_bytes(feed_chunk_bytes);
+  if (prepare) prepare(compiled);
   compiled.init_params(5);
   runtime::ReferenceExecutor<double> reference(m);
   copy_params(compiled, reference);
@@ -178,6 +181,23 @@ TEST(CodegenFeeders, ScansFedInPiecesMatchTheReference) {
   for (const char* model : {"lstm", "gru", "layernorm-lstm", "imdb-classifier"}) {
     check_training(model, {5, 7, 19, 9, 2, true}, 2500);
   }
+}
+
+// Row ranges of unequal sizes (runtime/row_split.h): the scans' second thread made to look three times
+// slower, so every scan of batch 19 splits its rows 14 / 5 instead of 10 / 9 (the most its bounds allow:
+// 14 is 3/2 of an equal share), with feeders cutting each range into pieces of its own length.
+TEST(CodegenRowSplit, UnevenRowRangesMatchTheReference) {
+  auto skew = [](runtime::CompiledModule& compiled) {
+    int scans = 0;
+    for (const runtime::KernelSpec& spec : compiled.plan().kernels()) {
+      if (!spec.step || !spec.row_separable) continue;
+      for (int run = 0; run < 30; ++run) compiled.row_split().record(spec.name, {10, 9}, {1.0, 3.0});
+      EXPECT_EQ(compiled.row_split().rows(spec.name, 19, 2), (std::vector<int>{14, 5})) << spec.name;
+      ++scans;
+    }
+    EXPECT_GT(scans, 0);
+  };
+  for (const char* model : {"lstm", "layernorm-lstm"}) check_training(model, {5, 7, 19, 9, 2, true}, 2500, skew);
 }
 
 // The logistic and tanh element by element, from -200 to 200 and near zero: both are lowered through exp
