@@ -1234,7 +1234,7 @@ std::vector<Buffer> CompiledModule::run_buffers(const std::string& function, con
   RNNC_USER_CHECK(!kernels_.functions.empty() || plan_->kernels().empty()) << "the module's kernels are not loaded";
   if (cuda_graphs_) return run_graph(*f, args);
   RunContext device{device_interface_, keep_params_on_device_, &device_params_mutex_, &device_params_,
-                       feed_chunk_bytes_, device_interface_ ? nullptr : param_cache_.get(), row_split_.get()};
+                       feed_chunk_bytes_, device_interface_ ? nullptr : param_cache_.get(), row_split_learning_ ? row_split_.get() : nullptr};
   std::vector<Buffer> results = Run(*plan_, kernels_, params_, *f, profiling_ ? &profile_ : nullptr, device)(args);
   if (device_interface_ && results_on_host_) {
     for (Buffer& b : results) b = host_view(b);

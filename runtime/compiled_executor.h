@@ -112,6 +112,12 @@ class CompiledModule {
   // How each scan's rows are split over its threads, learnt from the threads' speeds in earlier runs
   // (runtime/row_split.h). Tests record made-up times into it to get uneven row ranges.
   RowSplit& row_split() { return *row_split_; }
+  // On (the default): the rows are split as row_split() learnt, which follows the threads' timing, and
+  // a row's result may differ in its last bits with the part of a register tile it lands in; two runs
+  // on the same inputs may then differ by rounding. Off: even shares, and the same inputs give the same
+  // bits every run (what a training run resumed from a checkpoint needs to repeat the uninterrupted one
+  // exactly).
+  void set_row_split_learning(bool on) { row_split_learning_ = on; }
 
   // Time spent per kernel (seconds) and calls, summed over runs while profiling is on.
   struct KernelTime {
@@ -146,6 +152,7 @@ class CompiledModule {
   std::unique_ptr<ParamDerivedCache> param_cache_ = std::make_unique<ParamDerivedCache>();
   // How each scan's rows are split over threads, from the threads' speeds in earlier runs.
   std::unique_ptr<RowSplit> row_split_ = std::make_unique<RowSplit>();
+  bool row_split_learning_ = true;
   // Recorded runs by function and argument shapes (set_cuda_graphs).
   mutable std::map<std::string, std::unique_ptr<GraphRecording>> recordings_;
   std::vector<Buffer> run_graph(const ir::Function& f, const std::vector<Buffer>& args) const;
