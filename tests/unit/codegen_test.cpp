@@ -200,6 +200,61 @@ TEST(CodegenRowSplit, UnevenRowRangesMatchTheReference) {
   for (const char* model : {"lstm", "layernorm-lstm"}) check_training(model, {5, 7, 19, 9, 2, true}, 2500, skew);
 }
 
+// With row-split learning off, a module's results are the same bits as an untouched module's, however
+// uneven the speeds recorded into its RowSplit (which, learnt, would split batch 19 14 / 5 instead of
+// 10 / 9): forward and backward of the training pipeline on the same inputs. (The learnt split is not
+// bit-for-bit: a row's result depends on where in a register tile it lands, by rounding. Measured with
+// target `host-strict_float`, no fast-math flags, the rows' results agreed: the guarded partial tile
+// and the whole ones are compiled apart, and LLVM's reassociation or FMA contraction differs there.)
+TEST(CodegenRowSplit, WithoutLearningResultsDoNotDependOnRecordedSpeeds) {
+  for (const char* model : {"lstm", "gru", "layernorm-lstm", "imdb-classifier"}) {
+    ir::Module m = optimized(build(model, {5, 7, 19, 9, 2, true}), /*training=*/true);
+    auto make = [&](bool skewed) {
+      auto compiled = std::make_unique<runtime::CompiledModule>(m);
+      compiled->load(codegen::jit_compile(compiled->plan()));
+      compiled->set_feed_chunk_bytes(2500);
+      compiled->set_row_split_learning(false);
+      if (skewed) {
+        for (const runtime::KernelSpec& spec : compiled->plan().kernels()) {
+          if (!spec.step || !spec.row_separable) continue;
+          for (int run = 0; run < 30; ++run) compiled->row_split().record(spec.name, {10, 9}, {1.0, 3.0});
+          EXPECT_EQ(compiled->row_split().rows(spec.name, 19, 2), (std::vector<int>{14, 5})) << spec.name;
+        }
+      }
+      compiled->init_params(5);
+      return compiled;
+    };
+    std::unique_ptr<runtime::CompiledModule> even = make(false), skewed = make(true);
+    std::mt19937 gen(4);
+    const ir::Function& fwd = *m.find_function("forward");
+    std::vector<runtime::Value<float>> inputs =
+        testing::to_f32(testing::random_inputs(fwd, {{"time", 9}, {"batch", 19}}, gen, 11, 2));
+    std::vector<runtime::Value<float>> a = even->run("forward", inputs), b = skewed->run("forward", inputs);
+    ASSERT_EQ(a.size(), b.size());
+    std::vector<runtime::Value<float>> bwd_args;
+    for (size_t i = 0; i < a.size(); ++i) {
+      const std::string& name = fwd.result_names()[i];
+      if (const auto* t = std::get_if<Tensor<float>>(&a[i])) {
+        EXPECT_EQ(t->data, std::get<Tensor<float>>(b[i]).data) << model << " forward " << name;
+        if (name.rfind(passes::kSavedPrefix, 0) != 0) {
+          Tensor<float> c(t->shape);
+          std::normal_distribution<float> normal;
+          for (float& v : c.data) v = normal(gen);
+          bwd_args.push_back(c);
+        }
+      }
+    }
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (fwd.result_names()[i].rfind(passes::kSavedPrefix, 0) == 0) bwd_args.push_back(a[i]);
+    }
+    std::vector<runtime::Value<float>> ga = even->run("backward", bwd_args), gb = skewed->run("backward", bwd_args);
+    const ir::Function& bwd = *m.find_function("backward");
+    for (size_t i = 0; i < ga.size(); ++i) {
+      EXPECT_EQ(std::get<Tensor<float>>(ga[i]).data, std::get<Tensor<float>>(gb[i]).data) << model << " " << bwd.result_names()[i];
+    }
+  }
+}
+
 // The logistic and tanh element by element, from -200 to 200 and near zero: both are lowered through exp
 // (lower.cpp), which overflows for the logistic of x < -88 and cancels in tanh near zero; neither may
 // lose precision or give NaN. (It catches a reciprocal estimate that turns 1 / inf into NaN.)
