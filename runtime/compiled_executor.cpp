@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <numeric>
 #include <cstring>
 #include <mutex>
 #include <optional>
@@ -346,6 +347,17 @@ struct GraphRecording {
 };
 
 namespace {
+
+// The rows of the register tiles of a kernel's products on the CPU (runtime/row_split.h): their lcm.
+int row_tile(const KernelSpec& spec) {
+  int tile = kStepRowTile;
+  for (ir::NodeId n : spec.nodes) {
+    if (spec.function->op(n) != OpKind::MatMul) continue;
+    const ir::Dim& columns = spec.function->type(ir::Value{n, 0}).shape.back();
+    if (!columns.is_symbolic()) tile = std::lcm(tile, product_row_tile(columns.size));
+  }
+  return tile;
+}
 
 // How a run executes: on the CPU, or on a GPU with the parameters' device copies kept across runs (if
 // any); how large the feeders' calls are.
@@ -871,19 +883,19 @@ class Run {
     if (parts == 1) {
       run_rows(0, -1);
     } else {
-      // Rows by the threads' speeds in this scan's earlier runs (runtime/row_split.h), each range timed
-      // for the next runs.
-      std::vector<int> rows = context_.row_split ? context_.row_split->rows(spec.name, batch, parts)
-                                                 : split_rows(batch, std::vector<double>(parts, 1.0));
-      std::vector<int> first(parts, 0);
-      for (int p = 1; p < parts; ++p) first[p] = first[p - 1] + rows[p - 1];
+      // Ranges on whole register tiles, the costliest to the thread that was fastest in this scan's
+      // earlier runs (runtime/row_split.h); each range timed for the next runs.
+      int granule = row_tile(spec);
+      for (const FeedCall& feed : feeds) granule = std::lcm(granule, row_tile(*feed.spec));
+      const std::vector<RowRange> ranges = context_.row_split ? context_.row_split->ranges(spec.name, batch, parts, granule)
+                                                              : split_rows(batch, std::vector<double>(parts, 1.0), granule);
       std::vector<double> seconds(parts, 0.0);
       RowThreads::shared().run(parts, [&](int p) {
         const auto start = std::chrono::steady_clock::now();
-        run_rows(first[p], rows[p]);
+        run_rows(ranges[p].first, ranges[p].rows);
         seconds[p] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       });
-      if (context_.row_split) context_.row_split->record(spec.name, rows, seconds);
+      if (context_.row_split) context_.row_split->record(spec.name, ranges, seconds);
     }
     // Every range swapped its carries once per iteration: after an odd count, the finals are in `next`.
     int iterations = (steps + static_cast<int>(l.unroll) - 1) / static_cast<int>(l.unroll);
@@ -1234,7 +1246,7 @@ std::vector<Buffer> CompiledModule::run_buffers(const std::string& function, con
   RNNC_USER_CHECK(!kernels_.functions.empty() || plan_->kernels().empty()) << "the module's kernels are not loaded";
   if (cuda_graphs_) return run_graph(*f, args);
   RunContext device{device_interface_, keep_params_on_device_, &device_params_mutex_, &device_params_,
-                       feed_chunk_bytes_, device_interface_ ? nullptr : param_cache_.get(), row_split_learning_ ? row_split_.get() : nullptr};
+                       feed_chunk_bytes_, device_interface_ ? nullptr : param_cache_.get(), row_split_.get()};
   std::vector<Buffer> results = Run(*plan_, kernels_, params_, *f, profiling_ ? &profile_ : nullptr, device)(args);
   if (device_interface_ && results_on_host_) {
     for (Buffer& b : results) b = host_view(b);

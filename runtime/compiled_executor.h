@@ -109,15 +109,9 @@ class CompiledModule {
   static constexpr int64_t kDefaultFeedChunkBytes = 128 * 1024;
   void set_feed_chunk_bytes(int64_t bytes) { feed_chunk_bytes_ = std::max<int64_t>(1, bytes); }
 
-  // How each scan's rows are split over its threads, learnt from the threads' speeds in earlier runs
-  // (runtime/row_split.h). Tests record made-up times into it to get uneven row ranges.
+  // Which thread runs which of a scan's row ranges, learnt from the threads' speeds in earlier runs
+  // (runtime/row_split.h). Tests record made-up times into it.
   RowSplit& row_split() { return *row_split_; }
-  // On (the default): the rows are split as row_split() learnt, which follows the threads' timing, and
-  // a row's result may differ in its last bits with the part of a register tile it lands in; two runs
-  // on the same inputs may then differ by rounding. Off: even shares, and the same inputs give the same
-  // bits every run (what a training run resumed from a checkpoint needs to repeat the uninterrupted one
-  // exactly).
-  void set_row_split_learning(bool on) { row_split_learning_ = on; }
 
   // Time spent per kernel (seconds) and calls, summed over runs while profiling is on.
   struct KernelTime {
@@ -150,9 +144,8 @@ class CompiledModule {
   int64_t feed_chunk_bytes_ = kDefaultFeedChunkBytes;
   // Results of parameter-only kernels, kept while the parameters' bytes are unchanged (CPU runs).
   std::unique_ptr<ParamDerivedCache> param_cache_ = std::make_unique<ParamDerivedCache>();
-  // How each scan's rows are split over threads, from the threads' speeds in earlier runs.
+  // Which thread runs which of each scan's row ranges, from the threads' speeds in earlier runs.
   std::unique_ptr<RowSplit> row_split_ = std::make_unique<RowSplit>();
-  bool row_split_learning_ = true;
   // Recorded runs by function and argument shapes (set_cuda_graphs).
   mutable std::map<std::string, std::unique_ptr<GraphRecording>> recordings_;
   std::vector<Buffer> run_graph(const ir::Function& f, const std::vector<Buffer>& args) const;

@@ -5,70 +5,67 @@
 
 namespace rnnc::runtime {
 
-double step_row_cost(int rows, int tile) {
+int product_row_tile(int64_t columns) { return columns >= 16 && columns < 64 ? 2 * kStepRowTile : kStepRowTile; }
+
+double step_row_cost(int rows) {
   if (rows <= 0) return 0;
-  return (rows + tile - 1) / tile + 0.25 * rows / tile;
+  return (rows + kStepRowTile - 1) / kStepRowTile + 0.25 * rows / kStepRowTile;
 }
 
-std::vector<int> split_rows(int batch, const std::vector<double>& speeds, int tile) {
+std::vector<RowRange> split_rows(int batch, const std::vector<double>& speeds, int granule) {
   const int parts = static_cast<int>(speeds.size());
-  std::vector<int> rows(parts);
-  for (int p = 0; p < parts; ++p) rows[p] = batch / parts + (p < batch % parts ? 1 : 0);
-  if (parts < 2) return rows;
-  const int lo = std::max(1, batch / parts / 2), hi = batch / parts * 3 / 2 + 1;
-  auto time = [&](int p, int r) { return step_row_cost(r, tile) / std::max(speeds[p], 1e-6); };
-  // Each move takes k rows (up to a tile's worth) from the slowest part and gives them to the fastest;
-  // the best k, if it lowers the pair's maximum by more than 1 %. Bounded: each move lowers a maximum.
-  for (int iteration = 0; iteration < batch; ++iteration) {
-    int slow = 0;
-    for (int p = 1; p < parts; ++p) {
-      if (time(p, rows[p]) > time(slow, rows[slow])) slow = p;
-    }
-    int fast = slow == 0 ? 1 : 0;
-    for (int p = 0; p < parts; ++p) {
-      if (p != slow && time(p, rows[p]) < time(fast, rows[fast])) fast = p;
-    }
-    const double now = time(slow, rows[slow]);
-    int best_k = 0;
-    double best = now * 0.99;
-    for (int k = 1; k <= tile; ++k) {
-      if (rows[slow] - k < lo || rows[fast] + k > hi) break;
-      const double t = std::max(time(slow, rows[slow] - k), time(fast, rows[fast] + k));
-      if (t < best) {
-        best = t;
-        best_k = k;
-      }
-    }
-    if (best_k == 0) break;
-    rows[slow] -= best_k;
-    rows[fast] += best_k;
+  granule = std::max(1, granule);
+  // Boundaries: the multiple of the granule nearest each equal share's end, if they stay increasing.
+  std::vector<int> ends(parts + 1, 0);
+  ends[parts] = batch;
+  bool aligned = true;
+  for (int i = 1; i < parts; ++i) {
+    const double share = static_cast<double>(i) * batch / parts;
+    const int lower = static_cast<int>(share) / granule * granule;
+    ends[i] = share - lower <= lower + granule - share ? lower : lower + granule;
+    aligned = aligned && ends[i] > ends[i - 1] && ends[i] < batch;
   }
-  return rows;
+  if (!aligned) {
+    for (int i = 1; i < parts; ++i) ends[i] = i * (batch / parts) + std::min(i, batch % parts);
+  }
+  std::vector<RowRange> by_position(parts);
+  for (int i = 0; i < parts; ++i) by_position[i] = {ends[i], ends[i + 1] - ends[i]};
+  // The costliest range to the fastest part. Stable sorts: equal costs keep their order, equal speeds
+  // theirs, so equal parts keep the ranges in row order.
+  std::vector<int> ranges(parts), by_speed(parts);
+  std::iota(ranges.begin(), ranges.end(), 0);
+  std::iota(by_speed.begin(), by_speed.end(), 0);
+  std::stable_sort(ranges.begin(), ranges.end(),
+                   [&](int a, int b) { return step_row_cost(by_position[a].rows) > step_row_cost(by_position[b].rows); });
+  std::stable_sort(by_speed.begin(), by_speed.end(), [&](int a, int b) { return speeds[a] > speeds[b]; });
+  std::vector<RowRange> out(parts);
+  for (int i = 0; i < parts; ++i) out[by_speed[i]] = by_position[ranges[i]];
+  return out;
 }
 
-std::vector<int> RowSplit::rows(const std::string& scan, int batch, int parts) {
+std::vector<RowRange> RowSplit::ranges(const std::string& scan, int batch, int parts, int granule) {
   std::vector<double> speeds(parts, 1.0);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = speeds_.find(scan);
     if (it != speeds_.end() && static_cast<int>(it->second.size()) == parts) speeds = it->second;
   }
-  return split_rows(batch, speeds);
+  return split_rows(batch, speeds, granule);
 }
 
-void RowSplit::record(const std::string& scan, const std::vector<int>& rows, const std::vector<double>& times) {
-  const size_t parts = rows.size();
+void RowSplit::record(const std::string& scan, const std::vector<RowRange>& ranges, const std::vector<double>& times) {
+  const size_t parts = ranges.size();
   if (parts < 2 || times.size() != parts) return;
   std::vector<double> seen(parts);
   for (size_t p = 0; p < parts; ++p) {
-    if (times[p] <= 0 || rows[p] <= 0) return;  // a clock that did not move: nothing learnt
-    seen[p] = step_row_cost(rows[p]) / times[p];
+    if (times[p] <= 0 || ranges[p].rows <= 0) return;  // a clock that did not move: nothing learnt
+    seen[p] = step_row_cost(ranges[p].rows) / times[p];
   }
   const double mean = std::accumulate(seen.begin(), seen.end(), 0.0) / static_cast<double>(parts);
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<double>& speeds = speeds_[scan];
   if (speeds.size() != parts) speeds.assign(parts, 1.0);
-  // A moving average: one slow run (an interrupt, the VM's neighbour) moves the split by a little.
+  // A moving average: one slow run (an interrupt, the VM's neighbour) moves the speeds by a little.
   constexpr double kWeight = 0.3;
   for (size_t p = 0; p < parts; ++p) speeds[p] = (1 - kWeight) * speeds[p] + kWeight * seen[p] / mean;
 }

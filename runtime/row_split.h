@@ -1,14 +1,21 @@
-// How many of a scan's rows each of its threads runs (compiled_executor.cpp, run_scan).
+// Which rows of a scan each of its threads runs (compiled_executor.cpp, run_scan).
 //
 // Equal shares are not equal times here: on this 2-vCPU VM one vCPU runs 8-15 % slower than the other
 // for the life of a process (which one changes from process to process), and the scan waits for its
 // slower range: 0.4-2.4 ms a scan at S, 4 scans a training step (docs/performance.md). Rows are also
-// not worth the same everywhere: a step's product runs tiles of 6 rows, and a partial tile costs
-// about a whole one, so 34 rows cost what 36 do and 30 rows a sixth less. RowSplit learns each part's
-// speed from the part's own times in earlier runs (compared within one run, so the VM's drift
-// cancels) and gives the slower part the rows that end on a tile.
+// not worth the same everywhere: a step's product runs register tiles of 6 rows, and a partial tile
+// costs about a whole one, so 34 rows cost what 36 do and 30 rows a sixth less.
+//
+// So the ranges' boundaries are whole multiples of the products' row tile nearest equal shares (at S:
+// rows 0-29, five tiles, and 30-63, six), and the threads' speeds, learnt from their own times in
+// earlier runs, decide only which thread runs which range: the costliest to the fastest. The boundaries
+// depend on the batch and the thread count alone, and every row runs in the same place of the same
+// kind of tile in every run: a row's result is the same bits whatever the threads' speeds (a guarded
+// partial tile is compiled apart from the whole ones and may round differently, so a boundary inside a
+// tile would let the speeds change results).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
@@ -16,25 +23,32 @@
 
 namespace rnnc::runtime {
 
-// Rows per register tile of the CPU step products (codegen/schedule_cpu.cpp, register_tile).
+// Rows of a CPU product's register tile (codegen/schedule_cpu.cpp, register_tile): 6, and 12 on
+// AVX-512 for products of 16 to 63 columns; 6 here for those too narrow to tile.
 constexpr int kStepRowTile = 6;
+int product_row_tile(int64_t columns);
 
-// What `rows` rows cost a step, in tiles: whole row tiles, plus a quarter for the per-row (elementwise)
-// work, which a partial tile does not round up.
-double step_row_cost(int rows, int tile = kStepRowTile);
+// What `rows` rows cost a step, in 6-row tiles: whole tiles, plus a quarter for the per-row
+// (elementwise, fed projection) work, which a partial tile does not round up.
+double step_row_cost(int rows);
 
-// Rows per part, summing to `batch`, that minimise the slowest part's cost / speed. Starts from equal
-// shares and moves rows from the slowest part to the fastest while that lowers the maximum by more than
-// 1 %; every part keeps at least half and at most one and a half equal shares.
-std::vector<int> split_rows(int batch, const std::vector<double>& speeds, int tile = kStepRowTile);
+struct RowRange {
+  int first = 0, rows = 0;
+  bool operator==(const RowRange& o) const { return first == o.first && rows == o.rows; }
+};
+
+// The ranges of `batch` rows for parts of these speeds, by part: boundaries at the multiples of
+// `granule` nearest i * batch / parts (equal shares where the batch is too small for that), the
+// costliest range to the fastest part (ties: the lower part, the lower rows).
+std::vector<RowRange> split_rows(int batch, const std::vector<double>& speeds, int granule);
 
 class RowSplit {
  public:
-  // Rows per part for a scan (by its step kernel's name) of `batch` rows over `parts` threads.
-  std::vector<int> rows(const std::string& scan, int batch, int parts);
-  // How long each part took (any unit) for the rows it was given: updates the parts' speeds, a moving
+  // The ranges for a scan (by its step kernel's name) of `batch` rows over `parts` threads.
+  std::vector<RowRange> ranges(const std::string& scan, int batch, int parts, int granule);
+  // How long each part took (any unit) for the range it ran: updates the parts' speeds, a moving
   // average over runs.
-  void record(const std::string& scan, const std::vector<int>& rows, const std::vector<double>& times);
+  void record(const std::string& scan, const std::vector<RowRange>& ranges, const std::vector<double>& times);
 
  private:
   std::mutex mutex_;

@@ -38,9 +38,6 @@ train options (defaults are the seed's settings):
   --curve FILE (the checkpoint's name with .svg)  --limit N (train on N reviews only)
   --max-steps N (steps per epoch, for quick runs)  --no-eval (skip the per-epoch validation)
   --progress-seconds X (2; 0 prints a progress line after every step)
-  --deterministic (the same bits every run, and a resumed run repeats the uninterrupted one exactly;
-        otherwise the scans' rows follow the threads' speeds, a few percent faster, and results may
-        differ by rounding)
 common: --device cpu|cuda|opencl (cpu): where the kernels run; a GPU this machine cannot use (no
         driver, no device) falls back to the CPU with a one-line note on stderr. opencl runs the GPU
         schedules through an OpenCL driver (pocl on a CPU: for testing)
@@ -147,7 +144,6 @@ int train_command(const cli::Args& args) {
   std::printf("compiling the model (JIT, cached after the first run)...\n");
   std::fflush(stdout);
   auto model = build_model(c, d.vocab.size(), kernel_target(args));
-  model->set_deterministic(args.has("deterministic"));
   model->init_params(c.seed);
   if (learn_word_vectors) {
     std::printf("%s\n", start_embedding_from_word_vectors(*model, c, d.train_untruncated, d.vocab.size()).c_str());
@@ -236,7 +232,7 @@ int body(int argc, char** argv) {
   cli::Args args(argc, argv,
                  {"data", "checkpoint", "epochs", "batch", "lr", "clip", "optimizer", "max-len", "truncate", "vocab", "embed", "hidden",
                   "layers", "dropout", "seed", "validation", "word-vectors", "word-vector-std", "split-seed", "curve", "limit", "max-steps", "target", "device", "progress-seconds"},
-                 {"resume", "bidirectional", "no-eval", "deterministic"});
+                 {"resume", "bidirectional", "no-eval"});
   if (args.positional().empty()) throw cli::UsageError("missing command: train, eval or predict");
   const std::string& command = args.positional()[0];
   if (command == "train") return train_command(args);

@@ -4,9 +4,7 @@
 // vocabulary), resume from that checkpoint, and a stop with a clear message on a non-finite loss.
 //
 // Batches are a pure function of (epoch, index) and each step's dropout seed of (seed, step): a run
-// resumed from epoch e's checkpoint takes exactly the steps the uninterrupted run would have taken, and
-// with the model deterministic (TrainableModel::set_deterministic) it computes the very same bits.
-// (By default the scans' rows follow the threads' speeds, and results may differ by rounding.)
+// resumed from epoch e's checkpoint takes exactly the steps the uninterrupted run would have taken.
 #pragma once
 
 #include <functional>

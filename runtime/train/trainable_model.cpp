@@ -81,12 +81,6 @@ const std::string& TrainableModel::name() const { return inference_->module().na
 
 void TrainableModel::init_params(uint64_t seed) { owner().init_params(seed); }
 
-void TrainableModel::set_deterministic(bool on) {
-  for (runtime::CompiledModule* m : {training_.get(), inference_.get()}) {
-    if (m) m->set_row_split_learning(!on);
-  }
-}
-
 void TrainableModel::load_params(const ParamMap& values) {
   // Checked against the module's declarations: before init_params there are no values to compare with.
   const ir::Module& module = owner().module();

@@ -48,9 +48,6 @@ class TrainableModel {
   // Inference with the current parameters: @forward's results by name. Inputs the inference module
   // does not take (labels, seed) are ignored.
   NamedBuffers infer(const NamedBuffers& inputs);
-  // Bit-for-bit repeatable runs (CompiledModule::set_row_split_learning(false) on both modules), at
-  // the cost of the learnt row split's speed.
-  void set_deterministic(bool on);
   const ir::Function& inference_forward() const;
   const ir::Function& training_forward() const;
 

@@ -183,53 +183,49 @@ TEST(CodegenFeeders, ScansFedInPiecesMatchTheReference) {
   }
 }
 
-// Row ranges of unequal sizes (runtime/row_split.h): the scans' second thread made to look three times
-// slower, so every scan of batch 19 splits its rows 14 / 5 instead of 10 / 9 (the most its bounds allow:
-// 14 is 3/2 of an equal share), with feeders cutting each range into pieces of its own length.
-TEST(CodegenRowSplit, UnevenRowRangesMatchTheReference) {
-  auto skew = [](runtime::CompiledModule& compiled) {
-    int scans = 0;
-    for (const runtime::KernelSpec& spec : compiled.plan().kernels()) {
-      if (!spec.step || !spec.row_separable) continue;
-      for (int run = 0; run < 30; ++run) compiled.row_split().record(spec.name, {10, 9}, {1.0, 3.0});
-      EXPECT_EQ(compiled.row_split().rows(spec.name, 19, 2), (std::vector<int>{14, 5})) << spec.name;
-      ++scans;
+// The row ranges of batch 19 (runtime/row_split.h: rows 0-11 and 12-18, the products' 12-row tiles at
+// hidden 7) run by the threads the other way round: the first thread made to look three times slower
+// takes the smaller range, the later rows. Feeders cut each range into pieces of its own length.
+void run_ranges_reversed(runtime::CompiledModule& compiled) {
+  int scans = 0;
+  for (const runtime::KernelSpec& spec : compiled.plan().kernels()) {
+    if (!spec.step || !spec.row_separable) continue;
+    for (int run = 0; run < 30; ++run) {
+      const std::vector<runtime::RowRange> ranges = compiled.row_split().ranges(spec.name, 19, 2, 12);
+      compiled.row_split().record(spec.name, ranges, {3.0 * runtime::step_row_cost(ranges[0].rows), runtime::step_row_cost(ranges[1].rows)});
     }
-    EXPECT_GT(scans, 0);
-  };
-  for (const char* model : {"lstm", "layernorm-lstm"}) check_training(model, {5, 7, 19, 9, 2, true}, 2500, skew);
+    EXPECT_EQ(compiled.row_split().ranges(spec.name, 19, 2, 12), (std::vector<runtime::RowRange>{{12, 7}, {0, 12}})) << spec.name;
+    ++scans;
+  }
+  EXPECT_GT(scans, 0);
 }
 
-// With row-split learning off, a module's results are the same bits as an untouched module's, however
-// uneven the speeds recorded into its RowSplit (which, learnt, would split batch 19 14 / 5 instead of
-// 10 / 9): forward and backward of the training pipeline on the same inputs. (The learnt split is not
-// bit-for-bit: a row's result depends on where in a register tile it lands, by rounding. Measured with
-// target `host-strict_float`, no fast-math flags, the rows' results agreed: the guarded partial tile
-// and the whole ones are compiled apart, and LLVM's reassociation or FMA contraction differs there.)
-TEST(CodegenRowSplit, WithoutLearningResultsDoNotDependOnRecordedSpeeds) {
+TEST(CodegenRowSplit, RangesRunTheOtherWayRoundMatchTheReference) {
+  for (const char* model : {"lstm", "layernorm-lstm"}) check_training(model, {5, 7, 19, 9, 2, true}, 2500, run_ranges_reversed);
+}
+
+// Which thread runs which rows changes no bit of the results: two modules, one as built, one whose
+// threads run the ranges the other way round, forward and backward of the training pipeline on the
+// same inputs. (Boundaries inside a register tile would: the guarded partial tile is compiled apart
+// from whole ones and rounds differently, which a split learnt from timing then made vary from run to
+// run; under target host-strict_float, no fast-math flags, the two agreed.)
+TEST(CodegenRowSplit, ResultsDoNotDependOnWhichThreadRunsWhichRows) {
   for (const char* model : {"lstm", "gru", "layernorm-lstm", "imdb-classifier"}) {
     ir::Module m = optimized(build(model, {5, 7, 19, 9, 2, true}), /*training=*/true);
-    auto make = [&](bool skewed) {
+    auto make = [&](bool reversed) {
       auto compiled = std::make_unique<runtime::CompiledModule>(m);
       compiled->load(codegen::jit_compile(compiled->plan()));
       compiled->set_feed_chunk_bytes(2500);
-      compiled->set_row_split_learning(false);
-      if (skewed) {
-        for (const runtime::KernelSpec& spec : compiled->plan().kernels()) {
-          if (!spec.step || !spec.row_separable) continue;
-          for (int run = 0; run < 30; ++run) compiled->row_split().record(spec.name, {10, 9}, {1.0, 3.0});
-          EXPECT_EQ(compiled->row_split().rows(spec.name, 19, 2), (std::vector<int>{14, 5})) << spec.name;
-        }
-      }
+      if (reversed) run_ranges_reversed(*compiled);
       compiled->init_params(5);
       return compiled;
     };
-    std::unique_ptr<runtime::CompiledModule> even = make(false), skewed = make(true);
+    std::unique_ptr<runtime::CompiledModule> plain = make(false), reversed = make(true);
     std::mt19937 gen(4);
     const ir::Function& fwd = *m.find_function("forward");
     std::vector<runtime::Value<float>> inputs =
         testing::to_f32(testing::random_inputs(fwd, {{"time", 9}, {"batch", 19}}, gen, 11, 2));
-    std::vector<runtime::Value<float>> a = even->run("forward", inputs), b = skewed->run("forward", inputs);
+    std::vector<runtime::Value<float>> a = plain->run("forward", inputs), b = reversed->run("forward", inputs);
     ASSERT_EQ(a.size(), b.size());
     std::vector<runtime::Value<float>> bwd_args;
     for (size_t i = 0; i < a.size(); ++i) {
@@ -247,7 +243,7 @@ TEST(CodegenRowSplit, WithoutLearningResultsDoNotDependOnRecordedSpeeds) {
     for (size_t i = 0; i < a.size(); ++i) {
       if (fwd.result_names()[i].rfind(passes::kSavedPrefix, 0) == 0) bwd_args.push_back(a[i]);
     }
-    std::vector<runtime::Value<float>> ga = even->run("backward", bwd_args), gb = skewed->run("backward", bwd_args);
+    std::vector<runtime::Value<float>> ga = plain->run("backward", bwd_args), gb = reversed->run("backward", bwd_args);
     const ir::Function& bwd = *m.find_function("backward");
     for (size_t i = 0; i < ga.size(); ++i) {
       EXPECT_EQ(std::get<Tensor<float>>(ga[i]).data, std::get<Tensor<float>>(gb[i]).data) << model << " " << bwd.result_names()[i];
