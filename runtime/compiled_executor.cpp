@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <numeric>
 #include <cstring>
 #include <mutex>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <thread>
@@ -368,7 +368,7 @@ struct RunContext {
   std::map<std::string, Buffer>* params = nullptr;
   int64_t feed_chunk_bytes = CompiledModule::kDefaultFeedChunkBytes;
   ParamDerivedCache* param_cache = nullptr;  // CPU runs: results of parameter-only kernels across runs
-  RowSplit* row_split = nullptr;             // CPU runs: the scans' rows per thread, learnt across runs
+  RowSplit* row_split = nullptr;             // CPU runs: which thread runs which rows, learnt across runs
 };
 
 class Run {
