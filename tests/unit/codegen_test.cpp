@@ -96,6 +96,28 @@ class CodegenTest : public ::testing::TestWithParam<std::tuple<std::string, int>
 
 const Shape kShapes[] = {{3, 1, 1, 1, 1, false}, {5, 7, 3, 6, 2, true}, {4, 129, 3, 3, 1, false}};
 
+// @backward's arguments from @forward's results: a random cotangent, N(0, 1), for each float result
+// other than the saved activations, then the saved activations as they are.
+template <typename T>
+std::vector<runtime::Value<T>> backward_args(const ir::Function& fwd, const std::vector<runtime::Value<T>>& results,
+                                             std::mt19937& gen) {
+  std::vector<runtime::Value<T>> args;
+  auto saved = [&](size_t i) { return fwd.result_names()[i].rfind(passes::kSavedPrefix, 0) == 0; };
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (saved(i)) continue;
+    if (const auto* r = std::get_if<Tensor<T>>(&results[i])) {
+      Tensor<T> c(r->shape);
+      std::normal_distribution<T> normal;
+      for (T& v : c.data) v = normal(gen);
+      args.push_back(c);
+    }
+  }
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (saved(i)) args.push_back(results[i]);
+  }
+  return args;
+}
+
 // Forward and backward of the training pipeline against the reference.
 void check_training(const std::string& model, const Shape& s,
                     int64_t feed_chunk_bytes = runtime::CompiledModule::kDefaultFeedChunkBytes,
@@ -119,21 +141,7 @@ void check_training(const std::string& model, const Shape& s,
     }
   }
   // @backward on the same saved activations and cotangents.
-  testing::Values cotangents;
-  std::vector<runtime::Value<float>> bwd_args32;
-  testing::Values bwd_args;
-  for (size_t i = 0; i < want.size(); ++i) {
-    if (fwd.result_names()[i].rfind(passes::kSavedPrefix, 0) == 0) continue;
-    if (const auto* w = std::get_if<Tensor<double>>(&want[i])) {
-      Tensor<double> c(w->shape);
-      std::normal_distribution<double> normal;
-      for (double& v : c.data) v = normal(gen);
-      bwd_args.push_back(c);
-    }
-  }
-  for (size_t i = 0; i < want.size(); ++i) {
-    if (fwd.result_names()[i].rfind(passes::kSavedPrefix, 0) == 0) bwd_args.push_back(want[i]);
-  }
+  testing::Values bwd_args = backward_args(fwd, want, gen);
   const ir::Function& bwd = *m.find_function("backward");
   testing::Values grads = reference.run("backward", bwd_args);
   std::vector<runtime::Value<float>> grads32 = compiled.run("backward", testing::to_f32(bwd_args));
@@ -227,22 +235,12 @@ TEST(CodegenRowSplit, ResultsDoNotDependOnWhichThreadRunsWhichRows) {
         testing::to_f32(testing::random_inputs(fwd, {{"time", 9}, {"batch", 19}}, gen, 11, 2));
     std::vector<runtime::Value<float>> a = plain->run("forward", inputs), b = reversed->run("forward", inputs);
     ASSERT_EQ(a.size(), b.size());
-    std::vector<runtime::Value<float>> bwd_args;
     for (size_t i = 0; i < a.size(); ++i) {
-      const std::string& name = fwd.result_names()[i];
       if (const auto* t = std::get_if<Tensor<float>>(&a[i])) {
-        EXPECT_EQ(t->data, std::get<Tensor<float>>(b[i]).data) << model << " forward " << name;
-        if (name.rfind(passes::kSavedPrefix, 0) != 0) {
-          Tensor<float> c(t->shape);
-          std::normal_distribution<float> normal;
-          for (float& v : c.data) v = normal(gen);
-          bwd_args.push_back(c);
-        }
+        EXPECT_EQ(t->data, std::get<Tensor<float>>(b[i]).data) << model << " forward " << fwd.result_names()[i];
       }
     }
-    for (size_t i = 0; i < a.size(); ++i) {
-      if (fwd.result_names()[i].rfind(passes::kSavedPrefix, 0) == 0) bwd_args.push_back(a[i]);
-    }
+    std::vector<runtime::Value<float>> bwd_args = backward_args(fwd, a, gen);
     std::vector<runtime::Value<float>> ga = plain->run("backward", bwd_args), gb = reversed->run("backward", bwd_args);
     const ir::Function& bwd = *m.find_function("backward");
     for (size_t i = 0; i < ga.size(); ++i) {
