@@ -629,8 +629,9 @@ class Run {
     const KernelSpec* spec;   // the single-threaded copy, called per thread and piece
     const KernelSpec* whole;  // the kernel itself, run before the scan when it is not fed in pieces
     std::vector<FeedInput> inputs;
-    Buffer output;            // the sequence's shape only (no storage)
+    Buffer output;            // the sequence's shape only (no storage), or the whole sequence if kept
     int64_t sequence = 0;     // which of the scan's sequences it computes
+    bool kept = false;        // Feeder::kept: the pieces are written into `output`
   };
 
   // At most this many bytes of weights (step and feeders together) for feeding in chunks: about half of
@@ -707,7 +708,7 @@ class Run {
       weight_bytes += get(operands[l.invariant_operand(k)]).size_in_bytes();
     }
     for (const Feeder& feeder : step.feeders) {
-      FeedCall feed{&plan_.kernels()[feeder.rows_kernel], &plan_.kernels()[feeder.kernel], {}, {}, feeder.sequence};
+      FeedCall feed{&plan_.kernels()[feeder.rows_kernel], &plan_.kernels()[feeder.kernel], {}, {}, feeder.sequence, feeder.kept};
       for (const IrValue& v : feed.spec->inputs) {
         FeedInput in{get(v), leads_with_time_and_batch(f_.type(v))};
         if (!in.chunked) weight_bytes += in.buffer.size_in_bytes();
@@ -718,7 +719,8 @@ class Run {
     if (parts > 1 && weight_bytes <= kFeedWeightBytes) {
       for (FeedCall& feed : feeds) {
         const IrValue out = feed.spec->outputs[0];
-        feed.output = buffers_[out] = Buffer(buffer_type(f_.type(out).dtype), nullptr, halide_sizes(concrete(f_.type(out), bindings_)));
+        feed.output = buffers_[out] = feed.kept ? fresh(f_.type(out).dtype, concrete(f_.type(out), bindings_))
+                                                : Buffer(buffer_type(f_.type(out).dtype), nullptr, halide_sizes(concrete(f_.type(out), bindings_)));
       }
     } else {
       for (const FeedCall& feed : feeds) run_kernel(*feed.whole);
@@ -810,6 +812,10 @@ class Run {
       // This thread's piece of each fed sequence, reused from one piece to the next.
       std::vector<Buffer> own, pieces;
       for (const FeedCall& feed : feeds) {
+        if (feed.kept) {
+          own.emplace_back();  // its pieces are crops of the whole sequence
+          continue;
+        }
         Dims dims = dims_of(feed.output);
         dims[0] = feed_steps;
         dims[1] = rows;
@@ -822,10 +828,16 @@ class Run {
           const int t0 = reverse ? steps - first_step - count : first_step;
           pieces.clear();
           for (size_t i = 0; i < feeds.size(); ++i) {
-            const int rank = own[i].dimensions();
-            Buffer piece = own[i].cropped(rank - 1, 0, count);
-            piece.translate(rank - 1, t0);
-            piece.translate(rank - 2, lo);
+            Buffer piece;
+            if (feeds[i].kept) {
+              const int rank = feeds[i].output.dimensions();
+              piece = feeds[i].output.cropped(rank - 1, t0, count).cropped(rank - 2, lo, rows);
+            } else {
+              const int rank = own[i].dimensions();
+              piece = own[i].cropped(rank - 1, 0, count);
+              piece.translate(rank - 1, t0);
+              piece.translate(rank - 2, lo);
+            }
             pieces.push_back(piece);
             seqs[feeds[i].sequence] = piece;
           }

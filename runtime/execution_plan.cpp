@@ -295,11 +295,25 @@ bool feeds_rows(const Function& f, const KernelSpec& spec, const Value& seq, Nod
   for (const ir::Dim& d : f.type(operands[1]).shape) {
     if (d.is_symbolic()) return false;
   }
-  // Read once, by the scan, as this one sequence; nor is it a result: the executor keeps only the
-  // piece each thread is about to run, and gives it to that sequence alone.
-  const std::vector<ir::Use> uses = f.users(seq);
-  if (uses.size() != 1 || uses[0].user != scan) return false;  // (returning it is a use too)
-  return true;
+  // Read once, by the scan, as this one sequence, and otherwise only returned (Feeder::kept): no op
+  // between reads it, so the pieces may be computed as the scan goes.
+  int scan_reads = 0;
+  for (const ir::Use& u : f.users(seq)) {
+    if (u.user == scan) {
+      ++scan_reads;
+    } else if (f.op(u.user) != OpKind::Return) {
+      return false;
+    }
+  }
+  return scan_reads == 1;
+}
+
+// Whether the function returns `v` (a saved activation, say).
+bool returned(const Function& f, const Value& v) {
+  for (const ir::Use& u : f.users(v)) {
+    if (f.op(u.user) == OpKind::Return) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -322,7 +336,7 @@ void ExecutionPlan::attach_feeders(const Function& f, FunctionPlan& plan) {
         rows.row_separable = true;
         rows.cpu_only = true;
         kernels_.push_back(std::move(rows));
-        scan_step.feeders.push_back({k, kernels_.size() - 1, j});
+        scan_step.feeders.push_back({k, kernels_.size() - 1, j, returned(f, seq)});
         absorbed[p] = true;
         break;
       }

@@ -49,6 +49,10 @@ struct Feeder {
   size_t kernel;
   size_t rows_kernel;
   int64_t sequence;  // which of the scan's sequences it computes
+  // The sequence is also a result of the function (a layer-norm LSTM's training saves x·W_ih for its
+  // backward): the pieces are written into the whole sequence, which outlives the scan, instead of
+  // into a piece-sized buffer per thread.
+  bool kept = false;
 };
 
 struct PlanStep {

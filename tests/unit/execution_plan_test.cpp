@@ -75,6 +75,28 @@ TEST(ExecutionPlan, BackwardScansAreFedTheUpperLayersInputGradient) {
   ASSERT_EQ(backward[1].size(), 1u);
   const runtime::KernelSpec& dx = plan.kernels()[backward[1][0].kernel];
   EXPECT_FALSE(dx.function->node(dx.nodes[0]).attrs.has_flag("transpose_a")) << dx.name;
+  // The LSTM's training saves no projection: its pieces are the scan's alone.
+  EXPECT_FALSE(forward[0][0].kept || forward[1][0].kept || backward[1][0].kept);
+}
+
+// A layer-norm LSTM's training returns x·W_ih (its backward normalises it again): the projections still
+// feed their scans, into the whole sequence (Feeder::kept), which @forward then returns.
+TEST(ExecutionPlan, ProjectionsTheFunctionReturnsAreFedAndKept) {
+  ir::Module m = optimized("layernorm-lstm", /*training=*/true);
+  runtime::ExecutionPlan plan(m);
+  std::vector<std::vector<runtime::Feeder>> forward = feeders_of(plan, "forward");
+  ASSERT_EQ(forward.size(), 2u);
+  for (const auto& feeders : forward) {
+    ASSERT_EQ(feeders.size(), 1u);
+    EXPECT_TRUE(feeders[0].kept) << plan.kernels()[feeders[0].kernel].name;
+  }
+  // Inference returns no projection: fed as the LSTM's are.
+  ir::Module inference = optimized("layernorm-lstm", /*training=*/false);
+  runtime::ExecutionPlan inference_plan(inference);
+  for (const auto& feeders : feeders_of(inference_plan, "forward")) {
+    ASSERT_EQ(feeders.size(), 1u);
+    EXPECT_FALSE(feeders[0].kept);
+  }
 }
 
 }  // namespace
