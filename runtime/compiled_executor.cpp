@@ -645,11 +645,13 @@ class Run {
 
   // Steps [t0, t0 + count) of rows [lo, lo + rows) of every feeder, into `pieces` (one per feeder, each
   // with the coordinates of those steps and rows).
+  // Steps [t0, t0 + count) and rows [lo, lo + rows) of a [time, batch, …] buffer.
+  static Buffer steps_and_rows(const Buffer& b, int t0, int count, int lo, int rows) {
+    const int rank = b.dimensions();
+    return b.cropped(rank - 1, t0, count).cropped(rank - 2, lo, rows);
+  }
+
   void feed_rows(std::vector<FeedCall>& feeds, std::vector<Buffer>& pieces, int lo, int rows, int t0, int count) {
-    auto crop = [&](const Buffer& b) {
-      const int rank = b.dimensions();
-      return b.cropped(rank - 1, t0, count).cropped(rank - 2, lo, rows);
-    };
     for (size_t i = 0; i < feeds.size(); ++i) {
       FeedCall& feed = feeds[i];
       std::vector<Buffer> views;
@@ -660,7 +662,7 @@ class Run {
           args.push_back(in.buffer.raw_buffer());
           continue;
         }
-        views.push_back(crop(in.buffer));
+        views.push_back(steps_and_rows(in.buffer, t0, count, lo, rows));
         args.push_back(views.back().raw_buffer());
       }
       args.push_back(pieces[i].raw_buffer());
@@ -830,8 +832,7 @@ class Run {
           for (size_t i = 0; i < feeds.size(); ++i) {
             Buffer piece;
             if (feeds[i].kept) {
-              const int rank = feeds[i].output.dimensions();
-              piece = feeds[i].output.cropped(rank - 1, t0, count).cropped(rank - 2, lo, rows);
+              piece = steps_and_rows(feeds[i].output, t0, count, lo, rows);
             } else {
               const int rank = own[i].dimensions();
               piece = own[i].cropped(rank - 1, 0, count);

@@ -308,14 +308,6 @@ bool feeds_rows(const Function& f, const KernelSpec& spec, const Value& seq, Nod
   return scan_reads == 1;
 }
 
-// Whether the function returns `v` (a saved activation, say).
-bool returned(const Function& f, const Value& v) {
-  for (const ir::Use& u : f.users(v)) {
-    if (f.op(u.user) == OpKind::Return) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 void ExecutionPlan::attach_feeders(const Function& f, FunctionPlan& plan) {
@@ -336,7 +328,9 @@ void ExecutionPlan::attach_feeders(const Function& f, FunctionPlan& plan) {
         rows.row_separable = true;
         rows.cpu_only = true;
         kernels_.push_back(std::move(rows));
-        scan_step.feeders.push_back({k, kernels_.size() - 1, j, returned(f, seq)});
+        const std::vector<Value> results = f.results();
+        const bool kept = std::find(results.begin(), results.end(), seq) != results.end();
+        scan_step.feeders.push_back({k, kernels_.size() - 1, j, kept});
         absorbed[p] = true;
         break;
       }
