@@ -10,6 +10,7 @@
 #include "frontend/zoo.h"
 #include "passes/pipeline.h"
 #include "runtime/compiled_executor.h"
+#include "runtime/kernel_scratch.h"
 using namespace rnnc;
 using Buffer = Halide::Runtime::Buffer<void>;
 
@@ -26,6 +27,8 @@ int main(int argc, char** argv) {
   pm.run(m);
   runtime::CompiledModule cm(m);
   runtime::KernelTable table = codegen::jit_compile(cm.plan(), getenv("TARGET") ? getenv("TARGET") : "host");
+  // As the executor runs them (SCRATCH=glibc: Halide's default allocator, for comparison).
+  if (!getenv("SCRATCH") || std::string(getenv("SCRATCH")) != "glibc") runtime::use_kernel_scratch(table);
   std::map<std::string, int64_t> dims{{"batch", B}, {"time", T}};
   for (const runtime::KernelSpec& spec : cm.plan().kernels()) {
     if (spec.name.find(pick) == std::string::npos) continue;
@@ -54,11 +57,18 @@ int main(int argc, char** argv) {
         // STREAM=out: the step inputs stay cache-hot too, only the outputs are fresh (to tell the two apart);
         // STREAM=in<i>: input i and the outputs are fresh, the other inputs hot (which input costs what).
         const std::string mode = getenv("STREAM") ? getenv("STREAM") : "";
-        bool shared = !per_step || mode == "out" || (mode.rfind("in", 0) == 0 && mode != "in" + std::to_string(i));
+        // STREAM=seq: a step's carries stay hot (as the executor's two carry buffers do), its sequences
+        // are fresh: the closest to a real scan.
+        bool shared = !per_step || mode == "out" || (mode == "seq" && spec.step && static_cast<int64_t>(i) < spec.carries) ||
+                      (mode.rfind("in", 0) == 0 && mode != "in" + std::to_string(i));
         bufs.push_back(s > 0 && shared ? all[0][i] : make(type));
       }
       if (spec.masked) bufs.push_back(make(ir::TensorType{ir::DType::I32, {ir::batch_dim()}}));
-      for (const ir::Value& v : spec.outputs) bufs.push_back(make(spec.function->type(v)));
+      const bool hot_carries = getenv("STREAM") && std::string(getenv("STREAM")) == "seq" && spec.step;
+      for (size_t o = 0; o < spec.outputs.size(); ++o) {
+        const bool hot = s > 0 && hot_carries && static_cast<int64_t>(o) < spec.carries;
+        bufs.push_back(hot ? all[0][spec.inputs.size() + (spec.masked ? 1 : 0) + o] : make(spec.function->type(spec.outputs[o])));
+      }
       const size_t n_in = spec.inputs.size() + (spec.masked ? 1 : 0);
       for (size_t i = 0; i < bufs.size(); ++i) {
         all_args[s].push_back(bufs[i].raw_buffer());

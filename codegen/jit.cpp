@@ -93,6 +93,8 @@ runtime::KernelTable jit_compile(const runtime::ExecutionPlan& plan, const std::
   };
   table.set_error_handler = reinterpret_cast<halide_error_handler_t (*)(halide_error_handler_t)>(
       runtime_symbol("halide_set_error_handler"));
+  table.set_custom_malloc = reinterpret_cast<halide_malloc_t (*)(halide_malloc_t)>(runtime_symbol("halide_set_custom_malloc"));
+  table.set_custom_free = reinterpret_cast<halide_free_t (*)(halide_free_t)>(runtime_symbol("halide_set_custom_free"));
   if (target.has_gpu_feature()) {
     const bool cuda = target.has_feature(Halide::Target::CUDA);
     RNNC_USER_CHECK(cuda || target.has_feature(Halide::Target::OpenCL))

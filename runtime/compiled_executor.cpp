@@ -16,6 +16,8 @@
 #include "ir/verifier.h"
 #include "ir/scan_layout.h"
 #include "runtime/buffer_pool.h"
+#include "runtime/heap_policy.h"
+#include "runtime/kernel_scratch.h"
 #include "runtime/cuda_graph.h"
 #include "runtime/param_derived_cache.h"
 #include "runtime/param_init.h"
@@ -146,9 +148,9 @@ Value<float> CompiledModule::to_value(const Buffer& device_or_host) {
   Dims dims = dims_of(b);
   size_t count = b.number_of_elements();
   if (b.type() == buffer_type(ir::DType::F32)) {
-    Tensor<float> t(dims);
-    std::memcpy(t.data.data(), b.data(), count * sizeof(float));
-    return t;
+    // Built from the data, not zero-filled and then overwritten: a result's pages are written once.
+    const float* data = static_cast<const float*>(b.data());
+    return Tensor<float>(dims, std::vector<float>(data, data + count));
   }
   IntTensor t(dims);
   bool i32 = b.type() == buffer_type(ir::DType::I32);
@@ -999,6 +1001,7 @@ class Run {
 CompiledModule::CompiledModule(ir::Module module) : module_(std::make_unique<ir::Module>(std::move(module))) {
   ir::verify_or_throw(*module_, "before compiling");
   plan_ = std::make_unique<ExecutionPlan>(*module_);
+  use_run_heap_policy();
 }
 
 CompiledModule::~CompiledModule() = default;
@@ -1009,6 +1012,7 @@ void CompiledModule::load(KernelTable kernels) {
     RNNC_USER_CHECK(kernels.functions.count(spec.name)) << "the compiled kernels lack " << spec.name;
   }
   if (kernels.set_error_handler) kernels.set_error_handler(&capture_halide_error);
+  use_kernel_scratch(kernels);
   const halide_device_interface_t* device = nullptr;
   if (kernels.device != Device::Cpu) {
     const char* api = device_name(kernels.device);

@@ -32,6 +32,10 @@ struct KernelTable {
   // The runtime's error handler hook: kernel errors become messages instead of Halide's default
   // (print and abort). Null: keep the default.
   halide_error_handler_t (*set_error_handler)(halide_error_handler_t handler) = nullptr;
+  // The runtime's allocator hooks: the kernels' temporaries then come from runtime/kernel_scratch.h
+  // (kept per thread, not handed back to glibc after every call). Null: Halide's default allocator.
+  halide_malloc_t (*set_custom_malloc)(halide_malloc_t user_malloc) = nullptr;
+  halide_free_t (*set_custom_free)(halide_free_t user_free) = nullptr;
 };
 
 }  // namespace rnnc::runtime

@@ -14,6 +14,7 @@
 #include "passes/autodiff.h"
 #include "passes/pipeline.h"
 #include "runtime/compiled_executor.h"
+#include "runtime/kernel_scratch.h"
 #include "runtime/param_derived_cache.h"
 #include "support/compare.h"
 #include "support/gradcheck.h"
@@ -210,6 +211,23 @@ void run_ranges_reversed(runtime::CompiledModule& compiled) {
 
 TEST(CodegenRowSplit, RangesRunTheOtherWayRoundMatchTheReference) {
   for (const char* model : {"lstm", "layernorm-lstm"}) check_training(model, {5, 7, 19, 9, 2, true}, 2500, run_ranges_reversed);
+}
+
+// The kernels' temporaries come from runtime/kernel_scratch.h once a module is loaded: a layer-norm
+// LSTM's forward, one row per step (one part, on this thread), leaves its step's scratch buffers in
+// this thread's cache, which it starts without.
+TEST(CodegenScratch, KernelTemporariesComeFromTheScratchCache) {
+  ir::Module m = optimized(build("layernorm-lstm", {5, 7, 1, 3, 1, false}), /*training=*/true);
+  runtime::CompiledModule compiled(m);
+  compiled.load(codegen::jit_compile(compiled.plan()));
+  compiled.init_params(3);
+  std::mt19937 gen(6);
+  const ir::Function& fwd = *m.find_function("forward");
+  std::vector<runtime::Value<float>> inputs = testing::to_f32(testing::random_inputs(fwd, {{"time", 3}, {"batch", 1}}, gen, 11, 2));
+  runtime::kernel_scratch_trim();
+  compiled.run("forward", inputs);
+  EXPECT_GT(runtime::kernel_scratch_cached().blocks, 0u);
+  runtime::kernel_scratch_trim();
 }
 
 // Which thread runs which rows changes no bit of the results: two modules, one as built, one whose
