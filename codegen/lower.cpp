@@ -547,7 +547,7 @@ class Lowerer {
       source = ProductSource{m.at(in[0]), m.at(in[1]), tbf, extent(k_dim), role.k_extent, out.rank(), type,
                              out.shape.back(), {}};
     }
-    Func tiles(mm.name() + "_tiles");
+    Func tiles = product_func(f, n, mm, swapped);
     // Keyed by the name Halide gave the Func, which is not always the one asked for: a name used before
     // in the process gets a suffix. (Keyed by the asked-for name, whether a product's gate slices found
     // their twin depended on what else had been compiled before: a GPU step kernel lost its gate-major
@@ -563,12 +563,29 @@ class Lowerer {
     }
     role.func = mm;
     role.tiles = tiles;
+    if (is_output(tiles)) role.output = tiles;
     role.rank = out.rank();
     role.operands_are_inputs = is_input(in[0]) && is_input(in[1]);
     role.operands = {m.at(in[0]), m.at(in[1])};
     matmul_of_[tiles.name()] = roles_.matmuls.size();
     roles_.matmuls.push_back(role);
     return tiles;
+  }
+
+  // The Func a product's readers see: its kernel output's, where it is one (LowerOptions::
+  // products_into_outputs; not for a masked step, whose outputs differ from the values its ops read,
+  // nor for a product computed transposed), else one of its own.
+  Func product_func(const ir::Function& f, NodeId n, const Func& mm, bool transposed) {
+    if (options_.products_into_outputs && !spec_.masked && !transposed && &f == &f_) {
+      for (size_t i = 0; i < spec_.outputs.size(); ++i) {
+        if (spec_.outputs[i] != Value{n, 0} || output_funcs_.count(i)) continue;
+        Func o("output" + std::to_string(i) + options_.name_suffix);
+        output_funcs_[i] = o;
+        output_names_.insert(o.name());
+        return o;
+      }
+    }
+    return Func(mm.name() + "_tiles");
   }
 
   // Coordinates into an input buffer. LowerOptions::clamp_inputs: clamped to the buffer, so that

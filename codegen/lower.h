@@ -91,6 +91,10 @@ struct LowerOptions {
   // a time-stacked operand, or this many rows of a matrix. CPU: cache-sized; GPU: fewer, longer chunks.
   int transpose_a_chunk_steps = 4;
   int transpose_a_chunk_rows = 64;
+  // A product that is a kernel output and is read inside the kernel too (a layer-norm LSTM's training
+  // step saves h·W_hh and normalises it) is built in the output Func itself, which its readers then
+  // read, instead of in a root buffer of its own that the output copies (CPU).
+  bool products_into_outputs = true;
   // Reads of input buffers are clamped to the buffer: GPU thread blocks compute whole tiles (the
   // stores beyond the edge are guarded, the reads they need are not).
   bool clamp_inputs = false;

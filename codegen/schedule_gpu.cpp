@@ -819,6 +819,7 @@ LowerOptions gpu_lower_options(const runtime::KernelSpec& spec) {
   o.transpose_a_chunk_steps = 16;
   o.transpose_a_chunk_rows = 1024;
   o.clamp_inputs = true;
+  o.products_into_outputs = false;  // GPU schedules tile a product apart from its readers
   return o;
 }
 
