@@ -122,6 +122,37 @@ bool row_separable(const Function& body, const ir::ScanLayout& l) {
   return true;
 }
 
+// The value `v` of `f` has exactly one use, and it is `user`.
+bool only_use(const Function& f, const Value& v, NodeId user) {
+  const std::vector<ir::Use> uses = f.users(v);
+  return uses.size() == 1 && uses[0].user == user;
+}
+
+// KernelSpec::in_place_carries: carry i's next value is add(carry, x), directly or as a result of a
+// fused group whose body adds, and neither the carry nor the sum is read by anything else.
+std::vector<bool> in_place_carries(const Function& body, const ir::ScanLayout& l) {
+  std::vector<bool> in_place(static_cast<size_t>(l.carries), false);
+  if (body.results().empty()) return in_place;
+  for (int64_t i = 0; i < l.carries; ++i) {
+    const Value carry = body.arg(l.carry_arg(i)), next = body.results()[l.carry_result(i)];
+    const std::vector<ir::Use> uses = body.users(carry);
+    if (uses.size() != 1 || uses[0].user != next.node) continue;
+    // The sum goes nowhere but to the step's results, once.
+    const std::vector<ir::Use> next_uses = body.users(next);
+    if (next_uses.size() != 1 || body.op(next_uses[0].user) != OpKind::Return) continue;
+    if (body.op(next.node) == OpKind::Add) {
+      in_place[i] = true;
+    } else if (body.op(next.node) == OpKind::Fused) {
+      const Function& group = *body.body(next.node);
+      const Value inner_carry = group.arg(static_cast<size_t>(uses[0].operand));
+      const Value inner_next = group.results()[static_cast<size_t>(next.result)];
+      in_place[i] = group.op(inner_next.node) == OpKind::Add && only_use(group, inner_carry, inner_next.node) &&
+                    group.users(inner_next).size() == 1;
+    }
+  }
+  return in_place;
+}
+
 }  // namespace
 
 ExecutionPlan::ExecutionPlan(const ir::Module& module) : module_(&module) {
@@ -260,6 +291,7 @@ void ExecutionPlan::plan_function(const Function& f) {
       spec.masked = a.has_flag("lengths");
       spec.carries = a.get_int("carries");
       spec.row_separable = row_separable(body, ir::ScanLayout::of(f, first));
+      spec.in_place_carries = in_place_carries(body, ir::ScanLayout::of(f, first));
       plan.steps.push_back({PlanStep::Kind::Scan, kernels_.size(), first});
     } else {
       spec.name = prefix + "_" + c_identifier(f.node(first).attrs.has("kernel") ? f.node(first).attrs.get_word("kernel")

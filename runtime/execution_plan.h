@@ -35,6 +35,10 @@ struct KernelSpec {
   // one batch dim, invariants do not have it, and no op mixes rows. The executor then runs disjoint
   // row ranges of the whole scan on separate threads, and the kernel itself stays single-threaded.
   bool row_separable = false;
+  // Per carry of a step: is its next value the carry plus something, and the carry read nowhere else
+  // (a gradient summed over time)? Then each element is read just before the same element is written,
+  // and the executor passes one buffer as both the carry and its next value (in_place_carries).
+  std::vector<bool> in_place_carries;
   // Only ever called on the CPU (a feeder's single-threaded copy): GPU targets do not compile it.
   bool cpu_only = false;
 };

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "frontend/zoo.h"
+#include "ir/parser.h"
 #include "passes/pipeline.h"
 #include "runtime/execution_plan.h"
 
@@ -32,6 +33,67 @@ std::vector<std::vector<runtime::Feeder>> feeders_of(const runtime::ExecutionPla
     }
   }
   return out;
+}
+
+// The step kernels' carries, by scan, and which of them are updated in place.
+std::vector<std::vector<bool>> in_place_by_scan(const runtime::ExecutionPlan& plan, const std::string& function) {
+  std::vector<std::vector<bool>> out;
+  for (const runtime::PlanStep& step : plan.function(function).steps) {
+    if (step.kind != runtime::PlanStep::Kind::Scan) continue;
+    const runtime::KernelSpec& spec = plan.kernels()[step.kernel];
+    EXPECT_EQ(spec.in_place_carries.size(), static_cast<size_t>(spec.carries)) << spec.name;
+    out.push_back(spec.in_place_carries);
+  }
+  return out;
+}
+
+// A layer-norm LSTM's backward scans carry d_h, d_c and five sums over time (the gradients of the
+// norms' scales and shifts, added to in every step and read by nothing else): the sums are updated in
+// place, d_h and d_c are not (each step computes them anew). No forward scan's carry is a sum.
+TEST(ExecutionPlan, SumsCarriedOverTimeAreUpdatedInPlace) {
+  ir::Module m = optimized("layernorm-lstm", /*training=*/true);
+  runtime::ExecutionPlan plan(m);
+  const std::vector<bool> backward{false, false, true, true, true, true, true};
+  EXPECT_EQ(in_place_by_scan(plan, "backward"), (std::vector<std::vector<bool>>{backward, backward}));
+  for (const char* model : {"lstm", "gru", "layernorm-lstm"}) {
+    ir::Module t = optimized(model, /*training=*/true);
+    runtime::ExecutionPlan p(t);
+    for (const std::vector<bool>& scan : in_place_by_scan(p, "forward")) {
+      for (bool in_place : scan) EXPECT_FALSE(in_place) << model;
+    }
+  }
+}
+
+// A sum whose carry or total is read by anything else is not updated in place: with one buffer, a
+// read after the step wrote an element would see the new sum.
+TEST(ExecutionPlan, SumsReadElsewhereAreNotUpdatedInPlace) {
+  ir::Module m = ir::parse_module(R"(
+module @sums {
+  func @f(%x: f32[time, batch, 2]) -> (f32[batch, 2], f32[batch, 2], f32[batch, 2], f32[batch, 2], f32[time, batch, 2]) {
+    %z = constant 0.0 : f32[batch, 2]
+    %a_n, %b_n, %c_n, %d_n, %y = scan forward carry(%a = %z, %b = %z, %c = %z, %d = %z) seq(%x = %x) invariant() {
+      %a1 = add %a, %x : f32[batch, 2]
+      %b1 = add %b, %x : f32[batch, 2]
+      %bx = mul %b, %x : f32[batch, 2]
+      %c1, %c2 = fused(%c = %c, %x = %x) {
+        %s = add %c, %x : f32[batch, 2]
+        %t = mul %s, %x : f32[batch, 2]
+        yield %s, %t
+      } : f32[batch, 2], f32[batch, 2]
+      %d1 = fused(%d = %d, %x = %x) {
+        %s = add %x, %d : f32[batch, 2]
+        yield %s
+      } : f32[batch, 2]
+      %y = add %bx, %c2 : f32[batch, 2]
+      yield next(%a1, %b1, %c1, %d1) out(%y)
+    } : f32[batch, 2], f32[batch, 2], f32[batch, 2], f32[batch, 2], f32[time, batch, 2]
+    return %a_n, %b_n, %c_n, %d_n, %y
+  }
+}
+)");
+  runtime::ExecutionPlan plan(m);
+  // a: a plain sum; b: its carry is read by %bx too; c: its sum is read by %t too; d: a sum in a group.
+  EXPECT_EQ(in_place_by_scan(plan, "f"), (std::vector<std::vector<bool>>{{true, false, false, true}}));
 }
 
 // Each layer's hoisted input projection x·W_ih is a single matmul read by its scan alone: the scan
