@@ -199,6 +199,7 @@ std::vector<std::string> compile_aot(const ir::Module& module, const AotOptions&
   h += "  table.set_error_handler = &halide_set_error_handler;\n";
   h += "  table.set_custom_malloc = &halide_set_custom_malloc;\n";
   h += "  table.set_custom_free = &halide_set_custom_free;\n";
+  h += "  table.default_malloc = &halide_default_malloc;\n";
   for (size_t i = 0; i < targets.size(); ++i) {
     h += "  if (i == " + std::to_string(i) + ") {  // " + targets[i].to_string() + "\n";
     for (const runtime::KernelSpec& spec : plan.kernels()) {

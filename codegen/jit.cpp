@@ -95,6 +95,7 @@ runtime::KernelTable jit_compile(const runtime::ExecutionPlan& plan, const std::
       runtime_symbol("halide_set_error_handler"));
   table.set_custom_malloc = reinterpret_cast<halide_malloc_t (*)(halide_malloc_t)>(runtime_symbol("halide_set_custom_malloc"));
   table.set_custom_free = reinterpret_cast<halide_free_t (*)(halide_free_t)>(runtime_symbol("halide_set_custom_free"));
+  table.default_malloc = reinterpret_cast<halide_malloc_t>(runtime_symbol("halide_default_malloc"));
   if (target.has_gpu_feature()) {
     const bool cuda = target.has_feature(Halide::Target::CUDA);
     RNNC_USER_CHECK(cuda || target.has_feature(Halide::Target::OpenCL))

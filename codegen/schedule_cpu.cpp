@@ -250,8 +250,10 @@ void matmul_schedule(const FuncsByName& reached, const FuncRoles::MatMul& mm, in
   int nt = tile.nt;
   const int mt = tile.mt;
   if (mm.n_extent >= lanes && mm.n_extent < nt) nt = lanes;
-  // A product written straight to an output and also read by other Funcs (a layer-norm step saving
-  // h·W_hh) cannot live in the output's tiles: it is computed once, at root.
+  // A product that is an output is normally built in the output Func itself (lowering's
+  // products_into_outputs: a layer-norm step saving h·W_hh, whose gate math reads the output). Where
+  // lowering kept a Func of its own for it that other Funcs read (products_into_outputs off), the
+  // product cannot live in the output's tiles: it is computed once, at root.
   // Readers of the product are those of `acc` and of its `tiles` (inlined into theirs), but the tiles
   // themselves and the output are not others. Counting the tiles as another reader once sent every
   // hoisted projection down the untiled path below, 5-6x slower (tests/unit/schedule_cpu_test.cpp).

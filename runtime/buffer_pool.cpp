@@ -14,16 +14,19 @@ namespace {
 constexpr size_t kHeader = 64;
 constexpr size_t kMaxCachedBytes = size_t{4} << 30;
 
-// Blocks from 1 MiB (a scan's sequences, saved activations) are mapped whole, in 2 MiB units, and asked
-// for transparent huge pages: a step reads a few rows of many of them, and fewer pages mean fewer TLB
-// misses. rnnc-bench --shape S through scripts/ab-bench.sh, against 4 KiB pages: training 0.979 (7 of
-// 8 pairs), forward 1.019 (3 of 8). Mapped here rather than through malloc, they are page-aligned
-// whatever glibc's thresholds (runtime/heap_policy.h).
-constexpr size_t kMappedFrom = size_t{1} << 20;
-constexpr size_t kHugePage = size_t{2} << 20;
+// Blocks from 2 MiB (a scan's sequences, saved activations) are mapped whole and asked for transparent
+// huge pages: a step reads a few rows of many of them, and fewer pages mean fewer TLB misses.
+// rnnc-bench --shape S through scripts/ab-bench.sh, against 4 KiB pages: training 0.979 (7 of 8 pairs),
+// forward 1.019 (3 of 8). The mapping ends on the 4 KiB page after the block (its last part, under 2
+// MiB, in small pages), so memory is not rounded up to huge pages. Where the kernel aligns large
+// anonymous mappings to 2 MiB (6.7 on; this VM runs 6.18) all whole huge pages of a block can be huge.
+// Mapped here rather than through malloc, blocks are page-aligned whatever glibc's thresholds
+// (runtime/heap_policy.h).
+constexpr size_t kMappedFrom = size_t{2} << 20;
+constexpr size_t kPage = 4096;
 
 bool mapped(size_t block_bytes) { return block_bytes >= kMappedFrom; }
-size_t mapped_bytes(size_t block_bytes) { return (block_bytes + kHugePage - 1) / kHugePage * kHugePage; }
+size_t mapped_bytes(size_t block_bytes) { return (block_bytes + kPage - 1) / kPage * kPage; }
 
 void* new_block(size_t block_bytes) {
   if (!mapped(block_bytes)) return std::aligned_alloc(64, block_bytes);

@@ -135,8 +135,7 @@ std::vector<bool> in_place_carries(const Function& body, const ir::ScanLayout& l
   if (body.results().empty()) return in_place;
   for (int64_t i = 0; i < l.carries; ++i) {
     const Value carry = body.arg(l.carry_arg(i)), next = body.results()[l.carry_result(i)];
-    const std::vector<ir::Use> uses = body.users(carry);
-    if (uses.size() != 1 || uses[0].user != next.node) continue;
+    if (!only_use(body, carry, next.node)) continue;
     // The sum goes nowhere but to the step's results, once.
     const std::vector<ir::Use> next_uses = body.users(next);
     if (next_uses.size() != 1 || body.op(next_uses[0].user) != OpKind::Return) continue;
@@ -144,7 +143,7 @@ std::vector<bool> in_place_carries(const Function& body, const ir::ScanLayout& l
       in_place[i] = true;
     } else if (body.op(next.node) == OpKind::Fused) {
       const Function& group = *body.body(next.node);
-      const Value inner_carry = group.arg(static_cast<size_t>(uses[0].operand));
+      const Value inner_carry = group.arg(static_cast<size_t>(body.users(carry)[0].operand));
       const Value inner_next = group.results()[static_cast<size_t>(next.result)];
       in_place[i] = group.op(inner_next.node) == OpKind::Add && only_use(group, inner_carry, inner_next.node) &&
                     group.users(inner_next).size() == 1;

@@ -20,6 +20,9 @@ struct Head {
 
 Head* head_of(void* data) { return reinterpret_cast<Head*>(static_cast<char*>(data) - sizeof(Head)); }
 
+// The tag depends on the address too: a stale head glibc hands out again elsewhere does not match.
+uint64_t tag_for(const void* data) { return kTag ^ reinterpret_cast<uintptr_t>(data); }
+
 // Back to glibc, the tag wiped first: memory glibc hands out again must not look like one of ours.
 void free_block(void* data) {
   Head* head = head_of(data);
@@ -27,11 +30,12 @@ void free_block(void* data) {
   std::free(head->block);
 }
 
-// Enough for a step's temporaries many times over; larger blocks (whole-sequence products) go back to
-// glibc, whose mmap path serves those without trimming the heap.
+// Enough for a step's temporaries many times over (S's are 16-64 KiB; a weight gradient's per-thread
+// copies 256 KiB). Blocks over 4 MiB go back to glibc when freed, and a thread keeps at most 16 MiB:
+// every thread that runs kernels (the caller, the row threads, Halide's pool) has a cache of its own.
 constexpr size_t kMaxBlocks = 16;
-constexpr size_t kMaxBlockBytes = size_t{8} << 20;
-constexpr size_t kMaxCachedBytes = size_t{32} << 20;
+constexpr size_t kMaxBlockBytes = size_t{4} << 20;
+constexpr size_t kMaxCachedBytes = size_t{16} << 20;
 
 struct ThreadCache {
   // Most recently freed last; a step's buffers come back in the order they went.
@@ -100,14 +104,14 @@ void* kernel_scratch_allocate(void*, size_t bytes) {
   void* block = std::aligned_alloc(kAlign, kAlign + rounded + kAlign);
   if (!block) return nullptr;  // Halide reports the failed allocation
   void* data = static_cast<char*>(block) + kAlign;
-  *head_of(data) = Head{rounded, kTag, block};
+  *head_of(data) = Head{rounded, tag_for(data), block};
   return data;
 }
 
 void kernel_scratch_free(void*, void* data) {
   if (!data) return;
   Head* head = head_of(data);
-  if (head->tag != kTag) {
+  if (head->tag != tag_for(data)) {
     std::free(head->block);  // Halide's default allocator's block: its start is at data[-1] as well
     return;
   }
@@ -115,10 +119,17 @@ void kernel_scratch_free(void*, void* data) {
   if (!cache || !cache->keep(data)) free_block(data);
 }
 
-void use_kernel_scratch(const KernelTable& kernels) {
-  if (!kernels.set_custom_malloc || !kernels.set_custom_free) return;
+bool use_kernel_scratch(const KernelTable& kernels) {
+  if (!kernels.set_custom_malloc || !kernels.set_custom_free || !kernels.default_malloc) return false;
+  // Halide has no getter: the previous hook comes back from the setter. An allocator the user set stays
+  // (its blocks are not ours to free); Halide's default, or ours from an earlier load, is replaced.
+  const halide_malloc_t previous = kernels.set_custom_malloc(&kernel_scratch_allocate);
+  if (previous != &kernel_scratch_allocate && previous != kernels.default_malloc) {
+    kernels.set_custom_malloc(previous);
+    return false;
+  }
   kernels.set_custom_free(&kernel_scratch_free);
-  kernels.set_custom_malloc(&kernel_scratch_allocate);
+  return true;
 }
 
 KernelScratchCache kernel_scratch_cached() {

@@ -15,9 +15,11 @@
 
 namespace rnnc::runtime {
 
-// Points the runtime behind `kernels` at the allocator below (where the table has the hooks). Either
-// allocator frees the other's blocks, so kernels already running elsewhere in the process are safe.
-void use_kernel_scratch(const KernelTable& kernels);
+// Points the runtime behind `kernels` at the allocator below, where the table has the hooks and the
+// runtime still has Halide's default allocator (an allocator the user set stays: false). Kernels
+// already running elsewhere in the process are safe: kernel_scratch_free frees the default allocator's
+// blocks, and Halide's default free frees ours (it finds the block's start at data[-1]).
+bool use_kernel_scratch(const KernelTable& kernels);
 
 // Halide's halide_malloc_t / halide_free_t. 64-byte aligned, with 64 readable bytes either side (Halide
 // may read a little before and after a buffer). kernel_scratch_free also frees blocks Halide's default

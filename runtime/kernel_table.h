@@ -34,8 +34,10 @@ struct KernelTable {
   halide_error_handler_t (*set_error_handler)(halide_error_handler_t handler) = nullptr;
   // The runtime's allocator hooks: the kernels' temporaries then come from runtime/kernel_scratch.h
   // (kept per thread, not handed back to glibc after every call). Null: Halide's default allocator.
+  // Halide's own allocator tells rnnc's hooks from an allocator the user installed, which they keep.
   halide_malloc_t (*set_custom_malloc)(halide_malloc_t user_malloc) = nullptr;
   halide_free_t (*set_custom_free)(halide_free_t user_free) = nullptr;
+  halide_malloc_t default_malloc = nullptr;
 };
 
 }  // namespace rnnc::runtime

@@ -230,6 +230,32 @@ TEST(CodegenScratch, KernelTemporariesComeFromTheScratchCache) {
   runtime::kernel_scratch_trim();
 }
 
+// An allocator the user gave Halide's runtime stays: loading a module does not replace it (its blocks
+// are not rnnc's to free), and the kernels allocate through it.
+int g_user_mallocs = 0;
+void* counting_malloc(void* user_context, size_t bytes) {
+  ++g_user_mallocs;
+  return runtime::kernel_scratch_allocate(user_context, bytes);
+}
+void counting_free(void* user_context, void* data) { runtime::kernel_scratch_free(user_context, data); }
+
+TEST(CodegenScratch, AnAllocatorTheUserSetStays) {
+  ir::Module m = optimized(build("layernorm-lstm", {5, 7, 1, 3, 1, false}), /*training=*/true);
+  runtime::CompiledModule compiled(m);
+  runtime::KernelTable table = codegen::jit_compile(compiled.plan());
+  const halide_malloc_t before = table.set_custom_malloc(&counting_malloc);
+  const halide_free_t before_free = table.set_custom_free(&counting_free);
+  compiled.load(table);
+  compiled.init_params(3);
+  std::mt19937 gen(6);
+  const ir::Function& fwd = *m.find_function("forward");
+  g_user_mallocs = 0;
+  compiled.run("forward", testing::to_f32(testing::random_inputs(fwd, {{"time", 3}, {"batch", 1}}, gen, 11, 2)));
+  EXPECT_GT(g_user_mallocs, 0);
+  EXPECT_EQ(table.set_custom_malloc(before), &counting_malloc);
+  table.set_custom_free(before_free);
+}
+
 // Which thread runs which rows changes no bit of the results: two modules, one as built, one whose
 // threads run the ranges the other way round, forward and backward of the training pipeline on the
 // same inputs. (Boundaries inside a register tile would: the guarded partial tile is compiled apart

@@ -69,10 +69,11 @@ TEST(ExecutionPlan, SumsCarriedOverTimeAreUpdatedInPlace) {
 TEST(ExecutionPlan, SumsReadElsewhereAreNotUpdatedInPlace) {
   ir::Module m = ir::parse_module(R"(
 module @sums {
-  func @f(%x: f32[time, batch, 2]) -> (f32[batch, 2], f32[batch, 2], f32[batch, 2], f32[batch, 2], f32[time, batch, 2]) {
+  func @f(%x: f32[time, batch, 2]) -> (f32[batch, 2], f32[batch, 2], f32[batch, 2], f32[batch, 2], f32[batch, 2], f32[time, batch, 2]) {
     %z = constant 0.0 : f32[batch, 2]
-    %a_n, %b_n, %c_n, %d_n, %y = scan forward carry(%a = %z, %b = %z, %c = %z, %d = %z) seq(%x = %x) invariant() {
+    %a_n, %b_n, %c_n, %d_n, %e_n, %y = scan forward carry(%a = %z, %b = %z, %c = %z, %d = %z, %e = %z) seq(%x = %x) invariant() {
       %a1 = add %a, %x : f32[batch, 2]
+      %e1 = add %e, %x : f32[batch, 2]
       %b1 = add %b, %x : f32[batch, 2]
       %bx = mul %b, %x : f32[batch, 2]
       %c1, %c2 = fused(%c = %c, %x = %x) {
@@ -84,16 +85,18 @@ module @sums {
         %s = add %x, %d : f32[batch, 2]
         yield %s
       } : f32[batch, 2]
-      %y = add %bx, %c2 : f32[batch, 2]
-      yield next(%a1, %b1, %c1, %d1) out(%y)
-    } : f32[batch, 2], f32[batch, 2], f32[batch, 2], f32[batch, 2], f32[time, batch, 2]
-    return %a_n, %b_n, %c_n, %d_n, %y
+      %y0 = add %bx, %c2 : f32[batch, 2]
+      %y = add %y0, %e1 : f32[batch, 2]
+      yield next(%a1, %b1, %c1, %d1, %e1) out(%y)
+    } : f32[batch, 2], f32[batch, 2], f32[batch, 2], f32[batch, 2], f32[batch, 2], f32[time, batch, 2]
+    return %a_n, %b_n, %c_n, %d_n, %e_n, %y
   }
 }
 )");
   runtime::ExecutionPlan plan(m);
-  // a: a plain sum; b: its carry is read by %bx too; c: its sum is read by %t too; d: a sum in a group.
-  EXPECT_EQ(in_place_by_scan(plan, "f"), (std::vector<std::vector<bool>>{{true, false, false, true}}));
+  // a: a plain sum; b: its carry is read by %bx too; c: its sum is read by %t too, in its group; d: a
+  // sum in a group; e: its sum is read by %y too.
+  EXPECT_EQ(in_place_by_scan(plan, "f"), (std::vector<std::vector<bool>>{{true, false, false, true, false}}));
 }
 
 // Each layer's hoisted input projection x·W_ih is a single matmul read by its scan alone: the scan
