@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   // As the executor runs them (SCRATCH=glibc: Halide's default allocator, for comparison).
   if (!getenv("SCRATCH") || std::string(getenv("SCRATCH")) != "glibc") runtime::use_kernel_scratch(table);
   std::map<std::string, int64_t> dims{{"batch", B}, {"time", T}};
+  const std::string mode = getenv("STREAM") ? getenv("STREAM") : "";  // which buffers are fresh per call
   for (const runtime::KernelSpec& spec : cm.plan().kernels()) {
     if (spec.name.find(pick) == std::string::npos) continue;
     auto make = [&](const ir::TensorType& t) {
@@ -56,7 +57,6 @@ int main(int argc, char** argv) {
         for (const ir::Dim& d : type.shape) per_step |= d.is_symbolic();
         // STREAM=out: the step inputs stay cache-hot too, only the outputs are fresh (to tell the two apart);
         // STREAM=in<i>: input i and the outputs are fresh, the other inputs hot (which input costs what).
-        const std::string mode = getenv("STREAM") ? getenv("STREAM") : "";
         // STREAM=seq: a step's carries stay hot (as the executor's two carry buffers do), its sequences
         // are fresh: the closest to a real scan.
         bool shared = !per_step || mode == "out" || (mode == "seq" && spec.step && static_cast<int64_t>(i) < spec.carries) ||
@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
         bufs.push_back(s > 0 && shared ? all[0][i] : make(type));
       }
       if (spec.masked) bufs.push_back(make(ir::TensorType{ir::DType::I32, {ir::batch_dim()}}));
-      const bool hot_carries = getenv("STREAM") && std::string(getenv("STREAM")) == "seq" && spec.step;
+      const bool hot_carries = mode == "seq" && spec.step;
       for (size_t o = 0; o < spec.outputs.size(); ++o) {
         const bool hot = s > 0 && hot_carries && static_cast<int64_t>(o) < spec.carries;
         bufs.push_back(hot ? all[0][spec.inputs.size() + (spec.masked ? 1 : 0) + o] : make(spec.function->type(spec.outputs[o])));

@@ -645,14 +645,14 @@ class Run {
     return t.rank() >= 2 && t.shape[0].is_symbolic() && t.shape[1].is_symbolic();
   }
 
-  // Steps [t0, t0 + count) of rows [lo, lo + rows) of every feeder, into `pieces` (one per feeder, each
-  // with the coordinates of those steps and rows).
   // Steps [t0, t0 + count) and rows [lo, lo + rows) of a [time, batch, …] buffer.
   static Buffer steps_and_rows(const Buffer& b, int t0, int count, int lo, int rows) {
     const int rank = b.dimensions();
     return b.cropped(rank - 1, t0, count).cropped(rank - 2, lo, rows);
   }
 
+  // Steps [t0, t0 + count) of rows [lo, lo + rows) of every feeder, into `pieces` (one per feeder, each
+  // with the coordinates of those steps and rows).
   void feed_rows(std::vector<FeedCall>& feeds, std::vector<Buffer>& pieces, int lo, int rows, int t0, int count) {
     for (size_t i = 0; i < feeds.size(); ++i) {
       FeedCall& feed = feeds[i];

@@ -132,7 +132,6 @@ bool only_use(const Function& f, const Value& v, NodeId user) {
 // fused group whose body adds, and neither the carry nor the sum is read by anything else.
 std::vector<bool> in_place_carries(const Function& body, const ir::ScanLayout& l) {
   std::vector<bool> in_place(static_cast<size_t>(l.carries), false);
-  if (body.results().empty()) return in_place;
   for (int64_t i = 0; i < l.carries; ++i) {
     const Value carry = body.arg(l.carry_arg(i)), next = body.results()[l.carry_result(i)];
     if (!only_use(body, carry, next.node)) continue;
@@ -289,8 +288,9 @@ void ExecutionPlan::plan_function(const Function& f) {
       spec.step = true;
       spec.masked = a.has_flag("lengths");
       spec.carries = a.get_int("carries");
-      spec.row_separable = row_separable(body, ir::ScanLayout::of(f, first));
-      spec.in_place_carries = in_place_carries(body, ir::ScanLayout::of(f, first));
+      const ir::ScanLayout layout = ir::ScanLayout::of(f, first);
+      spec.row_separable = row_separable(body, layout);
+      spec.in_place_carries = in_place_carries(body, layout);
       plan.steps.push_back({PlanStep::Kind::Scan, kernels_.size(), first});
     } else {
       spec.name = prefix + "_" + c_identifier(f.node(first).attrs.has("kernel") ? f.node(first).attrs.get_word("kernel")

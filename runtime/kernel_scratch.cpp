@@ -43,14 +43,18 @@ struct ThreadCache {
   size_t count = 0;
   size_t bytes = 0;
 
+  // Takes block i out of the cache.
+  void* remove(size_t i) {
+    void* d = data[i];
+    for (size_t j = i + 1; j < count; ++j) data[j - 1] = data[j];
+    --count;
+    bytes -= head_of(d)->bytes;
+    return d;
+  }
+
   void* take(size_t bytes_wanted) {
     for (size_t i = count; i-- > 0;) {
-      if (head_of(data[i])->bytes != bytes_wanted) continue;
-      void* d = data[i];
-      for (size_t j = i + 1; j < count; ++j) data[j - 1] = data[j];
-      --count;
-      bytes -= bytes_wanted;
-      return d;
+      if (head_of(data[i])->bytes == bytes_wanted) return remove(i);
     }
     return nullptr;
   }
@@ -59,12 +63,7 @@ struct ThreadCache {
   bool keep(void* d) {
     const size_t n = head_of(d)->bytes;
     if (n > kMaxBlockBytes) return false;
-    while (count > 0 && (count == kMaxBlocks || bytes + n > kMaxCachedBytes)) {
-      bytes -= head_of(data[0])->bytes;
-      free_block(data[0]);
-      for (size_t j = 1; j < count; ++j) data[j - 1] = data[j];
-      --count;
-    }
+    while (count > 0 && (count == kMaxBlocks || bytes + n > kMaxCachedBytes)) free_block(remove(0));
     data[count++] = d;
     bytes += n;
     return true;
