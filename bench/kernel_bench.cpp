@@ -11,6 +11,7 @@
 #include "passes/pipeline.h"
 #include "runtime/compiled_executor.h"
 #include "runtime/kernel_scratch.h"
+#include "runtime/weight_panels.h"
 using namespace rnnc;
 using Buffer = Halide::Runtime::Buffer<void>;
 
@@ -61,7 +62,17 @@ int main(int argc, char** argv) {
         // are fresh: the closest to a real scan.
         bool shared = !per_step || mode == "out" || (mode == "seq" && spec.step && static_cast<int64_t>(i) < spec.carries) ||
                       (mode.rfind("in", 0) == 0 && mode != "in" + std::to_string(i));
-        bufs.push_back(s > 0 && shared ? all[0][i] : make(type));
+        const bool panels = std::count(spec.panel_inputs.begin(), spec.panel_inputs.end(), static_cast<int64_t>(i)) > 0;
+        if (s > 0 && shared) {
+          bufs.push_back(all[0][i]);
+        } else if (panels) {
+          // As the executor passes it on the CPU (runtime/weight_panels.h).
+          Buffer w = make(type), p(w.type(), runtime::panel_extents(w));
+          runtime::pack_panels(w, p);
+          bufs.push_back(p);
+        } else {
+          bufs.push_back(make(type));
+        }
       }
       if (spec.masked) bufs.push_back(make(ir::TensorType{ir::DType::I32, {ir::batch_dim()}}));
       const bool hot_carries = mode == "seq" && spec.step;

@@ -7,6 +7,7 @@
 
 #include "ir/error.h"
 #include "runtime/dropout_mask.h"
+#include "runtime/weight_panels.h"
 
 namespace rnnc::codegen {
 
@@ -68,6 +69,23 @@ class Lowerer {
     // Inputs: one buffer each; their dims tell the symbolic extents.
     for (size_t i = 0; i < spec_.inputs.size(); ++i) {
       const TensorType& t = f_.type(spec_.inputs[i]);
+      const bool panels = options_.weight_panels && !options_.arguments_from &&
+                          std::count(spec_.panel_inputs.begin(), spec_.panel_inputs.end(), static_cast<int64_t>(i)) > 0;
+      if (panels) {
+        // [K, N] as panels (runtime/weight_panels.h): element (n, k) at (n % 64, k, n / 64).
+        Halide::ImageParam p(halide_type(t.dtype), 3, "in" + std::to_string(i));
+        const int width = runtime::kPanelColumns;
+        p.dim(0).set_bounds(0, width);
+        p.dim(1).set_bounds(0, static_cast<int>(t.shape[0].size)).set_stride(width);
+        p.dim(2).set_bounds(0, static_cast<int>(t.shape[1].size / width)).set_stride(width * static_cast<int>(t.shape[0].size));
+        Func wrap("input" + std::to_string(i) + options_.name_suffix);
+        wrap(vars_[0], vars_[1]) = p(vars_[0] % width, vars_[1], vars_[0] / width);
+        values_[spec_.inputs[i]] = wrap;
+        panel_inputs_.insert(spec_.inputs[i]);
+        out.arguments.push_back(p);
+        inputs_.push_back(p);
+        continue;
+      }
       Halide::ImageParam p = options_.arguments_from
                                  ? options_.arguments_from->input_params.at(i)
                                  : Halide::ImageParam(halide_type(t.dtype), t.rank(), "in" + std::to_string(i));
@@ -524,7 +542,9 @@ class Lowerer {
       RDom r(0, extent(k_dim));
       std::vector<Expr> ia{r.x};
       for (int h = 1; h < out.rank(); ++h) ia.push_back(v[h]);
-      role.blocked = !k_dim.is_symbolic() && !out.shape.back().is_symbolic() &&
+      // Panels (runtime/weight_panels.h) run outside the row tiles instead of blocking.
+      role.b_panels = !a.has_flag("transpose_b") && panel_inputs_.count(in[1]) > 0;
+      role.blocked = !role.b_panels && !k_dim.is_symbolic() && !out.shape.back().is_symbolic() &&
                      blocked_product(k_dim.size, out.shape.back().size);
       // A blocked product whose `a` is a kernel input reads a's rows clamped to its buffer, so that the
       // schedule may compute whole register tiles of rows past the edge (TailStrategy::RoundUp) and throw
@@ -885,6 +905,7 @@ class Lowerer {
   std::map<std::string, size_t> matmul_of_;  // tiles Func name -> index in roles_.matmuls
   std::map<std::string, ProductSource> sources_;  // tiles Func name -> what the product is made of
   std::map<std::pair<std::string, double>, std::pair<Func, Func>> row_stats_of_;  // (x, eps) -> (mean, 1/sigma)
+  std::set<Value> panel_inputs_;  // inputs read as weight panels
   std::map<size_t, Func> output_funcs_;                              // output index -> its Func
   std::map<std::pair<const ir::Function*, Value>, Func> preassigned_;  // value -> the output Func it writes
   std::set<std::string> output_names_;

@@ -29,10 +29,13 @@ struct FuncRoles {
     int64_t n_extent = -1; // static extent of dim 0 (the outputs), -1 if symbolic
     int64_t k_extent = -1;
     bool b_transposed = false;  // b is read as b[N, K] (Halide (k, n)), not b[K, N]
-    // Weights (k x n f32) over 8 MiB, an LSTM's from H 725: the CPU schedule blocks the product
+    // Weights (k x n f32) over 8 MiB, an LSTM's from H 725, not read as panels: the CPU schedule blocks the product
     // (schedule_cpu.cpp). Static extents only.
     bool blocked = false;
     bool rows_clamped = false;  // a's rows are read clamped to its buffer: row tiles may round up
+    // b is a kernel input read as column panels (LowerOptions::weight_panels): the schedule runs the
+    // panels outside the row tiles, so that each stays in cache while every row tile reads it.
+    bool b_panels = false;
     // Both operands are kernel inputs: nothing computed inside the kernel feeds the product, so a GPU
     // schedule may compute any tile of it where it is needed without recomputing a producer.
     bool operands_are_inputs = false;
@@ -98,6 +101,9 @@ struct LowerOptions {
   // Reads of input buffers are clamped to the buffer: GPU thread blocks compute whole tiles (the
   // stores beyond the edge are guarded, the reads they need are not).
   bool clamp_inputs = false;
+  // Inputs the plan marks as weight panels (KernelSpec::panel_inputs, runtime/weight_panels.h) are read
+  // as panels, as the executor passes them on the CPU; off, as they are (GPU).
+  bool weight_panels = true;
   // Several lowerings of one kernel in one pipeline (each output group of a GPU step its own copy of
   // what it computes): Func names get this suffix, and the kernel's arguments are those of an earlier
   // lowering of the same kernel.

@@ -191,7 +191,8 @@ bool read_elsewhere(const FuncsByName& reached, const std::set<std::string>& fun
   return false;
 }
 
-// A product with large weights (FuncRoles::MatMul::blocked: over 8 MiB, H >= 725 for an LSTM) is computed in
+// A product with large weights (FuncRoles::MatMul::blocked: over 8 MiB, H >= 725 for an LSTM, where they
+// cannot be read as column panels, runtime/weight_panels.h: N not a multiple of 64) is computed in
 // blocks of the output: mc rows x nc columns, whose accumulator stays in L2, summed over k in chunks of
 // kc. For each chunk and 16-column panel, the panel (kc x 16 floats) is first packed into 8 contiguous
 // KiB, then every register tile of the block's rows runs over it from L1. Read in place, a panel's rows
@@ -287,18 +288,24 @@ void matmul_schedule(const FuncsByName& reached, const FuncRoles::MatMul& mm, in
   if (mm.blocked) return blocked_matmul_schedule(mm, c, lanes);
   Var n = var(c, 0), m = var(c, 1);
   Var no("no"), ni("ni"), mo("mo"), mi("mi");
-  c.split(n, no, ni, nt, TailStrategy::ShiftInwards)
-      .split(m, mo, mi, mt, TailStrategy::GuardWithIf)
-      .reorder(ni, mi, no, mo)
-      .vectorize(ni, lanes)
-      .unroll(mi);
-  // Rows of a time-stacked product split across threads by time step; a plain matrix by row tile.
-  if (g_threads) c.parallel(rank >= 3 ? var(c, rank - 1) : mo);
+  c.split(n, no, ni, nt, TailStrategy::ShiftInwards).split(m, mo, mi, mt, TailStrategy::GuardWithIf);
+  // Weights read as column panels (runtime/weight_panels.h): the panels outermost, so that each stays
+  // in cache while every row tile reads it.
+  // Bounded at 0, the panel of a tile (n / 64) is its tile index, not a gather.
+  if (mm.b_panels) {
+    c.bound(n, 0, static_cast<int>(mm.n_extent)).reorder(ni, mi, mo, no);
+  } else {
+    c.reorder(ni, mi, no, mo);
+  }
+  c.vectorize(ni, lanes).unroll(mi);
+  // Rows of a time-stacked product split across threads by time step; a plain matrix by row tile (by
+  // panel where the panels are outermost).
+  if (g_threads) c.parallel(rank >= 3 ? var(c, rank - 1) : mm.b_panels ? no : mo);
 
   Var an = var(acc, 0), am = var(acc, 1), ani("ani"), ami("ami");
   // Constant-size accumulators: the row tile at the edge is guarded (fewer rows), which would otherwise
   // make the scratch's size dynamic and put a malloc and a free around every tile.
-  acc.compute_at(c, no).bound_extent(an, nt).bound_storage(am, mt);
+  acc.compute_at(c, mm.b_panels ? mo : no).bound_extent(an, nt).bound_storage(am, mt);
   for (int d = 2; d < acc.dimensions(); ++d) acc.bound_storage(var(acc, d), 1);
   acc.split(an, an, ani, nt).split(am, am, ami, mt, TailStrategy::GuardWithIf).vectorize(ani, lanes).unroll(ani).unroll(ami);
   Halide::Stage update = acc.update();

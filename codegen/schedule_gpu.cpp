@@ -815,6 +815,7 @@ LowerOptions gpu_lower_options(const runtime::KernelSpec& spec) {
   LowerOptions o;
   o.slice_products = spec.step;
   o.concat_by_parts = false;
+  o.weight_panels = false;  // the executor passes a GPU step its weights as they are
   // Fewer, longer chunks than on a CPU: each chunk is a wave of blocks, not a cache-sized slab.
   o.transpose_a_chunk_steps = 16;
   o.transpose_a_chunk_rows = 1024;

@@ -23,6 +23,7 @@
 #include "runtime/param_init.h"
 #include "runtime/row_split.h"
 #include "runtime/row_threads.h"
+#include "runtime/weight_panels.h"
 
 namespace rnnc::runtime {
 
@@ -55,6 +56,14 @@ Buffer make_buffer(ir::DType dtype, const Dims& dims, bool zeroed = false) {
   b.allocate(pool_allocate, pool_free);
   if (zeroed && b.size_in_bytes()) std::memset(b.data(), 0, b.size_in_bytes());
   return b;
+}
+
+// A [K, N] weight matrix as column panels (runtime/weight_panels.h), in a buffer of the pool.
+Buffer as_panels(const Buffer& w) {
+  Buffer panels(w.type(), nullptr, panel_extents(w));
+  panels.allocate(pool_allocate, pool_free);
+  pack_panels(w, panels);
+  return panels;
 }
 
 Buffer copy_of(const Buffer& b) {
@@ -611,7 +620,17 @@ class Run {
 
   void run_kernel(const KernelSpec& spec) {
     std::vector<void*> args;
-    for (const IrValue& v : spec.inputs) args.push_back(get(v).raw_buffer());
+    std::vector<Buffer> panels;  // weights packed for this call (runtime/weight_panels.h)
+    panels.reserve(spec.panel_inputs.size());
+    for (size_t i = 0; i < spec.inputs.size(); ++i) {
+      Buffer& b = get(spec.inputs[i]);
+      if (!gpu_ && std::count(spec.panel_inputs.begin(), spec.panel_inputs.end(), static_cast<int64_t>(i)) > 0) {
+        panels.push_back(as_panels(b));
+        args.push_back(panels.back().raw_buffer());
+      } else {
+        args.push_back(b.raw_buffer());
+      }
+    }
     for (const IrValue& v : spec.outputs) {
       buffers_[v] = fresh(f_.type(v).dtype, concrete(f_.type(v), bindings_));
       args.push_back(buffers_[v].raw_buffer());
@@ -764,7 +783,13 @@ class Run {
       const ir::TensorType& t = body.type(body.arg(l.sequence_arg(j)));
       zero_steps.push_back(fresh(t.dtype, concrete(t, bindings_), /*zeroed=*/true));
     }
-    for (int64_t k = 0; k < l.invariants; ++k) invariants.push_back(resident(get(operands[l.invariant_operand(k)])));
+    for (int64_t k = 0; k < l.invariants; ++k) {
+      Buffer& w = get(operands[l.invariant_operand(k)]);
+      // Large weights go to a CPU step as column panels (runtime/weight_panels.h), packed once a run.
+      const bool panels = !gpu_ && std::count(spec.panel_inputs.begin(), spec.panel_inputs.end(),
+                                              static_cast<int64_t>(l.invariant_arg(k))) > 0;
+      invariants.push_back(panels ? as_panels(w) : resident(w));
+    }
     std::map<int64_t, Buffer> carry_views;  // stacked outputs that are views of a carry's history
     const std::vector<Buffer> carry_history = stack_carries(step, spec, steps, carry, carry_views);
     for (int64_t o = 0; o < l.outputs; ++o) {

@@ -7,6 +7,7 @@
 #include "ir/error.h"
 #include "ir/scan_layout.h"
 #include "ir/training_names.h"
+#include "runtime/weight_panels.h"
 
 namespace rnnc::runtime {
 
@@ -291,6 +292,7 @@ void ExecutionPlan::plan_function(const Function& f) {
       const ir::ScanLayout layout = ir::ScanLayout::of(f, first);
       spec.row_separable = row_separable(body, layout);
       spec.in_place_carries = in_place_carries(body, layout);
+      spec.panel_inputs = panel_inputs(body, layout);
       plan.steps.push_back({PlanStep::Kind::Scan, kernels_.size(), first});
     } else {
       spec.name = prefix + "_" + c_identifier(f.node(first).attrs.has("kernel") ? f.node(first).attrs.get_word("kernel")
@@ -298,6 +300,9 @@ void ExecutionPlan::plan_function(const Function& f) {
       spec.function = &f;
       spec.nodes = groups[g];
       wire(f, spec);
+      for (size_t i = 0; i < spec.inputs.size(); ++i) {
+        if (panel_weights(f, spec.inputs[i], spec.nodes)) spec.panel_inputs.push_back(static_cast<int64_t>(i));
+      }
       plan.steps.push_back({PlanStep::Kind::Kernel, kernels_.size(), 0});
     }
     kernels_.push_back(std::move(spec));
@@ -358,6 +363,9 @@ void ExecutionPlan::attach_feeders(const Function& f, FunctionPlan& plan) {
         rows.name += "_rows";
         rows.row_separable = true;
         rows.cpu_only = true;
+        // Fed in pieces only where the weights are small (compiled_executor.cpp, kFeedWeightBytes):
+        // read as they are.
+        rows.panel_inputs.clear();
         kernels_.push_back(std::move(rows));
         const std::vector<Value> results = f.results();
         const bool kept = std::find(results.begin(), results.end(), seq) != results.end();

@@ -39,6 +39,10 @@ struct KernelSpec {
   // (a gradient summed over time)? Then each element is read just before the same element is written,
   // and the executor passes one buffer as both the carry and its next value (in_place_carries).
   std::vector<bool> in_place_carries;
+  // Inputs (indices into `inputs`) that are large weights read only as products' right operands
+  // (runtime/weight_panels.h): the CPU kernel reads them as column panels, which the executor packs
+  // (a step's once per scan run, a kernel's once per call).
+  std::vector<int64_t> panel_inputs;
   // Only ever called on the CPU (a feeder's single-threaded copy): GPU targets do not compile it.
   bool cpu_only = false;
 };

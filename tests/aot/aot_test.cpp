@@ -4,6 +4,7 @@
 
 #include "aot_gru_infer.h"
 #include "aot_imdb_train.h"
+#include "aot_lstm_panels_train.h"
 #include "aot_lstm_train.h"
 #include "aot_gru_train.h"
 #include "aot_layernorm_lstm_full_train.h"
@@ -93,6 +94,7 @@ TEST(Aot, GruTrainingBidirectional) { check(AOT_MODEL(aot_gru_train), 6, 3); }
 TEST(Aot, PeepholeLstmTraining) { check(AOT_MODEL(aot_peephole_lstm_train), 3, 2); }
 TEST(Aot, LayernormLstmTrainingTwoLayers) { check(AOT_MODEL(aot_layernorm_lstm_train), 5, 3); }
 TEST(Aot, LayernormLstmTrainingFullLength) { check(AOT_MODEL(aot_layernorm_lstm_full_train), 4, 3); }
+TEST(Aot, LstmTrainingWeightPanels) { check(AOT_MODEL(aot_lstm_panels_train), 3, 19); }
 TEST(Aot, ModelFromAGenerator) { check(AOT_MODEL(aot_mgu_generator), 5, 2); }
 
 TEST(Aot, LoadPicksATargetAndRuns) {

@@ -181,6 +181,23 @@ TEST(CodegenBlockedProducts, MatchTheReference) {
   for (const char* model : {"lstm", "gru"}) check_training(model, {700, 837, 67, 2, 1, false});
 }
 
+// Weights of 512 KiB and more are read as column panels (runtime/weight_panels.h): at hidden 256 the
+// steps' recurrent weights ([256, 1024] forward, [1024, 256] backward; GRU's [256, 768], [768, 256]) and,
+// at input 256, the hoisted input projection's and the input gradient's, packed by the executor, a
+// step's once a scan, a kernel's once a call. Batch 19 on two row threads with partial row tiles;
+// variable lengths; both directions.
+TEST(CodegenWeightPanels, LargeWeightsReadAsPanelsMatchTheReference) {
+  for (const char* model : {"lstm", "gru"}) {
+    ir::Module m = optimized(build(model, {256, 256, 19, 3, 1, true}), /*training=*/true);
+    runtime::ExecutionPlan plan(m);
+    int steps = 0, kernels = 0;
+    for (const runtime::KernelSpec& spec : plan.kernels()) (spec.step ? steps : kernels) += !spec.panel_inputs.empty();
+    EXPECT_EQ(steps, 4) << model << ": forward and backward steps, both directions";
+    EXPECT_GE(kernels, 2) << model << ": the input projection and the input gradient";
+    check_training(model, {256, 256, 19, 3, 1, true});
+  }
+}
+
 // Scans whose rows run on two threads (batch 19: rows 0-9 and 10-18) compute their input projections
 // (and, in @backward, the upper layer's input gradient, which the lower scan reads) a few steps at a time
 // inside each thread

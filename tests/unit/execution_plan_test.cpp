@@ -47,6 +47,37 @@ std::vector<std::vector<bool>> in_place_by_scan(const runtime::ExecutionPlan& pl
   return out;
 }
 
+// Weights of 512 KiB and more that only products read as their right operand are read as column panels
+// (KernelSpec::panel_inputs, runtime/weight_panels.h). At hidden 256 (input 256): each step's recurrent
+// weights ([256, 1024] forward, [1024, 256] backward) and the hoisted products' ([256, 1024] projection,
+// [1024, 256] input gradient); not the weight gradients' (transpose_a: their right operand is rows of
+// data). At workload S (hidden 128: 256 KiB) nothing: its kernels stay as they were.
+TEST(ExecutionPlan, LargeProductWeightsAreReadAsPanels) {
+  auto build = [](int64_t size) {
+    ir::Module m = zoo::build_cell_model("lstm", {.input_size = size, .hidden_size = size, .num_layers = 1, .lengths = false});
+    passes::PassManager pm;
+    passes::add_training_pipeline(pm);
+    pm.run(m);
+    return m;
+  };
+  ir::Module large = build(256);
+  runtime::ExecutionPlan plan(large);
+  std::vector<std::string> panels;
+  for (const runtime::KernelSpec& spec : plan.kernels()) {
+    for (int64_t i : spec.panel_inputs) {
+      const ir::TensorType& t = spec.function->type(spec.inputs[static_cast<size_t>(i)]);
+      panels.push_back(spec.name + " [" + std::to_string(t.shape[0].size) + ", " + std::to_string(t.shape[1].size) + "]");
+    }
+  }
+  EXPECT_EQ(panels, (std::vector<std::string>{"lstm_forward_k4 [256, 1024]", "lstm_forward_scan0_step [256, 1024]",
+                                              "lstm_backward_scan0_step [1024, 256]", "lstm_backward_k2 [1024, 256]"}));
+  for (const char* model : {"lstm", "gru", "layernorm-lstm"}) {
+    ir::Module s = optimized(model, /*training=*/true);
+    runtime::ExecutionPlan p(s);
+    for (const runtime::KernelSpec& spec : p.kernels()) EXPECT_TRUE(spec.panel_inputs.empty()) << model << ": " << spec.name;
+  }
+}
+
 // A layer-norm LSTM's backward scans carry d_h, d_c and five sums over time (the gradients of the
 // norms' scales and shifts, added to in every step and read by nothing else): the sums are updated in
 // place, d_h and d_c are not (each step computes them anew). No forward scan's carry is a sum.
