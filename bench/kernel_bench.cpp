@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
         // are fresh: the closest to a real scan.
         bool shared = !per_step || mode == "out" || (mode == "seq" && spec.step && static_cast<int64_t>(i) < spec.carries) ||
                       (mode.rfind("in", 0) == 0 && mode != "in" + std::to_string(i));
-        const bool panels = std::count(spec.panel_inputs.begin(), spec.panel_inputs.end(), static_cast<int64_t>(i)) > 0;
+        // GPU kernels read their weights as they are.
+        const bool panels = spec.panel_input(i) && std::string(getenv("TARGET") ? getenv("TARGET") : "").find("cuda") == std::string::npos;
         if (s > 0 && shared) {
           bufs.push_back(all[0][i]);
         } else if (panels) {

@@ -69,8 +69,9 @@ class Lowerer {
     // Inputs: one buffer each; their dims tell the symbolic extents.
     for (size_t i = 0; i < spec_.inputs.size(); ++i) {
       const TensorType& t = f_.type(spec_.inputs[i]);
-      const bool panels = options_.weight_panels && !options_.arguments_from &&
-                          std::count(spec_.panel_inputs.begin(), spec_.panel_inputs.end(), static_cast<int64_t>(i)) > 0;
+      const bool panels = options_.weight_panels && spec_.panel_input(i);
+      // A lowering that reuses another's arguments (GPU copies) reads them as that one declared them.
+      RNNC_INTERNAL_CHECK(!panels || !options_.arguments_from) << "codegen " << spec_.name << ": weight panels with shared arguments";
       if (panels) {
         // [K, N] as panels (runtime/weight_panels.h): element (n, k) at (n % 64, k, n / 64).
         Halide::ImageParam p(halide_type(t.dtype), 3, "in" + std::to_string(i));
@@ -543,7 +544,7 @@ class Lowerer {
       std::vector<Expr> ia{r.x};
       for (int h = 1; h < out.rank(); ++h) ia.push_back(v[h]);
       // Panels (runtime/weight_panels.h) run outside the row tiles instead of blocking.
-      role.b_panels = !a.has_flag("transpose_b") && panel_inputs_.count(in[1]) > 0;
+      role.b_panels = &f == &f_ && !a.has_flag("transpose_b") && panel_inputs_.count(in[1]) > 0;
       role.blocked = !role.b_panels && !k_dim.is_symbolic() && !out.shape.back().is_symbolic() &&
                      blocked_product(k_dim.size, out.shape.back().size);
       // A blocked product whose `a` is a kernel input reads a's rows clamped to its buffer, so that the

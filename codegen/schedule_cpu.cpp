@@ -150,9 +150,15 @@ void transposed_matmul_schedule(const FuncRoles::MatMul& mm, int lanes) {
     // chunk's b (64 columns of 256 rows: 64 KiB) is read from L2 by the block's row tiles, not from L3
     // by each (kernel_bench train, the LSTM's dW_hh: H 512 [2048, 512] 44.1-47.8 -> 41.9-43.4 ms, H 1024
     // [4096, 1024] 184-218 -> 165-182 ms).
-    constexpr int kRowTilesPerBlock = 8;
+    // Smaller blocks where there are many cores: at least 8 blocks a core, so that their share of a chunk
+    // evens out (the blocks were measured on 2 cores only).
+    constexpr int64_t kRowTilesPerBlock = 8;
+    const int64_t m_extent = mm.output_bytes > 0 && mm.n_extent > 0
+                                 ? mm.output_bytes / mm.func.output_types()[0].bytes() / mm.n_extent : -1;
+    const int64_t block = m_extent > 0 ? std::clamp<int64_t>(m_extent / mt / (8 * schedule_cores()), 1, kRowTilesPerBlock)
+                                       : kRowTilesPerBlock;
     Var mob("mob");
-    sums.update().split(mo, mob, mo, kRowTilesPerBlock, TailStrategy::GuardWithIf).reorder(ni, mi, mo, no, mob, chunk);
+    sums.update().split(mo, mob, mo, static_cast<int>(block), TailStrategy::GuardWithIf).reorder(ni, mi, mo, no, mob, chunk);
     if (g_threads) sums.update().parallel(mob);
   }
   // Inside the innermost of the tile loops: the column tiles where the rows are split, the row tiles of a
@@ -201,7 +207,8 @@ bool read_elsewhere(const FuncsByName& reached, const std::set<std::string>& fun
 }
 
 // A product with large weights (FuncRoles::MatMul::blocked: over 8 MiB, H >= 725 for an LSTM, where they
-// cannot be read as column panels, runtime/weight_panels.h: N not a multiple of 64) is computed in
+// are not read as column panels, runtime/weight_panels.h: N not a multiple of 64, or weights that are
+// not a kernel input read only by products) is computed in
 // blocks of the output: mc rows x nc columns, whose accumulator stays in L2, summed over k in chunks of
 // kc. For each chunk and 16-column panel, the panel (kc x 16 floats) is first packed into 8 contiguous
 // KiB, then every register tile of the block's rows runs over it from L1. Read in place, a panel's rows
@@ -300,7 +307,8 @@ void matmul_schedule(const FuncsByName& reached, const FuncRoles::MatMul& mm, in
   c.split(n, no, ni, nt, TailStrategy::ShiftInwards).split(m, mo, mi, mt, TailStrategy::GuardWithIf);
   // Weights read as column panels (runtime/weight_panels.h): the panels outermost, so that each stays
   // in cache while every row tile reads it.
-  // Bounded at 0, the panel of a tile (n / 64) is its tile index, not a gather.
+  // Bounded at 0, a tile's vectors lie in one panel known at compile time (n / 64 of a whole tile; on
+  // AVX2 four 16-column tiles share a panel), not a gather (checked in the stmt: AVX-512, AVX2, SSE4.1).
   if (mm.b_panels) {
     c.bound(n, 0, static_cast<int>(mm.n_extent)).reorder(ni, mi, mo, no);
   } else {

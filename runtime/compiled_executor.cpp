@@ -624,7 +624,7 @@ class Run {
     panels.reserve(spec.panel_inputs.size());
     for (size_t i = 0; i < spec.inputs.size(); ++i) {
       Buffer& b = get(spec.inputs[i]);
-      if (!gpu_ && std::count(spec.panel_inputs.begin(), spec.panel_inputs.end(), static_cast<int64_t>(i)) > 0) {
+      if (!gpu_ && spec.panel_input(i)) {
         panels.push_back(as_panels(b));
         args.push_back(panels.back().raw_buffer());
       } else {
@@ -786,8 +786,7 @@ class Run {
     for (int64_t k = 0; k < l.invariants; ++k) {
       Buffer& w = get(operands[l.invariant_operand(k)]);
       // Large weights go to a CPU step as column panels (runtime/weight_panels.h), packed once a run.
-      const bool panels = !gpu_ && std::count(spec.panel_inputs.begin(), spec.panel_inputs.end(),
-                                              static_cast<int64_t>(l.invariant_arg(k))) > 0;
+      const bool panels = !gpu_ && spec.panel_input(l.invariant_arg(k));
       invariants.push_back(panels ? as_panels(w) : resident(w));
     }
     std::map<int64_t, Buffer> carry_views;  // stacked outputs that are views of a carry's history

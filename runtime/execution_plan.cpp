@@ -363,8 +363,9 @@ void ExecutionPlan::attach_feeders(const Function& f, FunctionPlan& plan) {
         rows.name += "_rows";
         rows.row_separable = true;
         rows.cpu_only = true;
-        // Fed in pieces only where the weights are small (compiled_executor.cpp, kFeedWeightBytes):
-        // read as they are.
+        // The row copies read their weights as they are (fed in pieces only where the weights are
+        // small: compiled_executor.cpp, kFeedWeightBytes; where they are also panels, the scan's step
+        // still reads them packed).
         rows.panel_inputs.clear();
         kernels_.push_back(std::move(rows));
         const std::vector<Value> results = f.results();

@@ -5,6 +5,7 @@
 // attributes of partition-kernels when present, one kernel per op otherwise.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -43,6 +44,9 @@ struct KernelSpec {
   // (runtime/weight_panels.h): the CPU kernel reads them as column panels, which the executor packs
   // (a step's once per scan run, a kernel's once per call).
   std::vector<int64_t> panel_inputs;
+  bool panel_input(size_t i) const {
+    return std::find(panel_inputs.begin(), panel_inputs.end(), static_cast<int64_t>(i)) != panel_inputs.end();
+  }
   // Only ever called on the CPU (a feeder's single-threaded copy): GPU targets do not compile it.
   bool cpu_only = false;
 };

@@ -42,7 +42,8 @@ void pack_panels(const Halide::Runtime::Buffer<void>& w, Halide::Runtime::Buffer
   const std::vector<int> e = panel_extents(w);
   RNNC_INTERNAL_CHECK(w.type().bytes() == 4 && panels.type() == w.type() && panels.dimensions() == 3 &&
                       panels.dim(0).extent() == e[0] && panels.dim(1).extent() == e[1] && panels.dim(2).extent() == e[2] &&
-                      w.dim(0).stride() == 1)
+                      w.dim(0).stride() == 1 && panels.dim(0).stride() == 1 && panels.dim(1).stride() == e[0] &&
+                      panels.dim(2).stride() == e[0] * e[1])
       << "weight panels: a buffer of the panels' shape expected";
   const auto* src = static_cast<const float*>(w.data());
   auto* dst = static_cast<float*>(panels.data());

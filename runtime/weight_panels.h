@@ -1,4 +1,4 @@
-// Step weights that the CPU reads in column panels.
+// Weights that the CPU reads in column panels.
 //
 // A scan step multiplies its rows by the same weights at every step ([K, N]: an LSTM's W_hh, [H, 4H]
 // forward and [4H, H] backward). The CPU product runs register tiles of 6 rows x 64 columns; for each
@@ -12,8 +12,10 @@
 // [2048, 512] 566 -> 327, [1024, 4096] 3032 -> 1448; [128, 512] (workload S, 256 KiB: it stays in L2
 // either way) unchanged, so smaller weights keep their layout.
 //
-// The plan marks such inputs (KernelSpec::panel_inputs); the CPU lowering declares them as panels and
-// the executor packs them once per scan run. GPU kernels read the weights as they are.
+// The hoisted products over all steps (the input projection, the input gradient) read theirs the same
+// way. The plan marks such inputs (KernelSpec::panel_inputs); the CPU lowering declares them as panels
+// and the executor packs them, a step's once per scan run, a kernel's once per call. GPU kernels, and
+// the feeders' row copies (which read their weights unpacked), read the weights as they are.
 #pragma once
 
 #include <HalideBuffer.h>

@@ -76,7 +76,8 @@ void expect_products(const std::string& model, int64_t input, int64_t hidden,
   const Halide::Target target("x86-64-linux-avx-avx2-fma-sse41");
   int seen = 0;
   for (const runtime::KernelSpec& spec : plan.kernels()) {
-    // Feeders' row copies run only where the weights are small (compiled_executor.cpp, kFeedWeightBytes).
+    // Feeders' row copies read their weights unpacked (runtime/weight_panels.h) and run only where the
+    // weights are small (compiled_executor.cpp, kFeedWeightBytes).
     if (spec.cpu_only) continue;
     codegen::LoweredKernel k = codegen::lower_kernel(spec);
     codegen::schedule_cpu(k, target);
