@@ -27,11 +27,14 @@ int main(int argc, char** argv) {
   train ? passes::add_training_pipeline(pm) : passes::add_inference_pipeline(pm);
   pm.run(m);
   runtime::CompiledModule cm(m);
-  runtime::KernelTable table = codegen::jit_compile(cm.plan(), getenv("TARGET") ? getenv("TARGET") : "host");
+  const std::string target = getenv("TARGET") ? getenv("TARGET") : "host";
+  runtime::KernelTable table = codegen::jit_compile(cm.plan(), target);
   // As the executor runs them (SCRATCH=glibc: Halide's default allocator, for comparison).
   if (!getenv("SCRATCH") || std::string(getenv("SCRATCH")) != "glibc") runtime::use_kernel_scratch(table);
   std::map<std::string, int64_t> dims{{"batch", B}, {"time", T}};
   const std::string mode = getenv("STREAM") ? getenv("STREAM") : "";  // which buffers are fresh per call
+  // GPU kernels read their weights as they are, CPU kernels some as panels (runtime/weight_panels.h).
+  const bool gpu_target = target.find("cuda") != std::string::npos;
   for (const runtime::KernelSpec& spec : cm.plan().kernels()) {
     if (spec.name.find(pick) == std::string::npos) continue;
     auto make = [&](const ir::TensorType& t) {
@@ -62,15 +65,10 @@ int main(int argc, char** argv) {
         // are fresh: the closest to a real scan.
         bool shared = !per_step || mode == "out" || (mode == "seq" && spec.step && static_cast<int64_t>(i) < spec.carries) ||
                       (mode.rfind("in", 0) == 0 && mode != "in" + std::to_string(i));
-        // GPU kernels read their weights as they are.
-        const bool panels = spec.panel_input(i) && std::string(getenv("TARGET") ? getenv("TARGET") : "").find("cuda") == std::string::npos;
         if (s > 0 && shared) {
           bufs.push_back(all[0][i]);
-        } else if (panels) {
-          // As the executor passes it on the CPU (runtime/weight_panels.h).
-          Buffer w = make(type), p(w.type(), runtime::panel_extents(w));
-          runtime::pack_panels(w, p);
-          bufs.push_back(p);
+        } else if (spec.panel_input(i) && !gpu_target) {
+          bufs.push_back(runtime::panels_of(make(type)));  // as the executor passes it on the CPU
         } else {
           bufs.push_back(make(type));
         }

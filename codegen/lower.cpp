@@ -72,30 +72,22 @@ class Lowerer {
       const bool panels = options_.weight_panels && spec_.panel_input(i);
       // A lowering that reuses another's arguments (GPU copies) reads them as that one declared them.
       RNNC_INTERNAL_CHECK(!panels || !options_.arguments_from) << "codegen " << spec_.name << ": weight panels with shared arguments";
-      if (panels) {
-        // [K, N] as panels (runtime/weight_panels.h): element (n, k) at (n % 64, k, n / 64).
-        Halide::ImageParam p(halide_type(t.dtype), 3, "in" + std::to_string(i));
-        const int width = runtime::kPanelColumns;
-        p.dim(0).set_bounds(0, width);
-        p.dim(1).set_bounds(0, static_cast<int>(t.shape[0].size)).set_stride(width);
-        p.dim(2).set_bounds(0, static_cast<int>(t.shape[1].size / width)).set_stride(width * static_cast<int>(t.shape[0].size));
-        Func wrap("input" + std::to_string(i) + options_.name_suffix);
-        wrap(vars_[0], vars_[1]) = p(vars_[0] % width, vars_[1], vars_[0] / width);
-        values_[spec_.inputs[i]] = wrap;
-        panel_inputs_.insert(spec_.inputs[i]);
-        out.arguments.push_back(p);
-        inputs_.push_back(p);
-        continue;
-      }
-      Halide::ImageParam p = options_.arguments_from
-                                 ? options_.arguments_from->input_params.at(i)
-                                 : Halide::ImageParam(halide_type(t.dtype), t.rank(), "in" + std::to_string(i));
-      for (int h = 0; h < t.rank(); ++h) {
-        const ir::Dim& d = t.shape[t.rank() - 1 - h];
-        if (d.is_symbolic() && !extents_.count(d.symbol)) extents_[d.symbol] = p.dim(h).extent();
-      }
+      Halide::ImageParam p = panels                  ? panel_param(t, i)
+                             : options_.arguments_from ? options_.arguments_from->input_params.at(i)
+                                                       : Halide::ImageParam(halide_type(t.dtype), t.rank(), "in" + std::to_string(i));
       Func wrap("input" + std::to_string(i) + options_.name_suffix);
-      wrap(vars(t.rank())) = p(in_bounds(p, vars(t.rank())));
+      if (panels) {
+        // [K, N] read from its panels (runtime/weight_panels.h): element (n, k) at (n % 64, k, n / 64).
+        const int width = runtime::kPanelColumns;
+        wrap(vars_[0], vars_[1]) = p(vars_[0] % width, vars_[1], vars_[0] / width);
+        panel_inputs_.insert(spec_.inputs[i]);
+      } else {
+        for (int h = 0; h < t.rank(); ++h) {
+          const ir::Dim& d = t.shape[t.rank() - 1 - h];
+          if (d.is_symbolic() && !extents_.count(d.symbol)) extents_[d.symbol] = p.dim(h).extent();
+        }
+        wrap(vars(t.rank())) = p(in_bounds(p, vars(t.rank())));
+      }
       values_[spec_.inputs[i]] = wrap;
       out.arguments.push_back(p);
       inputs_.push_back(p);
@@ -180,6 +172,17 @@ class Lowerer {
   using ValueMap = std::map<Value, Func>;
 
   std::vector<Var> vars(int rank) const { return std::vector<Var>(vars_.begin(), vars_.begin() + rank); }
+
+  // Input i, weights [K, N] (static), as the executor passes them on the CPU: panels, Halide dims
+  // (64, K, N / 64), dense.
+  Halide::ImageParam panel_param(const TensorType& t, size_t i) const {
+    Halide::ImageParam p(halide_type(t.dtype), 3, "in" + std::to_string(i));
+    const int width = runtime::kPanelColumns, k = static_cast<int>(t.shape[0].size);
+    p.dim(0).set_bounds(0, width);
+    p.dim(1).set_bounds(0, k).set_stride(width);
+    p.dim(2).set_bounds(0, static_cast<int>(t.shape[1].size) / width).set_stride(width * k);
+    return p;
+  }
   static std::vector<Expr> args(const std::vector<Var>& vs) { return std::vector<Expr>(vs.begin(), vs.end()); }
 
   Expr at(const ValueMap& m, Value v, const std::vector<Expr>& idx) {

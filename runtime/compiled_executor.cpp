@@ -58,14 +58,6 @@ Buffer make_buffer(ir::DType dtype, const Dims& dims, bool zeroed = false) {
   return b;
 }
 
-// A [K, N] weight matrix as column panels (runtime/weight_panels.h), in a buffer of the pool.
-Buffer as_panels(const Buffer& w) {
-  Buffer panels(w.type(), nullptr, panel_extents(w));
-  panels.allocate(pool_allocate, pool_free);
-  pack_panels(w, panels);
-  return panels;
-}
-
 Buffer copy_of(const Buffer& b) {
   std::vector<halide_dimension_t> shape(b.raw_buffer()->dim, b.raw_buffer()->dim + b.dimensions());
   Buffer out(b.type(), nullptr, b.dimensions(), shape.data());
@@ -625,7 +617,7 @@ class Run {
     for (size_t i = 0; i < spec.inputs.size(); ++i) {
       Buffer& b = get(spec.inputs[i]);
       if (!gpu_ && spec.panel_input(i)) {
-        panels.push_back(as_panels(b));
+        panels.push_back(panels_of(b, pool_allocate, pool_free));
         args.push_back(panels.back().raw_buffer());
       } else {
         args.push_back(b.raw_buffer());
@@ -787,7 +779,7 @@ class Run {
       Buffer& w = get(operands[l.invariant_operand(k)]);
       // Large weights go to a CPU step as column panels (runtime/weight_panels.h), packed once a run.
       const bool panels = !gpu_ && spec.panel_input(l.invariant_arg(k));
-      invariants.push_back(panels ? as_panels(w) : resident(w));
+      invariants.push_back(panels ? panels_of(w, pool_allocate, pool_free) : resident(w));
     }
     std::map<int64_t, Buffer> carry_views;  // stacked outputs that are views of a carry's history
     const std::vector<Buffer> carry_history = stack_carries(step, spec, steps, carry, carry_views);

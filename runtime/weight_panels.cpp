@@ -32,27 +32,23 @@ std::vector<int64_t> panel_inputs(const ir::Function& body, const ir::ScanLayout
   return out;
 }
 
-std::vector<int> panel_extents(const Halide::Runtime::Buffer<void>& w) {
-  RNNC_INTERNAL_CHECK(w.dimensions() == 2 && w.dim(0).extent() % kPanelColumns == 0)
-      << "weight panels: a [K, N] matrix with N a multiple of " << kPanelColumns << " expected";
-  return {kPanelColumns, w.dim(1).extent(), w.dim(0).extent() / kPanelColumns};
-}
-
-void pack_panels(const Halide::Runtime::Buffer<void>& w, Halide::Runtime::Buffer<void>& panels) {
-  const std::vector<int> e = panel_extents(w);
-  RNNC_INTERNAL_CHECK(w.type().bytes() == 4 && panels.type() == w.type() && panels.dimensions() == 3 &&
-                      panels.dim(0).extent() == e[0] && panels.dim(1).extent() == e[1] && panels.dim(2).extent() == e[2] &&
-                      w.dim(0).stride() == 1 && panels.dim(0).stride() == 1 && panels.dim(1).stride() == e[0] &&
-                      panels.dim(2).stride() == e[0] * e[1])
-      << "weight panels: a buffer of the panels' shape expected";
+Halide::Runtime::Buffer<void> panels_of(const Halide::Runtime::Buffer<void>& w, void* (*allocate)(size_t),
+                                        void (*deallocate)(void*)) {
+  RNNC_INTERNAL_CHECK(w.dimensions() == 2 && w.type().bytes() == 4 && w.dim(0).stride() == 1 &&
+                      w.dim(0).extent() % kPanelColumns == 0)
+      << "weight panels: a dense-rowed [K, N] f32 matrix with N a multiple of " << kPanelColumns << " expected";
+  const int k_extent = w.dim(1).extent(), count = w.dim(0).extent() / kPanelColumns;
+  Halide::Runtime::Buffer<void> panels(w.type(), nullptr, std::vector<int>{kPanelColumns, k_extent, count});
+  panels.allocate(allocate, deallocate);
   const auto* src = static_cast<const float*>(w.data());
   auto* dst = static_cast<float*>(panels.data());
-  const int64_t k_extent = e[1], row = w.dim(1).stride();
-  for (int p = 0; p < e[2]; ++p) {
+  const int64_t row = w.dim(1).stride();
+  for (int p = 0; p < count; ++p) {
     for (int64_t k = 0; k < k_extent; ++k) {
       std::memcpy(dst + (p * k_extent + k) * kPanelColumns, src + k * row + p * kPanelColumns, kPanelColumns * sizeof(float));
     }
   }
+  return panels;
 }
 
 }  // namespace rnnc::runtime

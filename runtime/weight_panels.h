@@ -41,11 +41,10 @@ bool panel_weights(const ir::Function& f, const ir::Value& w, const std::vector<
 // Such weights among a scan body's invariant arguments (indices into its args): a step's.
 std::vector<int64_t> panel_inputs(const ir::Function& body, const ir::ScanLayout& l, int64_t min_bytes = kPanelMinBytes);
 
-// The Halide extents of w [K, N] (Halide (N, K)) as panels: (kPanelColumns, K, N / kPanelColumns).
-std::vector<int> panel_extents(const Halide::Runtime::Buffer<void>& w);
-
-// Copies w into `panels` (allocated with panel_extents(w)): element (n, k) of w goes to
-// (n % kPanelColumns, k, n / kPanelColumns).
-void pack_panels(const Halide::Runtime::Buffer<void>& w, Halide::Runtime::Buffer<void>& panels);
+// w [K, N] (Halide dims (N, K)) as panels, in a new dense buffer from `allocate` / `deallocate` (the
+// executor's pool; null: Halide's default): Halide dims (kPanelColumns, K, N / kPanelColumns), element
+// (n, k) of w at (n % kPanelColumns, k, n / kPanelColumns).
+Halide::Runtime::Buffer<void> panels_of(const Halide::Runtime::Buffer<void>& w, void* (*allocate)(size_t) = nullptr,
+                                        void (*deallocate)(void*) = nullptr);
 
 }  // namespace rnnc::runtime
