@@ -94,6 +94,10 @@ int main(int argc, char** argv) {
       for (int r = 0; r < reps; ++r) fn(all_args[r % sets].data());
       best = std::min(best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / reps);
     }
-    std::cout << spec.name << ": best " << best << " ms\n";
+    std::cout << spec.name << ": best " << best << " ms  (";
+    for (size_t i = 0; i < spec.inputs.size(); ++i) std::cout << (i ? ", " : "") << spec.function->type(spec.inputs[i]);
+    std::cout << " ->";
+    for (const auto& o : spec.outputs) std::cout << " " << spec.function->type(o);
+    std::cout << ")\n";
   }
 }

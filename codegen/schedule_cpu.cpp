@@ -347,18 +347,25 @@ void matmul_schedule(const FuncsByName& reached, const FuncRoles::MatMul& mm, in
   if (k_unroll > 1) update.unroll(ki);
 }
 
-// A reduction over one static extent that is a multiple of the vector width (a layer norm's row mean
-// and variance, their gradients' row sums): summed as `lanes` interleaved partial sums (rfactor), a
-// dense vector load per step; then each row adds its lanes. Left alone, each row is one scalar chain
-// of dependent adds (4 cycles each): three quarters of a layer-norm LSTM step.
+// A reduction along each row (a layer norm's row mean and variance, their gradients' row sums). Over
+// one static extent that is a multiple of the vector width: summed as `lanes` interleaved partial sums
+// (rfactor), a dense vector load per step; then each row adds its lanes. Left alone, each row is one
+// scalar chain of dependent adds (4 cycles each): three quarters of a layer-norm LSTM step.
+// The result is vectorised across rows, whatever the extent: left as a scalar loop over rows, LLVM
+// vectorised that loop itself, with the last rows of a call in a scalar epilogue that associates the
+// sum differently (fast math), so a row's bits depended on where the call's rows began, which the
+// executor's threads change while a scan runs (runtime/row_stealing.h).
 void reduction_schedule(Func f, int lanes) {
   f.compute_root();
   if (f.num_update_definitions() != 1 || f.outputs() != 1 || f.dimensions() < 1) return;
+  const Var rows = var(f, f.dimensions() - 1);
+  f.vectorize(rows, lanes, TailStrategy::GuardWithIf);
+  auto rows_in_lanes = [&] { f.update().vectorize(rows, lanes, TailStrategy::GuardWithIf); };
   const std::vector<Halide::Internal::ReductionVariable>& rvars = f.function().update(0).schedule().rvars();
-  if (rvars.size() != 1) return;
+  if (rvars.size() != 1) return rows_in_lanes();
   const int64_t* extent = Halide::Internal::as_const_int(rvars[0].extent);
   const int64_t* min = Halide::Internal::as_const_int(rvars[0].min);
-  if (!extent || !min || *extent % lanes != 0 || *extent < 2 * lanes) return;
+  if (!extent || !min || *extent % lanes != 0 || *extent < 2 * lanes) return rows_in_lanes();
   RVar rx(rvars[0].var), rxo("rxo"), rxi("rxi");
   Var u("u");
   Func lanes_sum = f.update().split(rx, rxo, rxi, lanes).rfactor(rxi, u);
@@ -371,6 +378,7 @@ void reduction_schedule(Func f, int lanes) {
   std::vector<Halide::VarOrRVar> order{u, rxo};
   for (const Var& v : f.args()) order.push_back(v);
   lanes_sum.update().reorder(order).vectorize(u);
+  rows_in_lanes();  // each row adding its lanes
 }
 
 // A sum over leading dims keeping the contiguous one (a bias gradient: [T, B, 4H] -> [4H]): one pass

@@ -3,6 +3,7 @@
 #include <HalideBuffer.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -22,6 +23,7 @@
 #include "runtime/param_derived_cache.h"
 #include "runtime/param_init.h"
 #include "runtime/row_split.h"
+#include "runtime/row_stealing.h"
 #include "runtime/row_threads.h"
 #include "runtime/weight_panels.h"
 
@@ -372,6 +374,9 @@ struct RunContext {
   int64_t feed_chunk_bytes = CompiledModule::kDefaultFeedChunkBytes;
   ParamDerivedCache* param_cache = nullptr;  // CPU runs: results of parameter-only kernels across runs
   RowSplit* row_split = nullptr;             // CPU runs: which thread runs which rows, learnt across runs
+  bool row_stealing = true;                  // threads take over rows of others (runtime/row_stealing.h)
+  const std::function<void(int, int, int)>* chunk_hook = nullptr;  // tests: called by a part before each chunk
+  std::atomic<int64_t>* rows_handed_over = nullptr;           // counts hand-overs
 };
 
 class Run {
@@ -802,16 +807,24 @@ class Run {
       }
     }
 
-    // One row range of the whole scan: every buffer cropped to rows [lo, lo + rows) of its batch dim.
-    // Halide crops keep absolute coordinates, so the ranges' kernels agree on lengths[b] and all else.
+    // Chunks of `unroll` steps, one kernel call each.
+    const int iterations = (steps + static_cast<int>(l.unroll) - 1) / static_cast<int>(l.unroll);
+    // One row range of the scan, from chunk `first_chunk` to the last: every buffer cropped to rows
+    // [lo, lo + rows) of its batch dim. Halide crops keep absolute coordinates, so the ranges' kernels
+    // agree on lengths[b] and all else. With `stealing`, part `part`'s range may lose its last rows to
+    // another part before any chunk (runtime/row_stealing.h). Returns the work done, step_row_cost of
+    // the rows run per chunk, averaged over the scan's chunks.
     const bool reverse = spec_direction_reverse(scan);
-    auto run_rows = [&](int lo, int rows) {
+    auto run_rows = [&](int lo, int rows, int first_chunk, int part, RowStealing* stealing) -> double {
       auto crop = [&](const Buffer& b, int batch_dim) { return rows < 0 ? b : b.cropped(batch_dim, lo, rows); };
       std::vector<Buffer> cur, nxt, seqs, zeros, outs, scratches;
       for (int64_t i = 0; i < l.carries; ++i) {
         cur.push_back(crop(carry[i], carry[i].dimensions() - 1));
         nxt.push_back(crop(next[i], next[i].dimensions() - 1));
       }
+      // The carries alternate between the two buffers chunk by chunk (the current ones are in `next`
+      // after an odd number of chunks).
+      if (first_chunk % 2 == 1) std::swap(cur, nxt);
       for (int64_t j = 0; j < l.sequences; ++j) {
         seqs.push_back(crop(sequences[j], sequences[j].dimensions() - 2));
         zeros.push_back(crop(zero_steps[j], zero_steps[j].dimensions() - 1));
@@ -854,9 +867,33 @@ class Run {
         dims[1] = rows;
         own.push_back(make_buffer(f_.type(feed.spec->outputs[0]).dtype, dims));
       }
-      for (int chunk = 0; chunk * l.unroll < steps; ++chunk) {
+      double work = 0;
+      int fed_until = first_chunk * static_cast<int>(l.unroll);  // the fed pieces hold the steps before this
+      for (int chunk = first_chunk; chunk < iterations; ++chunk) {
+        if (context_.chunk_hook && *context_.chunk_hook) (*context_.chunk_hook)(part, chunk, lo);
+        if (stealing) {
+          // The rows handed over are those from lo + kept on, to the end: every buffer loses them.
+          const int kept = stealing->keep(part, chunk, lo, rows);
+          if (kept < rows) {
+            auto drop = [&](std::vector<Buffer>& bs, int from_last) {
+              for (Buffer& b : bs) {
+                if (b.data() && b.dimensions() >= from_last) b = b.cropped(b.dimensions() - from_last, lo, kept);
+              }
+            };
+            drop(cur, 1);
+            drop(nxt, 1);
+            drop(seqs, 2);
+            drop(zeros, 1);
+            drop(outs, 2);
+            drop(scratches, 1);
+            drop(pieces, 2);
+            for (size_t i = 0; i < feeds.size() && i < pieces.size(); ++i) seqs[feeds[i].sequence] = pieces[i];
+            if (lens.data()) lens = lens.cropped(0, lo, kept);
+            rows = kept;
+          }
+        }
         const int first_step = chunk * static_cast<int>(l.unroll);
-        if (!feeds.empty() && first_step % feed_steps == 0) {
+        if (!feeds.empty() && first_step >= fed_until) {
           const int count = std::min(feed_steps, steps - first_step);
           const int t0 = reverse ? steps - first_step - count : first_step;
           pieces.clear();
@@ -866,7 +903,7 @@ class Run {
               piece = steps_and_rows(feeds[i].output, t0, count, lo, rows);
             } else {
               const int rank = own[i].dimensions();
-              piece = own[i].cropped(rank - 1, 0, count);
+              piece = own[i].cropped(rank - 1, 0, count).cropped(rank - 2, 0, rows);
               piece.translate(rank - 1, t0);
               piece.translate(rank - 2, lo);
             }
@@ -874,6 +911,7 @@ class Run {
             seqs[feeds[i].sequence] = piece;
           }
           feed_rows(feeds, pieces, lo, rows, t0, count);
+          fed_until = first_step + count;
         }
         views.clear();
         args.clear();
@@ -923,28 +961,48 @@ class Run {
         }
         call(spec, args, scalar_arg);
         std::swap(cur, nxt);
+        work += step_row_cost(rows);
       }
+      return iterations > 0 ? work / iterations : 0.0;
     };
 
     if (parts == 1) {
-      run_rows(0, -1);
+      run_rows(0, -1, 0, 0, nullptr);
     } else {
       // Ranges on whole register tiles, the costliest to the thread that was fastest in this scan's
-      // earlier runs (runtime/row_split.h); each range timed for the next runs.
+      // earlier runs (runtime/row_split.h); a thread that has run all its rows takes over the last tiles
+      // of another's (runtime/row_stealing.h). Each thread's work and time go into the next runs' split.
       int granule = row_tile(spec);
       for (const FeedCall& feed : feeds) granule = std::lcm(granule, row_tile(*feed.spec));
       const std::vector<RowRange> ranges = context_.row_split ? context_.row_split->ranges(spec.name, batch, parts, granule)
                                                               : split_rows(batch, std::vector<double>(parts, 1.0), granule);
-      std::vector<double> seconds(parts, 0.0);
+      RowStealing stealing(ranges, iterations, granule, context_.row_stealing);
+      std::vector<double> seconds(parts, 0.0), work(parts, 0.0);
       RowThreads::shared().run(parts, [&](int p) {
         const auto start = std::chrono::steady_clock::now();
-        run_rows(ranges[p].first, ranges[p].rows);
-        seconds[p] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        auto busy_until = start;
+        try {
+          // Its own rows (unless a part that ran out of rows before this one started took them), then
+          // rows of others, until next() has none.
+          RowStealing::Claim c = stealing.start(p);
+          for (;;) {
+            if (c.rows > 0) {
+              work[p] += run_rows(c.first, c.rows, c.chunk, p, &stealing);
+              busy_until = std::chrono::steady_clock::now();
+            }
+            c = stealing.next(p);
+            if (c.rows == 0) break;
+          }
+        } catch (...) {
+          stealing.stop();  // the other parts neither wait for this one's rows nor hand it theirs
+          throw;
+        }
+        seconds[p] = std::chrono::duration<double>(busy_until - start).count();
       });
-      if (context_.row_split) context_.row_split->record(spec.name, ranges, seconds);
+      if (context_.row_split) context_.row_split->record(spec.name, work, seconds);
+      if (context_.rows_handed_over) *context_.rows_handed_over += stealing.steals();
     }
     // Every range swapped its carries once per iteration: after an odd count, the finals are in `next`.
-    int iterations = (steps + static_cast<int>(l.unroll) - 1) / static_cast<int>(l.unroll);
     if (iterations % 2 == 1) std::swap(carry, next);
     // A final carry kept in a history is copied out of it: the caller may write into h_n (a next
     // run's initial state, say) without changing y's last step.
@@ -1294,7 +1352,8 @@ std::vector<Buffer> CompiledModule::run_buffers(const std::string& function, con
   RNNC_USER_CHECK(!kernels_.functions.empty() || plan_->kernels().empty()) << "the module's kernels are not loaded";
   if (cuda_graphs_) return run_graph(*f, args);
   RunContext device{device_interface_, keep_params_on_device_, &device_params_mutex_, &device_params_,
-                       feed_chunk_bytes_, device_interface_ ? nullptr : param_cache_.get(), row_split_.get()};
+                       feed_chunk_bytes_, device_interface_ ? nullptr : param_cache_.get(), row_split_.get(),
+                       row_stealing_, &chunk_hook_, rows_handed_over_.get()};
   std::vector<Buffer> results = Run(*plan_, kernels_, params_, *f, profiling_ ? &profile_ : nullptr, device)(args);
   if (device_interface_ && results_on_host_) {
     for (Buffer& b : results) b = host_view(b);

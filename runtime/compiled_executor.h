@@ -14,6 +14,8 @@
 #include <HalideBuffer.h>
 
 #include <algorithm>
+#include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -112,6 +114,15 @@ class CompiledModule {
   // Which thread runs which of a scan's row ranges, learnt from the threads' speeds in earlier runs
   // (runtime/row_split.h). Tests record made-up times into it.
   RowSplit& row_split() { return *row_split_; }
+  // Whether a thread that has run all its rows of a scan takes over the last tiles of another's
+  // (runtime/row_stealing.h; on by default). Results are the same bits either way.
+  void set_row_stealing(bool on) { row_stealing_ = on; }
+  // How many times a thread handed rows over to another in the middle of a scan, over all runs.
+  int64_t rows_handed_over() const { return rows_handed_over_->load(); }
+  // For tests: called by each row thread of a scan before each chunk of steps, with the first of the
+  // rows it runs; a hook that sleeps for some rows makes other threads take them over. Not while a run
+  // is in progress.
+  void set_scan_chunk_hook(std::function<void(int part, int chunk, int first_row)> hook) { chunk_hook_ = std::move(hook); }
 
   // Time spent per kernel (seconds) and calls, summed over runs while profiling is on.
   struct KernelTime {
@@ -146,6 +157,9 @@ class CompiledModule {
   std::unique_ptr<ParamDerivedCache> param_cache_ = std::make_unique<ParamDerivedCache>();
   // Which thread runs which of each scan's row ranges, from the threads' speeds in earlier runs.
   std::unique_ptr<RowSplit> row_split_ = std::make_unique<RowSplit>();
+  bool row_stealing_ = true;
+  std::function<void(int, int, int)> chunk_hook_;
+  std::unique_ptr<std::atomic<int64_t>> rows_handed_over_ = std::make_unique<std::atomic<int64_t>>(0);
   // Recorded runs by function and argument shapes (set_cuda_graphs).
   mutable std::map<std::string, std::unique_ptr<GraphRecording>> recordings_;
   std::vector<Buffer> run_graph(const ir::Function& f, const std::vector<Buffer>& args) const;

@@ -54,12 +54,18 @@ std::vector<RowRange> RowSplit::ranges(const std::string& scan, int batch, int p
 }
 
 void RowSplit::record(const std::string& scan, const std::vector<RowRange>& ranges, const std::vector<double>& times) {
-  const size_t parts = ranges.size();
+  std::vector<double> work;
+  for (const RowRange& r : ranges) work.push_back(step_row_cost(r.rows));
+  record(scan, work, times);
+}
+
+void RowSplit::record(const std::string& scan, const std::vector<double>& work, const std::vector<double>& times) {
+  const size_t parts = work.size();
   if (parts < 2 || times.size() != parts) return;
   std::vector<double> seen(parts);
   for (size_t p = 0; p < parts; ++p) {
-    if (times[p] <= 0 || ranges[p].rows <= 0) return;  // a clock that did not move: nothing learnt
-    seen[p] = step_row_cost(ranges[p].rows) / times[p];
+    if (times[p] <= 0 || work[p] <= 0) return;  // a clock that did not move: nothing learnt
+    seen[p] = work[p] / times[p];
   }
   const double mean = std::accumulate(seen.begin(), seen.end(), 0.0) / static_cast<double>(parts);
   std::lock_guard<std::mutex> lock(mutex_);

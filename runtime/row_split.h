@@ -49,6 +49,9 @@ class RowSplit {
   // How long each part took (any unit) for the range it ran: updates the parts' speeds, a moving
   // average over runs.
   void record(const std::string& scan, const std::vector<RowRange>& ranges, const std::vector<double>& times);
+  // The same for parts that did `work` (step_row_cost of their rows, averaged over the scan's chunks:
+  // rows handed over while it ran move work from one part to another, runtime/row_stealing.h).
+  void record(const std::string& scan, const std::vector<double>& work, const std::vector<double>& times);
 
  private:
   std::mutex mutex_;

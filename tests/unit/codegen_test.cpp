@@ -6,6 +6,10 @@
 
 #include <functional>
 #include <set>
+#include <thread>
+#include <atomic>
+#include <chrono>
+#include <memory>
 
 #include "codegen/jit.h"
 #include "codegen/schedule_cpu.h"
@@ -276,39 +280,100 @@ TEST(CodegenScratch, AnAllocatorTheUserSetStays) {
   table.set_custom_free(before_free);
 }
 
-// Which thread runs which rows changes no bit of the results: two modules, one as built, one whose
-// threads run the ranges the other way round, forward and backward of the training pipeline on the
-// same inputs. (Boundaries inside a register tile would: the guarded partial tile is compiled apart
-// from whole ones and rounds differently, which a split learnt from timing then made vary from run to
-// run; under target host-strict_float, no fast-math flags, the two agreed.)
+// Forward and backward of the training pipeline of `model` on the same inputs, in two modules set up by
+// `configure_a` and `configure_b`: every result must be the same bits. Returns b's module.
+std::unique_ptr<runtime::CompiledModule> expect_same_bits(const std::string& model, const Shape& shape,
+                                                          const std::function<void(runtime::CompiledModule&)>& configure_a,
+                                                          const std::function<void(runtime::CompiledModule&)>& configure_b) {
+  ir::Module m = optimized(build(model, shape), /*training=*/true);
+  auto make = [&](const std::function<void(runtime::CompiledModule&)>& configure) {
+    auto compiled = std::make_unique<runtime::CompiledModule>(m);
+    compiled->load(codegen::jit_compile(compiled->plan()));
+    compiled->set_feed_chunk_bytes(2500);
+    configure(*compiled);
+    compiled->init_params(5);
+    return compiled;
+  };
+  std::unique_ptr<runtime::CompiledModule> a = make(configure_a), b = make(configure_b);
+  std::mt19937 gen(4);
+  const ir::Function& fwd = *m.find_function("forward");
+  std::vector<runtime::Value<float>> inputs =
+      testing::to_f32(testing::random_inputs(fwd, {{"time", shape.time}, {"batch", shape.batch}}, gen, 11, 2));
+  std::vector<runtime::Value<float>> fa = a->run("forward", inputs), fb = b->run("forward", inputs);
+  EXPECT_EQ(fa.size(), fb.size());
+  for (size_t i = 0; i < fa.size() && i < fb.size(); ++i) {
+    if (const auto* t = std::get_if<Tensor<float>>(&fa[i])) {
+      EXPECT_EQ(t->data, std::get<Tensor<float>>(fb[i]).data) << model << " forward " << fwd.result_names()[i];
+    }
+  }
+  std::vector<runtime::Value<float>> bwd_args = backward_args(fwd, fa, gen);
+  std::vector<runtime::Value<float>> ga = a->run("backward", bwd_args), gb = b->run("backward", bwd_args);
+  const ir::Function& bwd = *m.find_function("backward");
+  for (size_t i = 0; i < ga.size(); ++i) {
+    EXPECT_EQ(std::get<Tensor<float>>(ga[i]).data, std::get<Tensor<float>>(gb[i]).data) << model << " " << bwd.result_names()[i];
+  }
+  return b;
+}
+
+// Which thread runs which rows changes no bit of the results: one module as built, one whose threads
+// run the ranges the other way round. (Boundaries inside a register tile would: the guarded partial
+// tile is compiled apart from whole ones and rounds differently, which a split learnt from timing then
+// made vary from run to run; under target host-strict_float, no fast-math flags, the two agreed.)
 TEST(CodegenRowSplit, ResultsDoNotDependOnWhichThreadRunsWhichRows) {
   for (const char* model : {"lstm", "gru", "layernorm-lstm", "imdb-classifier"}) {
-    ir::Module m = optimized(build(model, {5, 7, 19, 9, 2, true}), /*training=*/true);
-    auto make = [&](bool reversed) {
-      auto compiled = std::make_unique<runtime::CompiledModule>(m);
-      compiled->load(codegen::jit_compile(compiled->plan()));
-      compiled->set_feed_chunk_bytes(2500);
-      if (reversed) run_ranges_reversed(*compiled);
-      compiled->init_params(5);
-      return compiled;
-    };
-    std::unique_ptr<runtime::CompiledModule> plain = make(false), reversed = make(true);
-    std::mt19937 gen(4);
-    const ir::Function& fwd = *m.find_function("forward");
-    std::vector<runtime::Value<float>> inputs =
-        testing::to_f32(testing::random_inputs(fwd, {{"time", 9}, {"batch", 19}}, gen, 11, 2));
-    std::vector<runtime::Value<float>> a = plain->run("forward", inputs), b = reversed->run("forward", inputs);
-    ASSERT_EQ(a.size(), b.size());
-    for (size_t i = 0; i < a.size(); ++i) {
-      if (const auto* t = std::get_if<Tensor<float>>(&a[i])) {
-        EXPECT_EQ(t->data, std::get<Tensor<float>>(b[i]).data) << model << " forward " << fwd.result_names()[i];
-      }
+    expect_same_bits(model, {5, 7, 19, 9, 2, true}, [](runtime::CompiledModule&) {}, run_ranges_reversed);
+  }
+}
+
+// Holds the thread that runs the rows from `held_first` on, before each chunk of steps, until the other
+// thread has run rows in this scan and then nothing for 2 ms (it has run out of rows and waits for
+// more; at most 1 s), so that it takes the held range's last tiles over.
+std::function<void(int, int, int)> hold_up_rows(int held_first) {
+  struct Times {
+    std::atomic<int64_t> other{0};  // the other thread's last chunk
+    int64_t last = 0;               // the held rows' last chunk
+    int64_t scan_start = 0;         // the held rows' last chunk of the previous scan
+  };
+  auto times = std::make_shared<Times>();
+  auto now_ns = [] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  };
+  return [held_first, times, now_ns](int, int chunk, int first_row) {
+    if (first_row != held_first) {
+      times->other.store(now_ns());
+      return;
     }
-    std::vector<runtime::Value<float>> bwd_args = backward_args(fwd, a, gen);
-    std::vector<runtime::Value<float>> ga = plain->run("backward", bwd_args), gb = reversed->run("backward", bwd_args);
-    const ir::Function& bwd = *m.find_function("backward");
-    for (size_t i = 0; i < ga.size(); ++i) {
-      EXPECT_EQ(std::get<Tensor<float>>(ga[i]).data, std::get<Tensor<float>>(gb[i]).data) << model << " " << bwd.result_names()[i];
+    if (chunk == 0) times->scan_start = times->last;
+    const int64_t give_up = now_ns() + 1'000'000'000;
+    while ((times->other.load() <= times->scan_start || now_ns() - times->other.load() < 2'000'000) && now_ns() < give_up) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    times->last = now_ns();
+  };
+}
+
+// Rows handed over mid-scan (runtime/row_stealing.h) are computed as their owner would have computed
+// them: batch 50 on two threads (rows 0-23 and 24-49 on the 6- or 12-row tiles of hidden 7, the last one
+// partial), one range held up before each chunk until the other thread has run out of rows and takes
+// its last tiles, one or more hand-overs a scan; against the same model with no hand-overs. Both
+// directions with lengths, feeders in pieces (a piece cut short where rows are handed over inside it),
+// full-length sequences in one direction (the carries kept in their outputs' history), and a layer norm
+// over 64 and 16 columns (row sums in vector lanes, rfactor, each row then adding its lanes).
+TEST(CodegenRowStealing, RowsHandedOverMidScanGiveTheSameBits) {
+  auto no_stealing = [](runtime::CompiledModule& c) { c.set_row_stealing(false); };
+  for (int held_first : {0, 24}) {
+    auto held_up = [&](runtime::CompiledModule& c) { c.set_scan_chunk_hook(hold_up_rows(held_first)); };
+    const std::vector<std::pair<std::string, Shape>> cases{
+        {"lstm", {5, 7, 50, 9, 2, true}},
+        {"gru", {5, 7, 50, 9, 2, true}},
+        {"layernorm-lstm", {5, 7, 50, 9, 2, true}},
+        {"imdb-classifier", {5, 7, 50, 9, 2, true}},
+        {"lstm", {5, 7, 50, 9, 1, false, /*lengths=*/false}},
+        {"layernorm-lstm", {5, 16, 50, 9, 1, false}},
+    };
+    for (const auto& [model, shape] : cases) {
+      std::unique_ptr<runtime::CompiledModule> b = expect_same_bits(model, shape, no_stealing, held_up);
+      EXPECT_GT(b->rows_handed_over(), 0) << model << " hidden " << shape.hidden << ", rows from " << held_first << " held up";
     }
   }
 }
