@@ -351,16 +351,17 @@ void matmul_schedule(const FuncsByName& reached, const FuncRoles::MatMul& mm, in
 // one static extent that is a multiple of the vector width: summed as `lanes` interleaved partial sums
 // (rfactor), a dense vector load per step; then each row adds its lanes. Left alone, each row is one
 // scalar chain of dependent adds (4 cycles each): three quarters of a layer-norm LSTM step.
-// The result is vectorised across rows, whatever the extent: left as a scalar loop over rows, LLVM
-// vectorised that loop itself, with the last rows of a call in a scalar epilogue that associates the
-// sum differently (fast math), so a row's bits depended on where the call's rows began, which the
-// executor's threads change while a scan runs (runtime/row_stealing.h).
+// The result is vectorised across rows (its innermost dim), whatever the extent, the last rows in a
+// predicated vector: left as a scalar loop over rows, LLVM vectorised that loop itself, with the last
+// rows of a call in a scalar epilogue that associates the sum differently (fast math), so a row's bits
+// depended on where the call's rows began, which the executor's threads change while a scan runs
+// (runtime/row_stealing.h). (GuardWithIf would also leave such a scalar tail.)
 void reduction_schedule(Func f, int lanes) {
   f.compute_root();
   if (f.num_update_definitions() != 1 || f.outputs() != 1 || f.dimensions() < 1) return;
-  const Var rows = var(f, f.dimensions() - 1);
-  f.vectorize(rows, lanes, TailStrategy::GuardWithIf);
-  auto rows_in_lanes = [&] { f.update().vectorize(rows, lanes, TailStrategy::GuardWithIf); };
+  const Var rows = var(f, 0);
+  f.vectorize(rows, lanes, TailStrategy::Predicate);
+  auto rows_in_lanes = [&] { f.update().vectorize(rows, lanes, TailStrategy::Predicate); };
   const std::vector<Halide::Internal::ReductionVariable>& rvars = f.function().update(0).schedule().rvars();
   if (rvars.size() != 1) return rows_in_lanes();
   const int64_t* extent = Halide::Internal::as_const_int(rvars[0].extent);

@@ -117,6 +117,9 @@ class CompiledModule {
   // Whether a thread that has run all its rows of a scan takes over the last tiles of another's
   // (runtime/row_stealing.h; on by default). Results are the same bits either way.
   void set_row_stealing(bool on) { row_stealing_ = on; }
+  // At most this many threads run a scan's rows (0, the default: one per hardware thread; a scan also
+  // takes no more than one per 8 rows).
+  void set_row_threads(int threads) { row_threads_ = std::max(0, threads); }
   // How many times a thread handed rows over to another in the middle of a scan, over all runs.
   int64_t rows_handed_over() const { return rows_handed_over_->load(); }
   // For tests: called by each row thread of a scan before each chunk of steps, with the first of the
@@ -158,6 +161,7 @@ class CompiledModule {
   // Which thread runs which of each scan's row ranges, from the threads' speeds in earlier runs.
   std::unique_ptr<RowSplit> row_split_ = std::make_unique<RowSplit>();
   bool row_stealing_ = true;
+  int row_threads_ = 0;
   std::function<void(int, int, int)> chunk_hook_;
   std::unique_ptr<std::atomic<int64_t>> rows_handed_over_ = std::make_unique<std::atomic<int64_t>>(0);
   // Recorded runs by function and argument shapes (set_cuda_graphs).

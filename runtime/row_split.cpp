@@ -62,18 +62,30 @@ void RowSplit::record(const std::string& scan, const std::vector<RowRange>& rang
 void RowSplit::record(const std::string& scan, const std::vector<double>& work, const std::vector<double>& times) {
   const size_t parts = work.size();
   if (parts < 2 || times.size() != parts) return;
-  std::vector<double> seen(parts);
+  // A part that ran no rows (another took its range before it started), or whose clock did not move,
+  // says nothing about its speed: the others' are compared among themselves.
+  std::vector<double> seen(parts, 0.0);
+  double sum = 0;
+  int measured = 0;
   for (size_t p = 0; p < parts; ++p) {
-    if (times[p] <= 0 || work[p] <= 0) return;  // a clock that did not move: nothing learnt
+    if (times[p] <= 0 || work[p] <= 0) continue;
     seen[p] = work[p] / times[p];
+    sum += seen[p];
+    ++measured;
   }
-  const double mean = std::accumulate(seen.begin(), seen.end(), 0.0) / static_cast<double>(parts);
+  if (measured < 2) return;
+  const double mean = sum / measured;
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<double>& speeds = speeds_[scan];
   if (speeds.size() != parts) speeds.assign(parts, 1.0);
   // A moving average: one slow run (an interrupt, the VM's neighbour) moves the speeds by a little.
+  // The measured parts' mean speed stays what it was, so that an unmeasured part keeps its place.
   constexpr double kWeight = 0.3;
-  for (size_t p = 0; p < parts; ++p) speeds[p] = (1 - kWeight) * speeds[p] + kWeight * seen[p] / mean;
+  double old_mean = 0;
+  for (size_t p = 0; p < parts; ++p) old_mean += seen[p] > 0 ? speeds[p] / measured : 0.0;
+  for (size_t p = 0; p < parts; ++p) {
+    if (seen[p] > 0) speeds[p] = (1 - kWeight) * speeds[p] + kWeight * old_mean * seen[p] / mean;
+  }
 }
 
 }  // namespace rnnc::runtime

@@ -39,8 +39,9 @@ class RowStealing {
   Claim start(int p);
 
   // Part p is about to run `chunk` for rows [first, first + rows): how many of them, the leading ones, it
-  // keeps. The others go to a part that has run out of rows, if one waits in next() and at least two
-  // chunks are left: half the tiles, rounded down.
+  // keeps. The others go to a part that has run out of rows, if one waits in next(), at least two
+  // chunks are left and the rows are two tiles or more: half the tiles, rounded down (a partial tile
+  // at the batch's end counts as one: it costs about as much).
   int keep(int p, int chunk, int first, int rows);
 
   // Part p has run its rows to the last step: the rows it runs next, or none (rows 0) once no part is

@@ -356,13 +356,23 @@ std::function<void(int, int, int)> hold_up_rows(int held_first) {
 // them: batch 50 on two threads (rows 0-23 and 24-49 on the 6- or 12-row tiles of hidden 7, the last one
 // partial), one range held up before each chunk until the other thread has run out of rows and takes
 // its last tiles, one or more hand-overs a scan; against the same model with no hand-overs. Both
-// directions with lengths, feeders in pieces (a piece cut short where rows are handed over inside it),
-// full-length sequences in one direction (the carries kept in their outputs' history), and a layer norm
-// over 64 and 16 columns (row sums in vector lanes, rfactor, each row then adding its lanes).
+// directions with lengths; feeders in pieces of one step, or of several (~20 KB a call: a piece is cut
+// short where rows are handed over inside it); full-length sequences in one direction (the carries
+// kept in their outputs' history); and a layer norm over 64 and 16 columns (row sums in vector lanes,
+// rfactor, each row then adding its lanes).
 TEST(CodegenRowStealing, RowsHandedOverMidScanGiveTheSameBits) {
-  auto no_stealing = [](runtime::CompiledModule& c) { c.set_row_stealing(false); };
+  for (int64_t feed_bytes : {2500, 20000})
   for (int held_first : {0, 24}) {
-    auto held_up = [&](runtime::CompiledModule& c) { c.set_scan_chunk_hook(hold_up_rows(held_first)); };
+    auto no_stealing = [&](runtime::CompiledModule& c) {
+      c.set_row_threads(2);
+      c.set_feed_chunk_bytes(feed_bytes);
+      c.set_row_stealing(false);
+    };
+    auto held_up = [&](runtime::CompiledModule& c) {
+      c.set_row_threads(2);
+      c.set_feed_chunk_bytes(feed_bytes);
+      c.set_scan_chunk_hook(hold_up_rows(held_first));
+    };
     const std::vector<std::pair<std::string, Shape>> cases{
         {"lstm", {5, 7, 50, 9, 2, true}},
         {"gru", {5, 7, 50, 9, 2, true}},
@@ -373,7 +383,8 @@ TEST(CodegenRowStealing, RowsHandedOverMidScanGiveTheSameBits) {
     };
     for (const auto& [model, shape] : cases) {
       std::unique_ptr<runtime::CompiledModule> b = expect_same_bits(model, shape, no_stealing, held_up);
-      EXPECT_GT(b->rows_handed_over(), 0) << model << " hidden " << shape.hidden << ", rows from " << held_first << " held up";
+      EXPECT_GT(b->rows_handed_over(), 0) << model << " hidden " << shape.hidden << ", rows from " << held_first
+                                          << " held up, feeders " << feed_bytes << " bytes a call";
     }
   }
 }

@@ -10,9 +10,13 @@ namespace {
 
 using Claim = RowStealing::Claim;
 
-// Waits until `n` parts wait in next() without a grant (what keep() looks at).
+// Waits until `n` parts wait in next() without a grant (what keep() looks at); fails after 10 s.
 void until_waiting(const RowStealing& s, int n) {
-  while (s.waiting() < n) std::this_thread::sleep_for(std::chrono::microseconds(50));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (s.waiting() < n) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << n << " part(s) never waited for rows";
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
 }
 
 // Nobody waits: a part keeps all its rows, and nothing is counted.
