@@ -19,6 +19,17 @@ void until_waiting(const RowStealing& s, int n) {
   }
 }
 
+// Part `taker` waits in next() until part `giver`, about to run `chunk` on rows [first, first + rows),
+// hands it some: the rows the giver keeps, and what the taker gets.
+std::pair<int, Claim> hand_over(RowStealing& s, int taker, int giver, int chunk, int first, int rows) {
+  Claim taken;
+  std::thread waiting([&] { taken = s.next(taker); });
+  until_waiting(s, 1);
+  const int kept = s.keep(giver, chunk, first, rows);
+  waiting.join();
+  return {kept, taken};
+}
+
 // Nobody waits: a part keeps all its rows, and nothing is counted.
 TEST(RowStealing, NobodyWaitingKeepsEveryRow) {
   RowStealing s({{0, 30}, {30, 34}}, 200, 6, true);
@@ -34,11 +45,8 @@ TEST(RowStealing, AWaitingPartTakesTheLastHalfOfTheTilesFromTheNextChunk) {
   RowStealing s({{0, 30}, {30, 34}}, 200, 6, true);
   EXPECT_EQ(s.start(0).rows, 30);
   EXPECT_EQ(s.start(1).first, 30);
-  Claim taken;
-  std::thread thief([&] { taken = s.next(0); });
-  until_waiting(s, 1);
-  EXPECT_EQ(s.keep(1, 170, 30, 34), 18);
-  thief.join();
+  const auto [kept, taken] = hand_over(s, 0, 1, 170, 30, 34);
+  EXPECT_EQ(kept, 18);
   EXPECT_EQ(taken.first, 48);
   EXPECT_EQ(taken.rows, 16);
   EXPECT_EQ(taken.chunk, 170);
@@ -92,11 +100,8 @@ TEST(RowStealing, APartThatHasNotStartedLosesItsWholeRange) {
   EXPECT_EQ(s.ranges_taken(), 1);
   EXPECT_EQ(s.start(1).rows, 0);
   // Part 1 then waits for rows like any part that has run out: part 0 hands it half of the range.
-  Claim handed;
-  std::thread late([&] { handed = s.next(1); });
-  until_waiting(s, 1);
-  EXPECT_EQ(s.keep(0, 10, 30, 34), 18);
-  late.join();
+  const auto [kept, handed] = hand_over(s, 1, 0, 10, 30, 34);
+  EXPECT_EQ(kept, 18);
   EXPECT_EQ(handed.first, 48);
   EXPECT_EQ(handed.chunk, 10);
   std::thread a([&] { s.next(0); });
