@@ -106,6 +106,14 @@ class Lowerer {
     }
     preassign_outputs();
     std::map<Value, int> uses = count_uses(f_, spec_.nodes, spec_.outputs);
+    // Constants belong to no kernel (nor are they inputs): each is lowered here where a node of this
+    // kernel reads it. (A scan unrolled after fuse-elementwise masks its steps' outputs with zeros
+    // outside the fused groups.)
+    for (NodeId n : spec_.nodes) {
+      for (const Value& v : f_.operands(n)) {
+        if (f_.op(v.node) == OpKind::Constant && !values_.count(v)) lower(f_, v.node, values_);
+      }
+    }
     for (NodeId n : spec_.nodes) {
       lower(f_, n, values_);
       if (f_.op(n) == OpKind::Fused) {
