@@ -128,7 +128,8 @@ std::vector<runtime::Value<T>> backward_args(const ir::Function& fwd, const std:
 void check_training(const std::string& model, const Shape& s,
                     int64_t feed_chunk_bytes = runtime::CompiledModule::kDefaultFeedChunkBytes,
                     const std::function<void(runtime::CompiledModule&)>& prepare = {},
-                    const std::string& more_passes = "") {
+                    const std::string& more_passes = "",
+                    const std::function<void(const runtime::CompiledModule&)>& inspect = {}) {
   ir::Module m = optimized(build(model, s), /*training=*/true);
   if (!more_passes.empty()) {
     passes::PassManager pm;
@@ -160,6 +161,7 @@ void check_training(const std::string& model, const Shape& s,
   for (size_t i = 0; i < grads.size(); ++i) {
     expect_close(std::get<Tensor<float>>(grads32[i]), std::get<Tensor<double>>(grads[i]), model + " " + bwd.result_names()[i]);
   }
+  if (inspect) inspect(compiled);
 }
 
 TEST_P(CodegenTest, TrainingKernelsMatchTheReference) {
@@ -402,14 +404,15 @@ TEST(CodegenRowStealing, RowsHandedOverMidScanGiveTheSameBits) {
 // outside the fused groups: the lowering once failed on them ("value of node 19 not lowered").
 TEST(CodegenRowStealing, UnrolledScansHandedOverMatchTheReference) {
   for (bool lengths : {false, true}) {
-    runtime::CompiledModule* compiled = nullptr;
-    check_training("lstm", {5, 7, 50, 9, 1, false, lengths}, 2500, [&](runtime::CompiledModule& c) {
-      compiled = &c;
-      c.set_row_threads(2);
-      c.set_scan_chunk_hook(hold_up_rows(24));
-    }, "unroll=2,partition-kernels");
-    ASSERT_NE(compiled, nullptr);
-    EXPECT_GT(compiled->rows_handed_over(), 0) << (lengths ? "lengths" : "full length");
+    int64_t handed_over = -1;
+    check_training(
+        "lstm", {5, 7, 50, 9, 1, false, lengths}, 2500,
+        [&](runtime::CompiledModule& c) {
+          c.set_row_threads(2);
+          c.set_scan_chunk_hook(hold_up_rows(24));
+        },
+        "unroll=2,partition-kernels", [&](const runtime::CompiledModule& c) { handed_over = c.rows_handed_over(); });
+    EXPECT_GT(handed_over, 0) << (lengths ? "lengths" : "full length");
   }
 }
 
