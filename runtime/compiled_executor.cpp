@@ -874,24 +874,25 @@ class Run {
       for (int chunk = first_chunk; chunk < iterations; ++chunk) {
         if (stealing) {
           if (context_.chunk_hook && *context_.chunk_hook) (*context_.chunk_hook)(part, chunk, lo);
-          // The rows handed over are those from lo + kept on, to the end: every buffer loses them.
+          // The rows handed over are those from lo + kept on, to the end: every buffer is cropped again,
+          // along the batch dim it was first cropped on, to the rows kept.
           const int kept = stealing->keep(part, chunk, lo, rows);
           if (kept < rows) {
-            auto drop = [&](std::vector<Buffer>& bs, int from_last) {
+            rows = kept;
+            auto recrop = [&](std::vector<Buffer>& bs, int batch_from_last) {
               for (Buffer& b : bs) {
-                if (b.data() && b.dimensions() >= from_last) b = b.cropped(b.dimensions() - from_last, lo, kept);
+                if (b.data()) b = crop(b, b.dimensions() - batch_from_last);
               }
             };
-            drop(cur, 1);
-            drop(nxt, 1);
-            drop(seqs, 2);
-            drop(zeros, 1);
-            drop(outs, 2);
-            drop(scratches, 1);
-            drop(pieces, 2);
+            recrop(cur, 1);
+            recrop(nxt, 1);
+            recrop(seqs, 2);
+            recrop(zeros, 1);
+            recrop(outs, 2);
+            recrop(scratches, 1);
+            recrop(pieces, 2);
             for (size_t i = 0; i < feeds.size() && i < pieces.size(); ++i) seqs[feeds[i].sequence] = pieces[i];
-            if (lens.data()) lens = lens.cropped(0, lo, kept);
-            rows = kept;
+            if (lens.data()) lens = crop(lens, 0);
           }
         }
         const int first_step = chunk * static_cast<int>(l.unroll);

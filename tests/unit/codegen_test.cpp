@@ -369,30 +369,33 @@ std::function<void(int, int, int)> hold_up_rows(int held_first) {
 // kept in their outputs' history); and a layer norm over 64 and 16 columns (row sums in vector lanes,
 // rfactor, each row then adding its lanes).
 TEST(CodegenRowStealing, RowsHandedOverMidScanGiveTheSameBits) {
-  for (int64_t feed_bytes : {2500, 20000})
-  for (int held_first : {0, 24}) {
-    auto no_stealing = [&](runtime::CompiledModule& c) {
-      c.set_row_threads(2);
-      c.set_feed_chunk_bytes(feed_bytes);
-      c.set_row_stealing(false);
-    };
-    auto held_up = [&](runtime::CompiledModule& c) {
-      c.set_row_threads(2);
-      c.set_feed_chunk_bytes(feed_bytes);
-      c.set_scan_chunk_hook(hold_up_rows(held_first));
-    };
-    const std::vector<std::pair<std::string, Shape>> cases{
-        {"lstm", {5, 7, 50, 9, 2, true}},
-        {"gru", {5, 7, 50, 9, 2, true}},
-        {"layernorm-lstm", {5, 7, 50, 9, 2, true}},
-        {"imdb-classifier", {5, 7, 50, 9, 2, true}},
-        {"lstm", {5, 7, 50, 9, 1, false, /*lengths=*/false}},
-        {"layernorm-lstm", {5, 16, 50, 9, 1, false}},
-    };
-    for (const auto& [model, shape] : cases) {
-      std::unique_ptr<runtime::CompiledModule> b = expect_same_bits(model, shape, no_stealing, held_up);
-      EXPECT_GT(b->rows_handed_over(), 0) << model << " hidden " << shape.hidden << ", rows from " << held_first
-                                          << " held up, feeders " << feed_bytes << " bytes a call";
+  const std::vector<std::pair<std::string, Shape>> cases{
+      {"lstm", {5, 7, 50, 9, 2, true}},
+      {"gru", {5, 7, 50, 9, 2, true}},
+      {"layernorm-lstm", {5, 7, 50, 9, 2, true}},
+      {"imdb-classifier", {5, 7, 50, 9, 2, true}},
+      {"lstm", {5, 7, 50, 9, 1, false, /*lengths=*/false}},
+      {"layernorm-lstm", {5, 16, 50, 9, 1, false}},
+  };
+  for (int64_t feed_bytes : {2500, 20000}) {
+    for (int held_first : {0, 24}) {
+      // Two row threads, feeders in pieces of `feed_bytes`; no hand-overs, or the held-up rows'.
+      auto two_threads = [&](bool held_up) {
+        return [&, held_up](runtime::CompiledModule& c) {
+          c.set_row_threads(2);
+          c.set_feed_chunk_bytes(feed_bytes);
+          if (held_up) {
+            c.set_scan_chunk_hook(hold_up_rows(held_first));
+          } else {
+            c.set_row_stealing(false);
+          }
+        };
+      };
+      for (const auto& [model, shape] : cases) {
+        std::unique_ptr<runtime::CompiledModule> b = expect_same_bits(model, shape, two_threads(false), two_threads(true));
+        EXPECT_GT(b->rows_handed_over(), 0) << model << " hidden " << shape.hidden << ", rows from " << held_first
+                                            << " held up, feeders " << feed_bytes << " bytes a call";
+      }
     }
   }
 }
