@@ -531,7 +531,9 @@ class Lowerer {
       RDom r(ranges);
       Var c("chunk");
       Expr row = c * chunk + r[p - 1];
-      Expr clamped = Halide::min(row, outer - 1);
+      // Clamped into the last chunk's rows; with no rows at all (no time steps), to an empty range, not
+      // to row -1 (which bounds inference then required of an empty buffer: a failed kernel).
+      Expr clamped = Halide::min(row, Halide::max(outer - 1, 0));
       std::vector<Expr> ia{v[1]}, ib{v[0]};
       for (int j = 0; j + 1 < p; ++j) {
         ia.push_back(r[j]);

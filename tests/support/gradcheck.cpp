@@ -29,7 +29,7 @@ Values random_inputs(const ir::Function& forward, const std::map<std::string, in
     int64_t time = dims.count("time") ? dims.at("time") : 1;
     for (int64_t k = 0; k < x.size(); ++k) {
       if (name == "lengths") {
-        x[k] = k == 0 ? time : 1 + static_cast<int64_t>(gen() % time);
+        x[k] = k == 0 || time == 0 ? time : 1 + static_cast<int64_t>(gen() % time);  // no steps: all 0
       } else if (name == "labels") {
         x[k] = static_cast<int64_t>(gen() % classes);
       } else if (name == "seed") {

@@ -14,7 +14,7 @@ namespace rnnc::testing {
 
 using Values = std::vector<runtime::Value<double>>;
 
-// Random inputs for @forward: floats N(0, 1), lengths in [1, time] (the first row full), token ids in
+// Random inputs for @forward: floats N(0, 1), lengths in [1, time] (the first row full; 0 at time 0), token ids in
 // [0, vocab), labels in [0, classes), seed fixed. `dims` binds symbolic dims (time, batch).
 Values random_inputs(const ir::Function& forward, const std::map<std::string, int64_t>& dims, std::mt19937& gen,
                      int64_t vocab = 0, int64_t classes = 0);

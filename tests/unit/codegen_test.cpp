@@ -419,6 +419,21 @@ TEST(CodegenRowStealing, UnrolledScansHandedOverMatchTheReference) {
   }
 }
 
+// A scan of no steps (time 0) on two row threads with rows free to move: no chunk runs, so no range is
+// ever handed over or waited for; the results are the initial carries, and the gradients zeros (for
+// the weights) or the cotangents passed straight back (for the initial state), as the reference has them.
+TEST(CodegenRowStealing, ScansOfNoStepsMatchTheReference) {
+  for (const char* model : {"lstm", "gru"}) {
+    for (bool lengths : {false, true}) {
+      int64_t handed_over = -1;
+      check_training(
+          model, {5, 7, 50, 0, 2, false, lengths}, 2500, [](runtime::CompiledModule& c) { c.set_row_threads(2); }, "",
+          [&](const runtime::CompiledModule& c) { handed_over = c.rows_handed_over(); });
+      EXPECT_EQ(handed_over, 0) << model << (lengths ? ", lengths" : ", full length");
+    }
+  }
+}
+
 // The logistic and tanh element by element, from -200 to 200 and near zero: both are lowered through exp
 // (lower.cpp), which overflows for the logistic of x < -88 and cancels in tanh near zero; neither may
 // lose precision or give NaN. (It catches a reciprocal estimate that turns 1 / inf into NaN.)
