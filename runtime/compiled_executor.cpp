@@ -130,7 +130,8 @@ Buffer CompiledModule::to_buffer(const Value<float>& value, ir::DType dtype) {
     RNNC_USER_CHECK(dtype == ir::DType::F32) << "a float tensor where " << ir::dtype_name(dtype)
                                              << " is expected (the compiled executor runs f32)";
     Buffer b = make_buffer(ir::DType::F32, dims);
-    std::memcpy(b.data(), t->data.data(), t->data.size() * sizeof(float));
+    // An empty tensor (no time steps) has no data to copy, nor a pointer memcpy may be given.
+    if (!t->data.empty()) std::memcpy(b.data(), t->data.data(), t->data.size() * sizeof(float));
     return b;
   }
   RNNC_USER_CHECK(ir::is_int(dtype)) << "an integer tensor where " << ir::dtype_name(dtype) << " is expected";
