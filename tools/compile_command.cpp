@@ -5,6 +5,7 @@
 #include "codegen/aot.h"
 #include "passes/pipeline.h"
 #include "runtime/execution_plan.h"
+#include "tools/pass_flags.h"
 
 namespace rnnc::cli {
 
@@ -17,6 +18,8 @@ const char* kCompileFlagsHelp = R"(options of 'compile':
   --name NAME          library and namespace name (default: the model's name as a C identifier)
   --emit K[,K…]        also write: ir (the optimised .rnnir and LLVM .ll), llvm, stmt, html, asm,
                        obj, header (Halide's C header of the kernels)
+  --passes=a,b,c       more passes after the --mode pipeline (e.g. unroll=2); the kernels are formed
+                       again after them. The --print-* options print the IR to standard error.
 )";
 
 namespace {
@@ -39,8 +42,14 @@ std::vector<std::string> split_list(const std::string& s) {
 int compile_command(const Args& args, ir::Module module) {
   std::string mode = args.get("mode", "infer");
   if (mode != "train" && mode != "infer") throw UsageError("--mode must be train or infer, got '" + mode + "'");
+  if (args.has("pipeline")) throw UsageError("--pipeline is not an option of 'compile': --mode chooses its pipeline");
   passes::PassManager pm;
   mode == "train" ? passes::add_training_pipeline(pm) : passes::add_inference_pipeline(pm);
+  // The passes asked for run after the pipeline, and the kernels are formed again after them: a pass
+  // such as unroll makes nodes that belong to no kernel yet (compiled as they are, an internal error).
+  // The IR dumps go to standard error: standard output lists the files written.
+  configure_passes(args, pm, &std::cerr);
+  if (args.has("passes")) passes::add_passes(pm, "partition-kernels");
   pm.run(module);
 
   codegen::AotOptions o;

@@ -4,10 +4,12 @@
 //
 // and rnnc_add_model(NAME GENERATOR source.cpp …) links it with this file into a program that runs the
 // pipeline and compiles the model ahead of time, taking the flags of `rnnc compile`.
+#include <set>
 #include <string>
 
 #include "tools/cli.h"
 #include "tools/compile_command.h"
+#include "tools/pass_flags.h"
 
 rnnc::ir::Module rnnc_model();
 
@@ -20,7 +22,9 @@ Builds this program's model with the rnnc DSL and compiles it ahead of time.
 )") + rnnc::cli::kCompileFlagsHelp;
 
 int generator_main(int argc, char** argv) {
-  rnnc::cli::Args args(argc, argv, rnnc::cli::kCompileValuedFlags, {});
+  std::set<std::string> valued = rnnc::cli::kPassValuedFlags;
+  valued.insert(rnnc::cli::kCompileValuedFlags.begin(), rnnc::cli::kCompileValuedFlags.end());
+  rnnc::cli::Args args(argc, argv, valued, rnnc::cli::kPassSwitches);
   if (!args.positional().empty()) throw rnnc::cli::UsageError("unexpected argument '" + args.positional()[0] + "'");
   return rnnc::cli::compile_command(args, rnnc_model());
 }
