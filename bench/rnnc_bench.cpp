@@ -14,7 +14,9 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <random>
+#include <string>
 
 #include "bench/alternating_timer.h"
 #include "bench/anchors.h"
@@ -49,15 +51,15 @@ options:
                      partition-kernels again, as `rnnc compile --passes`
 )";
 
-std::string g_more_passes;  // --passes: run on rnnc's model after its pipeline
+std::optional<std::string> g_more_passes;  // --passes: run on rnnc's model after its pipeline
 
 ir::Module optimized(const Workload& w, bool training) {
   ir::Module m = zoo::build_cell_model(
       w.cell, {.input_size = w.input, .hidden_size = w.hidden, .num_layers = w.layers, .lengths = false});
   passes::PassManager pm;
   training ? passes::add_training_pipeline(pm) : passes::add_inference_pipeline(pm);
-  if (!g_more_passes.empty()) {
-    passes::add_passes(pm, g_more_passes);
+  if (g_more_passes) {
+    passes::add_passes(pm, *g_more_passes);  // an empty or unknown name is an error, as in rnnc compile
     passes::add_passes(pm, "partition-kernels");
   }
   pm.run(m);
@@ -181,7 +183,7 @@ int bench_main(int argc, char** argv) {
   cli::Args args(argc, argv, {"shape", "cell", "layers", "batch", "seq", "input", "hidden", "repeats", "target", "passes"},
                  {"no-onednn", "no-torch", "profile"});
   g_profile = args.has("profile");
-  g_more_passes = args.get("passes");
+  if (args.has("passes")) g_more_passes = args.get("passes");
   int repeats = static_cast<int>(args.get_int("repeats", 5));
   if (repeats < 1) throw cli::UsageError("--repeats must be >= 1");
   std::string target = args.get("target", "host");

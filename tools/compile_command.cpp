@@ -19,7 +19,9 @@ const char* kCompileFlagsHelp = R"(options of 'compile':
   --emit K[,K…]        also write: ir (the optimised .rnnir and LLVM .ll), llvm, stmt, html, asm,
                        obj, header (Halide's C header of the kernels)
   --passes=a,b,c       more passes after the --mode pipeline (e.g. unroll=2); the kernels are formed
-                       again after them. The --print-* options print the IR to standard error.
+                       again after them
+  --print-after-all, --print-before-all, --print-after=P[,Q], --print-before=P[,Q]
+                       print the IR after / before every pass or the named ones, to standard error
 )";
 
 namespace {
