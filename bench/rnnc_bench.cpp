@@ -58,10 +58,8 @@ ir::Module optimized(const Workload& w, bool training) {
       w.cell, {.input_size = w.input, .hidden_size = w.hidden, .num_layers = w.layers, .lengths = false});
   passes::PassManager pm;
   training ? passes::add_training_pipeline(pm) : passes::add_inference_pipeline(pm);
-  if (g_more_passes) {
-    passes::add_passes(pm, *g_more_passes);  // an empty or unknown name is an error, as in rnnc compile
-    passes::add_passes(pm, "partition-kernels");
-  }
+  // An empty or unknown name is an error, as in rnnc compile.
+  if (g_more_passes) passes::add_passes_after_pipeline(pm, *g_more_passes);
   pm.run(m);
   return m;
 }

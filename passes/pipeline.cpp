@@ -96,4 +96,9 @@ void add_passes(PassManager& pm, const std::string& list) {
   }
 }
 
+void add_passes_after_pipeline(PassManager& pm, const std::string& list) {
+  add_passes(pm, list);
+  add_passes(pm, "partition-kernels");
+}
+
 }  // namespace rnnc::passes

@@ -18,6 +18,9 @@ void add_inference_pipeline(PassManager& pm);
 PassPtr create_pass(const std::string& spec);
 // "a,b,c" -> the passes, in order.
 void add_passes(PassManager& pm, const std::string& list);
+// "a,b,c" run after a pipeline, which formed the kernels: the passes, then partition-kernels again (a
+// pass such as unroll makes nodes that belong to no kernel yet; compiled so, an internal error).
+void add_passes_after_pipeline(PassManager& pm, const std::string& list);
 std::vector<std::string> pass_names();
 
 }  // namespace rnnc::passes

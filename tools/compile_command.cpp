@@ -47,11 +47,9 @@ int compile_command(const Args& args, ir::Module module) {
   if (args.has("pipeline")) throw UsageError("--pipeline is not an option of 'compile': --mode chooses its pipeline");
   passes::PassManager pm;
   mode == "train" ? passes::add_training_pipeline(pm) : passes::add_inference_pipeline(pm);
-  // The passes asked for run after the pipeline, and the kernels are formed again after them: a pass
-  // such as unroll makes nodes that belong to no kernel yet (compiled as they are, an internal error).
+  if (args.has("passes")) passes::add_passes_after_pipeline(pm, args.get("passes"));
   // The IR dumps go to standard error: standard output lists the files written.
-  configure_passes(args, pm, &std::cerr);
-  if (args.has("passes")) passes::add_passes(pm, "partition-kernels");
+  configure_printing(args, pm, &std::cerr);
   pm.run(module);
 
   codegen::AotOptions o;

@@ -45,6 +45,10 @@ void configure_passes(const Args& args, passes::PassManager& pm, std::ostream* d
     }
   }
   if (args.has("passes")) passes::add_passes(pm, args.get("passes"));
+  configure_printing(args, pm, dumps);
+}
+
+void configure_printing(const Args& args, passes::PassManager& pm, std::ostream* dumps) {
   passes::PrintOptions print;
   print.after_all = args.has("print-after-all");
   print.before_all = args.has("print-before-all");

@@ -19,5 +19,7 @@ extern const char* kPassFlagsHelp;
 // Fills `pm` from the flags (both --pipeline and --passes may be given: the pipeline runs first) and
 // sets where the IR dumps go.
 void configure_passes(const Args& args, passes::PassManager& pm, std::ostream* dumps);
+// The --print-* flags alone: which IR dumps `pm` prints, to `dumps`.
+void configure_printing(const Args& args, passes::PassManager& pm, std::ostream* dumps);
 
 }  // namespace rnnc::cli
