@@ -217,8 +217,19 @@ class Lowerer {
     for (NodeId n : nodes) {
       // A select-chain concat evaluates every part at every element; one built part by part reads
       // each part once, so its parts can stay inline in their copy loops.
-      const bool every_part = f.op(n) == OpKind::Concat && !concat_by_parts(f, n);
-      for (const Value& v : f.operands(n)) uses[v] += every_part ? 2 : 1;
+      const OpKind op = f.op(n);
+      const bool every_part = op == OpKind::Concat && !concat_by_parts(f, n);
+      // A row-wise op reads its operands in several passes (row sums, then the result): an operand
+      // that other ops make is computed once, not again in every pass. Inlined, a layer-norm LSTM's
+      // inference step computed c_t, and with it three gate activations, in each of its norm's three
+      // passes (kernel_bench infer forward_scan0_step 32 stream: 39 -> 32.5 us). And where a norm's
+      // width is not a multiple of the vector width, its row sums run across rows, the last vector
+      // predicated and compiled apart: inlined activations there rounded differently in that vector,
+      // and a row's bits depended on where a call's rows began (seen at hidden 7 in a trial that had
+      // the backward step recompute c_t; CodegenRowStealing compares the bits).
+      const bool row_passes = op == OpKind::LayerNorm || op == OpKind::LayerNormGrad || op == OpKind::Softmax ||
+                          op == OpKind::SoftmaxGrad || op == OpKind::CrossEntropy || op == OpKind::CrossEntropyGrad;
+      for (const Value& v : f.operands(n)) uses[v] += every_part || row_passes ? 2 : 1;
     }
     for (const Value& v : results) ++uses[v];
     return uses;
