@@ -8,6 +8,7 @@
 //                of invariants are deferred to one reduction after the scan
 #include "passes/autodiff.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -300,12 +301,20 @@ class OuterSweep;
 // The backward of one forward scan: builds the reverse scan's body by sweeping the forward body.
 class BodySweep : public Sweep {
  public:
-  BodySweep(OuterSweep& outer, Function& forward_fn, NodeId scan, Function& bwd_body)
+  // A dry sweep builds a throwaway body and stores nothing: it only records which forward values the
+  // backward body would read (requested()), so that the real sweep can choose what to recompute.
+  enum class Mode { Build, Dry };
+  BodySweep(OuterSweep& outer, Function& forward_fn, NodeId scan, Function& bwd_body, Mode mode = Mode::Build)
       : Sweep(*forward_fn.body(scan), bwd_body, /*body=*/true),
         outer_(outer),
         forward_fn_(forward_fn),
         scan_(scan),
-        layout_(ScanLayout::of(forward_fn, scan)) {}
+        layout_(ScanLayout::of(forward_fn, scan)),
+        dry_(mode == Mode::Dry) {}
+
+  const std::set<Value>& requested() const { return requested_; }
+  // Values the backward body computes again from others it reads, instead of reading them stored.
+  void recompute(std::set<Value> values) { recomputed_ = std::move(values); }
 
   // Body arguments of the backward scan, with the outer values (in @backward) they bind.
   Value add_carry(const TensorType& t, const std::string& name) {
@@ -383,6 +392,8 @@ class BodySweep : public Sweep {
   Function& forward_fn_;
   NodeId scan_;
   ScanLayout layout_;
+  bool dry_;
+  std::set<Value> requested_, recomputed_;
   size_t carries_ = 0;
   std::vector<Value> sequences_, invariants_;
   std::map<Value, Value> memo_;
@@ -444,6 +455,9 @@ Value BodySweep::primal(Value v) {
   };
   if (d.op == OpKind::Constant) {
     p = emit(d.op, {}, d.attrs, {d.types[0]});
+  } else if (dry_ && !recomputed_from_carry(v)) {
+    requested_.insert(v);
+    p = zeros(fwd_.type(v));
   } else if (d.op == OpKind::Arg) {
     size_t index = std::find(fwd_.args().begin(), fwd_.args().end(), v.node) - fwd_.args().begin();
     std::vector<Value> operands = forward_fn_.operands(scan_);
@@ -458,6 +472,10 @@ Value BodySweep::primal(Value v) {
     }
   } else if (recomputed_from_carry(v)) {
     p = emit(OpKind::Tanh, {primal(fwd_.operands(v.node)[0])});
+  } else if (recomputed_.count(v)) {
+    std::vector<Value> operands;
+    for (const Value& u : fwd_.operands(v.node)) operands.push_back(primal(u));
+    p = emit(d.op, operands, d.attrs, {d.types[0]});
   } else {
     p = stored();
   }
@@ -481,6 +499,64 @@ bool BodySweep::recomputed_from_carry(Value v) const {
   return false;
 }
 
+// Forward-body values that the backward body recomputes rather than reading them stored (a [batch, …]
+// store in every forward step and a load in every backward one): values the backward reads
+// (`requested`) that a few cheap ops make from what it reads anyway: stored values, the step's
+// sequences and invariants, constants. A GRU's 1 - z (the backward reads z) and a layer-norm LSTM's c_t
+// before its norm (f·c + i·g, all four read) are such values (ab-bench, GRU training 0.982 and 0.985,
+// 4 of 4 and 4 of 5 pairs). Cheap means arithmetic, slices, concats and layer norms, not activations:
+// with its four gates recomputed from its products' norms (which the backward reads), the layer-norm
+// LSTM's backward step took 50-57 us instead of 43 (kernel_bench, 32 rows), more than their loads cost.
+// A value made through a product (a plain LSTM's gates, from h·W_hh) stays stored, and a carry's next
+// value too: the forward scan keeps it in the carry's history (compiled_executor.cpp, stack_carries),
+// and an LSTM recomputing c_t instead of reading it back trained slower (ab-bench S 1.034).
+std::set<Value> values_to_recompute(const Function& body, const ScanLayout& l, const std::set<Value>& requested) {
+  constexpr size_t kMaxOps = 8;  // new ops per recomputed value: a few passes over a step's rows
+  auto cheap = [&](Value u) {
+    const OpKind op = body.op(u.node);
+    return body.node(u.node).types.size() == 1 &&
+           (op == OpKind::Neg || op == OpKind::Relu || ir::is_binary_elementwise(op) || op == OpKind::Slice ||
+            op == OpKind::Concat || op == OpKind::LayerNorm || op == OpKind::BroadcastLike);
+  };
+  std::set<Value> carried;
+  const std::vector<Value> yields = body.results();
+  for (int64_t i = 0; i < l.carries; ++i) carried.insert(yields[l.carry_result(i)]);
+  std::set<Value> stored = requested, recomputed;
+  // Read without a store of its own: a constant, a sequence or an invariant, a stored or recomputed value.
+  auto available = [&](Value u) {
+    const OpKind op = body.op(u.node);
+    if (op == OpKind::Constant) return true;
+    if (op == OpKind::Arg) {
+      const auto& args = body.args();
+      if (std::find(args.begin(), args.end(), u.node) - args.begin() >= l.carries) return true;
+    }
+    return stored.count(u) > 0 || recomputed.count(u) > 0;
+  };
+  // In topological order: when a value is considered, what it is made of is settled.
+  for (NodeId n : body.topological_order()) {
+    const Value v{n, 0};
+    if (!requested.count(v) || carried.count(v) || !cheap(v)) continue;
+    std::set<Value> ops{v};
+    std::vector<Value> todo{v};
+    bool ok = true;
+    while (ok && !todo.empty()) {
+      const Value w = todo.back();
+      todo.pop_back();
+      for (const Value& u : body.operands(w.node)) {
+        if (available(u) || ops.count(u)) continue;
+        ok = cheap(u) && ops.size() < kMaxOps;
+        if (!ok) break;
+        ops.insert(u);
+        todo.push_back(u);
+      }
+    }
+    if (!ok) continue;
+    stored.erase(v);
+    recomputed.insert(ops.begin(), ops.end());
+  }
+  return recomputed;
+}
+
 void OuterSweep::scan_vjp(NodeId scan) {
   ScanLayout l = ScanLayout::of(fwd_, scan);
   if (l.unroll != 1) unsupported(fwd_, scan, "an unrolled scan (unroll after autodiff)");
@@ -502,19 +578,30 @@ void OuterSweep::scan_vjp(NodeId scan) {
   // final carries.
   std::vector<Value> carry_inits;
   for (int64_t i = 0; i < l.carries; ++i) {
-    const TensorType& t = fwd_.type(Value{scan, l.carry_result(i)});
     auto c = cotangent(Value{scan, l.carry_result(i)});
-    carry_inits.push_back(c ? *c : zeros(t));
-    Value d_carry = sweep.add_carry(t, "d_" + fbody.value_name(fbody.arg(i)));
-    sweep.seed(fresults[i], d_carry);
+    carry_inits.push_back(c ? *c : zeros(fwd_.type(Value{scan, l.carry_result(i)})));
   }
-  // Sequences: the cotangents of the step outputs that have one.
-  for (int64_t o = 0; o < original_outputs; ++o) {
-    auto c = cotangent(Value{scan, l.output_result(o)});
-    if (!c) continue;
-    Value d_out = sweep.add_sequence(*c, fbody.type(fresults[l.body_output(o)]), "d_out" + std::to_string(o));
-    sweep.seed(fresults[l.body_output(o)], d_out);
+  // A body sweep starts from the cotangents of the carries and of the step outputs that have one.
+  auto seed = [&](BodySweep& s) {
+    for (int64_t i = 0; i < l.carries; ++i) {
+      s.seed(fresults[i], s.add_carry(fwd_.type(Value{scan, l.carry_result(i)}), "d_" + fbody.value_name(fbody.arg(i))));
+    }
+    for (int64_t o = 0; o < original_outputs; ++o) {
+      auto c = cotangent(Value{scan, l.output_result(o)});
+      if (!c) continue;
+      const Value y = fresults[l.body_output(o)];
+      s.seed(y, s.add_sequence(*c, fbody.type(y), "d_out" + std::to_string(o)));
+    }
+  };
+  {
+    // What the backward body reads decides what it can recompute from what it reads anyway.
+    Function scratch("dry");
+    BodySweep dry(*this, fwd_, scan, scratch, BodySweep::Mode::Dry);
+    seed(dry);
+    dry.run();
+    sweep.recompute(values_to_recompute(fbody, l, dry.requested()));
   }
+  seed(sweep);
   sweep.run();
 
   // Yield: the carries' cotangents at the start of each step, then the sequences' cotangents, then the
