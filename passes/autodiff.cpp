@@ -313,6 +313,9 @@ class BodySweep : public Sweep {
         dry_(mode == Mode::Dry) {}
 
   const std::set<Value>& requested() const { return requested_; }
+  // Of those, the factors of invariants' gradients that the sum after the scan would read straight from
+  // the stacked forward values (Factor::outside): recomputed, they would be stored by the backward scan.
+  const std::set<Value>& read_after_scan() const { return read_after_scan_; }
   // Values the backward body computes again from others it reads, instead of reading them stored.
   void recompute(std::set<Value> values) { recomputed_ = std::move(values); }
 
@@ -380,6 +383,9 @@ class BodySweep : public Sweep {
 
  private:
   Factor factor(Value v, bool may_read_outside) {
+    if (dry_ && may_read_outside) {
+      if (auto it = dry_stand_ins_.find(v); it != dry_stand_ins_.end()) read_after_scan_.insert(it->second);
+    }
     if (may_read_outside && out_.op(v.node) == OpKind::Arg) {
       size_t index = std::find(out_.args().begin(), out_.args().end(), v.node) - out_.args().begin();
       if (index >= carries_ && index < carries_ + sequences_.size()) return {true, sequences_[index - carries_], 0};
@@ -393,7 +399,8 @@ class BodySweep : public Sweep {
   NodeId scan_;
   ScanLayout layout_;
   bool dry_;
-  std::set<Value> requested_, recomputed_;
+  std::set<Value> requested_, read_after_scan_, recomputed_;
+  std::map<Value, Value> dry_stand_ins_;  // dry: the stand-in in the scratch body -> the forward value
   size_t carries_ = 0;
   std::vector<Value> sequences_, invariants_;
   std::map<Value, Value> memo_;
@@ -458,6 +465,7 @@ Value BodySweep::primal(Value v) {
   } else if (dry_ && !recomputed_from_carry(v)) {
     requested_.insert(v);
     p = zeros(fwd_.type(v));
+    dry_stand_ins_[p] = v;
   } else if (d.op == OpKind::Arg) {
     size_t index = std::find(fwd_.args().begin(), fwd_.args().end(), v.node) - fwd_.args().begin();
     std::vector<Value> operands = forward_fn_.operands(scan_);
@@ -507,10 +515,13 @@ bool BodySweep::recomputed_from_carry(Value v) const {
 // 4 of 4 and 4 of 5 pairs). Cheap means arithmetic, slices, concats and layer norms, not activations:
 // with its four gates recomputed from its products' norms (which the backward reads), the layer-norm
 // LSTM's backward step took 50-57 us instead of 43 (kernel_bench, 32 rows), more than their loads cost.
-// A value made through a product (a plain LSTM's gates, from h·W_hh) stays stored, and a carry's next
-// value too: the forward scan keeps it in the carry's history (compiled_executor.cpp, stack_carries),
-// and an LSTM recomputing c_t instead of reading it back trained slower (ab-bench S 1.034).
-std::set<Value> values_to_recompute(const Function& body, const ScanLayout& l, const std::set<Value>& requested) {
+// A value made through a product (a plain LSTM's gates, from h·W_hh) stays stored. So do a carry's
+// next value (the forward scan keeps it in the carry's history, compiled_executor.cpp, stack_carries;
+// an LSTM recomputing c_t instead of reading it back trained slower, ab-bench S 1.034), a step output
+// (yielded anyway), and a weight gradient's factor that the sum after the scan reads stacked
+// (recomputed, it would be stored by the backward scan instead).
+std::set<Value> values_to_recompute(const Function& body, const ScanLayout& l, const std::set<Value>& requested,
+                                    const std::set<Value>& read_after_scan) {
   constexpr size_t kMaxOps = 8;  // new ops per recomputed value: a few passes over a step's rows
   auto cheap = [&](Value u) {
     const OpKind op = body.op(u.node);
@@ -518,9 +529,10 @@ std::set<Value> values_to_recompute(const Function& body, const ScanLayout& l, c
            (op == OpKind::Neg || op == OpKind::Relu || ir::is_binary_elementwise(op) || op == OpKind::Slice ||
             op == OpKind::Concat || op == OpKind::LayerNorm || op == OpKind::BroadcastLike);
   };
-  std::set<Value> carried;
-  const std::vector<Value> yields = body.results();
-  for (int64_t i = 0; i < l.carries; ++i) carried.insert(yields[l.carry_result(i)]);
+  // Stored whatever they are made of: what the forward scan yields anyway (carries' next values, step
+  // outputs) and what the sum after the scan reads stacked.
+  std::set<Value> kept = read_after_scan;
+  for (const Value& y : body.results()) kept.insert(y);
   std::set<Value> stored = requested, recomputed;
   // Read without a store of its own: a constant, a sequence or an invariant, a stored or recomputed value.
   auto available = [&](Value u) {
@@ -535,7 +547,7 @@ std::set<Value> values_to_recompute(const Function& body, const ScanLayout& l, c
   // In topological order: when a value is considered, what it is made of is settled.
   for (NodeId n : body.topological_order()) {
     const Value v{n, 0};
-    if (!requested.count(v) || carried.count(v) || !cheap(v)) continue;
+    if (!requested.count(v) || kept.count(v) || !cheap(v)) continue;
     std::set<Value> ops{v};
     std::vector<Value> todo{v};
     bool ok = true;
@@ -599,7 +611,7 @@ void OuterSweep::scan_vjp(NodeId scan) {
     BodySweep dry(*this, fwd_, scan, scratch, BodySweep::Mode::Dry);
     seed(dry);
     dry.run();
-    sweep.recompute(values_to_recompute(fbody, l, dry.requested()));
+    sweep.recompute(values_to_recompute(fbody, l, dry.requested(), dry.read_after_scan()));
   }
   seed(sweep);
   sweep.run();
