@@ -10,11 +10,17 @@ namespace {
 
 using Claim = RowStealing::Claim;
 
-// Waits until `n` parts wait in next() without a grant (what keep() looks at); fails after 10 s.
-void until_waiting(const RowStealing& s, int n) {
+// Waits until `n` parts wait in next() without a grant (what keep() looks at). After 10 s it fails and
+// stops `s`, which releases any part still in next(): the caller's join() then returns and the test
+// fails, rather than hanging.
+void until_waiting(RowStealing& s, int n) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (s.waiting() < n) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << n << " part(s) never waited for rows";
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ADD_FAILURE() << n << " part(s) never waited for rows";
+      s.stop();
+      return;
+    }
     std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
 }
