@@ -362,7 +362,7 @@ void matmul_schedule(const FuncsByName& reached, const FuncRoles::MatMul& mm, in
   if (k_unroll > 1) update.unroll(ki);
 }
 
-// A reduction along each row (a layer norm's row mean and variance, their gradients' row sums). Over
+// A reduction along each row (a layer norm's row sums, a tuple of two in one pass, and its gradient's). Over
 // one static extent that is a multiple of the vector width: summed as `lanes` interleaved partial sums
 // (rfactor), a dense vector load per step; then each row adds its lanes. Left alone, each row is one
 // scalar chain of dependent adds (4 cycles each): three quarters of a layer-norm LSTM step.
@@ -373,7 +373,7 @@ void matmul_schedule(const FuncsByName& reached, const FuncRoles::MatMul& mm, in
 // (runtime/row_stealing.h). (GuardWithIf would also leave such a scalar tail.)
 void reduction_schedule(Func f, int lanes) {
   f.compute_root();
-  if (f.num_update_definitions() != 1 || f.outputs() != 1 || f.dimensions() < 1) return;
+  if (f.num_update_definitions() != 1 || f.dimensions() < 1) return;
   const Var rows = var(f, 0);
   f.vectorize(rows, lanes, TailStrategy::Predicate);
   auto rows_in_lanes = [&] { f.update().vectorize(rows, lanes, TailStrategy::Predicate); };
