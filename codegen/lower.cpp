@@ -727,12 +727,19 @@ class Lowerer {
     return e;
   }
 
+  // Whether row sums over `width` elements take one pass, as a tuple: where the schedule sums them in
+  // vector lanes (a multiple of 16 lanes, at least two vectors: schedule_cpu.cpp, reduction_schedule).
+  // Narrower rows are summed across rows, the last vector predicated and compiled apart; a tuple there
+  // rounded a row's sums differently by where a call's rows began (CodegenRowStealing, hidden 7).
+  static bool one_pass_row_sums(int width) { return width % 16 == 0 && width >= 32; }
+
   // Row statistics over the last (innermost) dim: mean and 1/sqrt(var + eps), from one pass over the
   // row: the sums of x - k and of its square, with k the row's first element. (Two passes, the mean's and
   // then the squared deviations', read the row twice; one layer-norm LSTM step computes three norms,
   // its backward step three again: ab-bench --cell layernorm-lstm, training 0.980, 5 of 5 pairs, with
   // the gradient's two row sums in one pass too.) Shifting by a value of the row keeps the one-pass
   // variance from cancelling when the mean is large against the spread, as it would with k = 0.
+  // Rows too narrow for sums in vector lanes keep two passes (one_pass_row_sums).
   std::pair<Func, Func> row_stats(Func x, const TensorType& t, int R, double eps, const std::string& name) {
     Halide::Type type = halide_type(t.dtype);
     int D = static_cast<int>(t.shape.back().size);
@@ -741,6 +748,19 @@ class Lowerer {
     RDom r(0, D);
     std::vector<Expr> xi{r.x};
     xi.insert(xi.end(), rows_e.begin(), rows_e.end());
+    if (!one_pass_row_sums(D)) {
+      Func total(name + "_total"), mean(name + "_mu"), var(name + "_var"), inv(name + "_inv");
+      total(rows) = Halide::cast(type, 0);
+      total(rows) += x(xi);
+      mean(rows) = total(rows_e) / D;
+      var(rows) = Halide::cast(type, 0);
+      const Expr dev = x(xi) - mean(rows_e);
+      var(rows) += dev * dev;
+      inv(rows) = 1 / Halide::sqrt(var(rows_e) / D + Halide::Internal::make_const(type, eps));
+      roles_.reductions.push_back(total);
+      roles_.reductions.push_back(var);
+      return {mean, inv};
+    }
     std::vector<Expr> first{Expr(0)};
     first.insert(first.end(), rows_e.begin(), rows_e.end());
     Func shift(name + "_shift"), sums(name + "_sums"), mean(name + "_mu"), inv(name + "_inv");
@@ -790,7 +810,18 @@ class Lowerer {
     RDom k(0, D);
     std::vector<Expr> ki{k.x};
     ki.insert(ki.end(), rows.begin(), rows.end());
-    // The sums of g and of g·xhat along each row, in one pass.
+    // The sums of g and of g·xhat along each row, in one pass where the rows are wide enough.
+    if (!one_pass_row_sums(D)) {
+      Func sum_g(r.name() + "_sg"), sum_gx(r.name() + "_sgx");
+      sum_g(rv) = Halide::cast(type, 0);
+      sum_g(rv) += g(ki);
+      sum_gx(rv) = Halide::cast(type, 0);
+      sum_gx(rv) += g(ki) * (x(ki) - mean(rows)) * inv(rows);
+      roles_.reductions.push_back(sum_g);
+      roles_.reductions.push_back(sum_gx);
+      r(v) = (g(idx) - sum_g(rows) / D - xhat * sum_gx(rows) / D) * inv(rows);
+      return r;
+    }
     Func sums(r.name() + "_sums");
     const Expr zero = Halide::cast(type, 0);
     sums(rv) = Halide::Tuple(zero, zero);

@@ -447,11 +447,11 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
   }
 }
 
-// A per-row reduction in a row-mode block (a layer norm's mean and variance, its gradient's sums). Left
-// alone, Halide runs a stage without thread loops on one thread of the block: a chain of D dependent
-// loads per reduction (a layer-norm LSTM's backward step has twelve, 4H long: 640 us a step on an H200).
-// rfactor'ed instead: each of the block's threads sums every T-th element, then one thread adds the T
-// partial sums from shared memory.
+// A per-row reduction in a row-mode block (a layer norm's statistics and its gradient's sums, each a
+// tuple of two sums in one pass). Left alone, Halide runs a stage without thread loops on one thread of
+// the block: a chain of D dependent loads per reduction (a layer-norm LSTM's backward step had twelve,
+// 4H long: 640 us a step on an H200). rfactor'ed instead: each of the block's threads sums every T-th
+// element, then one thread adds the T partial sums from shared memory.
 void row_reduction(Func f, const GroupLoops& loops) {
   const int threads = loops.columns_per_block;
   if (threads < 2) return;

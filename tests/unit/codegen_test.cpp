@@ -4,6 +4,7 @@
 // float32; norm-wise relative error < 1e-4 per result.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <functional>
 #include <set>
 #include <thread>
@@ -462,6 +463,45 @@ TEST(CodegenActivations, MatchTheReferenceFromHugeToTiny) {
       // Values under float's normal range (the logistic far below zero) are compared absolutely.
       EXPECT_NEAR(g[i], w[i], 1e-5 * std::max(std::abs(w[i]), 1e-25))
           << (o == 0 ? "sigmoid(" : "tanh(") << xs[i] << ")";
+    }
+  }
+}
+
+// A layer norm's statistics come from one pass over the row, the sums of x - k and of its square with k
+// the row's first element (lower.cpp, row_stats): rows far from zero against their spread, tiny ones,
+// and a constant one must normalise as the reference's two-pass mean and variance do. (With k = 0 the
+// rows around 1e4 lose every digit of their variance to cancellation.) At 48 columns (one pass) and at
+// 7 (two passes: lower.cpp, one_pass_row_sums).
+TEST(CodegenLayerNorm, OnePassStatisticsHoldFarFromZero) {
+  for (int64_t width : {48, 7}) {
+    dsl::Model model("norm");
+    dsl::Expr x = model.input("x", ir::DType::F32, {ir::batch_dim(), ir::Dim::fixed(width)});
+    model.output("y", layer_norm(x));
+    ir::Module m = optimized(model.finish(), /*training=*/false);
+    runtime::CompiledModule compiled(m);
+    compiled.load(codegen::jit_compile(compiled.plan()));
+    runtime::ReferenceExecutor<double> reference(m);
+    const double offsets[] = {1e4, -3e3, 1e2, 0, 0, 5};
+    const double spreads[] = {1, 0.5, 1e-2, 1, 1e-3, 0};  // the last row constant
+    const int rows = 6;
+    Tensor<float> xs({rows, width});
+    for (int r = 0; r < rows; ++r) {
+      for (int64_t c = 0; c < width; ++c) {
+        xs[r * width + c] = static_cast<float>(offsets[r] + spreads[r] * std::sin(1.7 * static_cast<double>(c) + r));
+      }
+    }
+    const Tensor<float> got = std::get<Tensor<float>>(compiled.run("forward", {xs})[0]);
+    const Tensor<double> want = std::get<Tensor<double>>(
+        reference.run("forward", {Tensor<double>(xs.shape, std::vector<double>(xs.data.begin(), xs.data.end()))})[0]);
+    for (int64_t i = 0; i < got.size(); ++i) {
+      // Centring a row rounds its mean to a float near the offset, as any float layer norm does: up to an
+      // ulp of the offset over sigma (sigma of the sine is spread / sqrt 2). A one-pass variance that
+      // cancelled would be off by orders of magnitude more.
+      const int row = static_cast<int>(i / width);
+      const double centring = spreads[row] > 0 ? 2 * 1.2e-7 * std::abs(offsets[row]) / (spreads[row] / std::sqrt(2.0)) : 0;
+      EXPECT_NEAR(got[i], want[i], 1e-4 * std::max(std::abs(want[i]), 1.0) + centring)
+          << "width " << width << ", element " << i << ", row " << i / width << " (offset " << offsets[i / width] << ", spread "
+          << spreads[i / width] << ")";
     }
   }
 }
