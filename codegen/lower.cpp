@@ -748,33 +748,35 @@ class Lowerer {
     RDom r(0, D);
     std::vector<Expr> xi{r.x};
     xi.insert(xi.end(), rows_e.begin(), rows_e.end());
-    if (!one_pass_row_sums(D)) {
-      Func total(name + "_total"), mean(name + "_mu"), var(name + "_var"), inv(name + "_inv");
-      total(rows) = Halide::cast(type, 0);
+    const Expr zero = Halide::cast(type, 0);
+    Func mean(name + "_mu"), inv(name + "_inv");
+    Expr var;
+    if (one_pass_row_sums(D)) {
+      std::vector<Expr> first{Expr(0)};
+      first.insert(first.end(), rows_e.begin(), rows_e.end());
+      Func shift(name + "_shift"), sums(name + "_sums");
+      shift(rows) = x(first);
+      sums(rows) = Halide::Tuple(zero, zero);
+      const Expr dev = x(xi) - shift(rows_e);
+      sums(rows) = Halide::Tuple(sums(rows_e)[0] + dev, sums(rows_e)[1] + dev * dev);
+      const Expr mean_dev = sums(rows_e)[0] / D;
+      mean(rows) = shift(rows_e) + mean_dev;
+      // Rounding can leave the difference a hair below zero for a constant row.
+      var = Halide::max(sums(rows_e)[1] / D - mean_dev * mean_dev, zero);
+      roles_.reductions.push_back(sums);
+    } else {
+      Func total(name + "_total"), squares(name + "_var");
+      total(rows) = zero;
       total(rows) += x(xi);
       mean(rows) = total(rows_e) / D;
-      var(rows) = Halide::cast(type, 0);
+      squares(rows) = zero;
       const Expr dev = x(xi) - mean(rows_e);
-      var(rows) += dev * dev;
-      inv(rows) = 1 / Halide::sqrt(var(rows_e) / D + Halide::Internal::make_const(type, eps));
+      squares(rows) += dev * dev;
+      var = squares(rows_e) / D;
       roles_.reductions.push_back(total);
-      roles_.reductions.push_back(var);
-      return {mean, inv};
+      roles_.reductions.push_back(squares);
     }
-    std::vector<Expr> first{Expr(0)};
-    first.insert(first.end(), rows_e.begin(), rows_e.end());
-    Func shift(name + "_shift"), sums(name + "_sums"), mean(name + "_mu"), inv(name + "_inv");
-    shift(rows) = x(first);
-    const Expr zero = Halide::cast(type, 0);
-    sums(rows) = Halide::Tuple(zero, zero);
-    const Expr dev = x(xi) - shift(rows_e);
-    sums(rows) = Halide::Tuple(sums(rows_e)[0] + dev, sums(rows_e)[1] + dev * dev);
-    const Expr mean_dev = sums(rows_e)[0] / D;
-    mean(rows) = shift(rows_e) + mean_dev;
-    // Rounding can leave the difference a hair below zero for a constant row.
-    const Expr var = Halide::max(sums(rows_e)[1] / D - mean_dev * mean_dev, zero);
     inv(rows) = 1 / Halide::sqrt(var + Halide::Internal::make_const(type, eps));
-    roles_.reductions.push_back(sums);
     return {mean, inv};
   }
 
@@ -811,24 +813,28 @@ class Lowerer {
     std::vector<Expr> ki{k.x};
     ki.insert(ki.end(), rows.begin(), rows.end());
     // The sums of g and of g·xhat along each row, in one pass where the rows are wide enough.
-    if (!one_pass_row_sums(D)) {
-      Func sum_g(r.name() + "_sg"), sum_gx(r.name() + "_sgx");
-      sum_g(rv) = Halide::cast(type, 0);
-      sum_g(rv) += g(ki);
-      sum_gx(rv) = Halide::cast(type, 0);
-      sum_gx(rv) += g(ki) * (x(ki) - mean(rows)) * inv(rows);
-      roles_.reductions.push_back(sum_g);
-      roles_.reductions.push_back(sum_gx);
-      r(v) = (g(idx) - sum_g(rows) / D - xhat * sum_gx(rows) / D) * inv(rows);
-      return r;
-    }
-    Func sums(r.name() + "_sums");
     const Expr zero = Halide::cast(type, 0);
-    sums(rv) = Halide::Tuple(zero, zero);
-    const Expr gk = g(ki);
-    sums(rv) = Halide::Tuple(sums(rows)[0] + gk, sums(rows)[1] + gk * (x(ki) - mean(rows)) * inv(rows));
-    roles_.reductions.push_back(sums);
-    r(v) = (g(idx) - sums(rows)[0] / D - xhat * sums(rows)[1] / D) * inv(rows);
+    const Expr gxhat = g(ki) * (x(ki) - mean(rows)) * inv(rows);
+    Expr sum_g, sum_gx;
+    if (one_pass_row_sums(D)) {
+      Func sums(r.name() + "_sums");
+      sums(rv) = Halide::Tuple(zero, zero);
+      sums(rv) = Halide::Tuple(sums(rows)[0] + g(ki), sums(rows)[1] + gxhat);
+      roles_.reductions.push_back(sums);
+      sum_g = sums(rows)[0];
+      sum_gx = sums(rows)[1];
+    } else {
+      Func sg(r.name() + "_sg"), sgx(r.name() + "_sgx");
+      sg(rv) = zero;
+      sg(rv) += g(ki);
+      sgx(rv) = zero;
+      sgx(rv) += gxhat;
+      roles_.reductions.push_back(sg);
+      roles_.reductions.push_back(sgx);
+      sum_g = sg(rows);
+      sum_gx = sgx(rows);
+    }
+    r(v) = (g(idx) - sum_g / D - xhat * sum_gx / D) * inv(rows);
     return r;
   }
 

@@ -41,6 +41,11 @@ struct Grad {
   static Grad matmul_ta(Value a, Value b) { return {Kind::MatmulTA, a, b}; }
 };
 
+// Where argument node n stands among f's arguments.
+size_t arg_index(const Function& f, NodeId n) {
+  return static_cast<size_t>(std::find(f.args().begin(), f.args().end(), n) - f.args().begin());
+}
+
 [[noreturn]] void unsupported(const Function& f, NodeId n, const std::string& why) {
   throw_user_error("autodiff: cannot differentiate " + describe_node(f, n) + ": " + why);
 }
@@ -387,7 +392,7 @@ class BodySweep : public Sweep {
       if (auto it = dry_stand_ins_.find(v); it != dry_stand_ins_.end()) read_after_scan_.insert(it->second);
     }
     if (may_read_outside && out_.op(v.node) == OpKind::Arg) {
-      size_t index = std::find(out_.args().begin(), out_.args().end(), v.node) - out_.args().begin();
+      const size_t index = arg_index(out_, v.node);
       if (index >= carries_ && index < carries_ + sequences_.size()) return {true, sequences_[index - carries_], 0};
     }
     step_outputs.push_back(v);
@@ -467,7 +472,7 @@ Value BodySweep::primal(Value v) {
     p = zeros(fwd_.type(v));
     dry_stand_ins_[p] = v;
   } else if (d.op == OpKind::Arg) {
-    size_t index = std::find(fwd_.args().begin(), fwd_.args().end(), v.node) - fwd_.args().begin();
+    const size_t index = arg_index(fwd_, v.node);
     std::vector<Value> operands = forward_fn_.operands(scan_);
     if (index < static_cast<size_t>(layout_.carries)) {
       p = stored();  // the carry at the start of each step
@@ -538,10 +543,7 @@ std::set<Value> values_to_recompute(const Function& body, const ScanLayout& l, c
   auto available = [&](Value u) {
     const OpKind op = body.op(u.node);
     if (op == OpKind::Constant) return true;
-    if (op == OpKind::Arg) {
-      const auto& args = body.args();
-      if (std::find(args.begin(), args.end(), u.node) - args.begin() >= l.carries) return true;
-    }
+    if (op == OpKind::Arg && arg_index(body, u.node) >= static_cast<size_t>(l.carries)) return true;
     return stored.count(u) > 0 || recomputed.count(u) > 0;
   };
   // In topological order: when a value is considered, what it is made of is settled.
