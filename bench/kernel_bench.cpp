@@ -1,5 +1,7 @@
 // Times one compiled kernel in isolation (min over batches of calls): for schedule work.
-//   [CELL=gru] [T=steps] [HIDDEN=n] [TARGET=host-profile] kernel_bench [infer|train] [kernel-substring] [batch] [stream]
+//   [CELL=gru] [T=steps] [HIDDEN=n] [TARGET=host-profile] kernel_bench [infer|train] [kernel] [batch] [stream]
+// `kernel` picks the kernels whose names end in "_<kernel>" (backward_k1: lstm_backward_k1, not k19), or,
+// where none does, those whose names contain it (scan: every step kernel).
 #include <HalideBuffer.h>
 
 #include <algorithm>
@@ -35,8 +37,14 @@ int main(int argc, char** argv) {
   const std::string mode = getenv("STREAM") ? getenv("STREAM") : "";  // which buffers are fresh per call
   // GPU kernels read their weights as they are, CPU kernels some as panels (runtime/weight_panels.h).
   const bool gpu_target = target.find("cuda") != std::string::npos;
+  auto named = [&](const std::string& name) {
+    return name == pick || (name.size() > pick.size() && name.compare(name.size() - pick.size(), pick.size(), pick) == 0 &&
+                            name[name.size() - pick.size() - 1] == '_');
+  };
+  bool any_named = false;
+  for (const runtime::KernelSpec& spec : cm.plan().kernels()) any_named |= named(spec.name);
   for (const runtime::KernelSpec& spec : cm.plan().kernels()) {
-    if (spec.name.find(pick) == std::string::npos) continue;
+    if (any_named ? !named(spec.name) : spec.name.find(pick) == std::string::npos) continue;
     auto make = [&](const ir::TensorType& t) {
       std::vector<int> sizes;
       for (int d = t.rank() - 1; d >= 0; --d) sizes.push_back(t.shape[d].is_symbolic() ? dims.at(t.shape[d].symbol) : t.shape[d].size);
