@@ -60,6 +60,7 @@ int main(int argc, char** argv) {
     std::vector<std::vector<Buffer>> all(sets);
     std::vector<std::vector<void*>> all_args(sets);
     int32_t t = 0;
+    const bool hot_carries = (mode == "seq" || mode == "seqin") && spec.step;
     for (int s = 0; s < sets; ++s) {
       std::vector<Buffer>& bufs = all[s];
       for (size_t i = 0; i < spec.inputs.size(); ++i) {
@@ -70,8 +71,9 @@ int main(int argc, char** argv) {
         // STREAM=out: the step inputs stay cache-hot too, only the outputs are fresh (to tell the two apart);
         // STREAM=in<i>: input i and the outputs are fresh, the other inputs hot (which input costs what).
         // STREAM=seq: a step's carries stay hot (as the executor's two carry buffers do), its sequences
-        // are fresh: the closest to a real scan.
-        bool shared = !per_step || mode == "out" || (mode == "seq" && spec.step && static_cast<int64_t>(i) < spec.carries) ||
+        // are fresh: the closest to a real scan. STREAM=seqin: the same with the step's sequence outputs
+        // hot too, so that seq - seqin is what its stores into fresh memory cost.
+        bool shared = !per_step || mode == "out" || (hot_carries && static_cast<int64_t>(i) < spec.carries) ||
                       (mode.rfind("in", 0) == 0 && mode != "in" + std::to_string(i));
         if (s > 0 && shared) {
           bufs.push_back(all[0][i]);
@@ -82,9 +84,8 @@ int main(int argc, char** argv) {
         }
       }
       if (spec.masked) bufs.push_back(make(ir::TensorType{ir::DType::I32, {ir::batch_dim()}}));
-      const bool hot_carries = mode == "seq" && spec.step;
       for (size_t o = 0; o < spec.outputs.size(); ++o) {
-        const bool hot = s > 0 && hot_carries && static_cast<int64_t>(o) < spec.carries;
+        const bool hot = s > 0 && hot_carries && (static_cast<int64_t>(o) < spec.carries || mode == "seqin");
         bufs.push_back(hot ? all[0][spec.inputs.size() + (spec.masked ? 1 : 0) + o] : make(spec.function->type(spec.outputs[o])));
       }
       const size_t n_in = spec.inputs.size() + (spec.masked ? 1 : 0);
