@@ -2,15 +2,17 @@
 # Builds what scripts/gpu-check.sh runs on a GPU machine that has no Halide or LLVM: gpu_test (the zoo,
 # CUDA forward + backward against the reference executor) and gpu_bench (training step at the benchmark
 # shapes), AOT-compiled here and linked so that they need only glibc and libstdc++ (newest symbol versions
-# in MANIFEST: GLIBC 2.34, GLIBCXX 3.4.29 from Debian 12's gcc; Ubuntu 22.04 has both) and, loaded at run
-# time, the CUDA driver. The binaries are gzipped (the PTX text in them compresses about 5x);
+# in MANIFEST: GLIBC 2.34, GLIBCXX 3.4.30 from Debian 12's gcc 12, std::condition_variable::wait; Ubuntu
+# 22.04 has both, glibc 2.35 and gcc 12's libstdc++) and, loaded at run time, the CUDA driver. (Linked
+# statically, libstdc++ and libgcc would need GLIBC 2.36: arc4random, for std::random_device.) The binaries are gzipped (the PTX text in them compresses about 5x);
 # scripts/gpu-check.sh unpacks them.
 #
 #   scripts/build-gpu-bundle.sh [BUILD_DIR] [OUT_DIR]     (defaults: build-gpu, build-gpu-bundle)
 #
 # BUILD_DIR is configured with RNNC_GPU_BENCH=ON (an existing build tree keeps its other settings).
-# The bundle must stay under 64 MiB; the script fails if it is bigger or if a binary needs Halide, LLVM,
-# Boost or GoogleTest shared libraries.
+# The bundle must stay under 64 MiB; the script fails if it is bigger, if a binary needs Halide, LLVM,
+# Boost or GoogleTest shared libraries, or symbol versions newer than Ubuntu 22.04's (GLIBC 2.35, GLIBCXX
+# 3.4.30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-gpu}
@@ -47,6 +49,14 @@ for b in gpu_test gpu_bench; do
     ldd "$out/bin/$b" >&2
     bad=1
   fi
+  for have in GLIBC_2.35 GLIBCXX_3.4.30; do
+    lib=${have%_*}
+    newest=$(objdump -T "$out/bin/$b" | grep -o "${lib}_[0-9.]*" | sort -uV | tail -1)
+    if [ -n "$newest" ] && [ "$(printf '%s\n' "$newest" "$have" | sort -V | tail -1)" != "$have" ]; then
+      echo "build-gpu-bundle: $b needs $newest, newer than the $have a GPU machine (Ubuntu 22.04) has" >&2
+      bad=1
+    fi
+  done
 done
 gzip -9 "$out/bin/gpu_test" "$out/bin/gpu_bench"
 size=$(du -sm "$out" | cut -f1)
