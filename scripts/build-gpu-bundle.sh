@@ -4,8 +4,8 @@
 # shapes), AOT-compiled here and linked so that they need only glibc and libstdc++ (newest symbol versions
 # in MANIFEST: GLIBC 2.34, GLIBCXX 3.4.30 from Debian 12's gcc 12, std::condition_variable::wait; Ubuntu
 # 22.04 has both, glibc 2.35 and gcc 12's libstdc++) and, loaded at run time, the CUDA driver. (Linked
-# statically, libstdc++ and libgcc would need GLIBC 2.36: arc4random, for std::random_device.) The binaries are gzipped (the PTX text in them compresses about 5x);
-# scripts/gpu-check.sh unpacks them.
+# statically, libstdc++ and libgcc would need GLIBC 2.36: arc4random, for std::random_device.) The
+# binaries are gzipped (the PTX text in them compresses about 5x); scripts/gpu-check.sh unpacks them.
 #
 #   scripts/build-gpu-bundle.sh [BUILD_DIR] [OUT_DIR]     (defaults: build-gpu, build-gpu-bundle)
 #
@@ -33,13 +33,16 @@ done
 cp bench/gpu/gpu_compare.py bench/torch_rnn.py "$out/bench/"
 
 bad=0
+# The newest version of library $2's symbols (GLIBC, GLIBCXX) that binary $1 needs, e.g. GLIBC_2.34.
+newest() { objdump -T "$1" | grep -o "$2_[0-9.]*" | sort -uV | tail -1; }
+
 {
   echo "rnnc GPU bundle: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- codegen runtime tests/gpu bench/gpu || echo ' (with uncommitted changes)'), built $(date -u +%Y-%m-%dT%H:%MZ) on $(uname -m)"
   echo "gpu_test targets: $(grep -o '// x86-64[^ ]*' "$build/tests/gpu/gpu_rnn_tanh.rnnc/gpu_rnn_tanh.h" | cut -c4- | tr '\n' ' ')"
   echo "gpu_bench targets: $(grep -o '// x86-64[^ ]*' "$build/bench/gpu/bench_lstm_h128.rnnc/bench_lstm_h128.h" | cut -c4- | tr '\n' ' ')"
   for b in gpu_test gpu_bench; do
     echo "$b needs: $(ldd "$out/bin/$b" | awk '{print $1}' | grep -v vdso | tr '\n' ' ')"
-    echo "$b newest symbol versions: $(objdump -T "$out/bin/$b" | grep -o 'GLIBC_[0-9.]*\|GLIBCXX_[0-9.]*' | sort -uV | awk -F_ '{v[$1]=$0} END {print v["GLIBC"], v["GLIBCXX"]}')"
+    echo "$b newest symbol versions: $(newest "$out/bin/$b" GLIBC) $(newest "$out/bin/$b" GLIBCXX)"
   done
 } > "$out/MANIFEST"
 cat "$out/MANIFEST"
@@ -50,10 +53,9 @@ for b in gpu_test gpu_bench; do
     bad=1
   fi
   for have in GLIBC_2.35 GLIBCXX_3.4.30; do
-    lib=${have%_*}
-    newest=$(objdump -T "$out/bin/$b" | grep -o "${lib}_[0-9.]*" | sort -uV | tail -1)
-    if [ -n "$newest" ] && [ "$(printf '%s\n' "$newest" "$have" | sort -V | tail -1)" != "$have" ]; then
-      echo "build-gpu-bundle: $b needs $newest, newer than the $have a GPU machine (Ubuntu 22.04) has" >&2
+    needs=$(newest "$out/bin/$b" "${have%_*}")
+    if [ -n "$needs" ] && [ "$(printf '%s\n' "$needs" "$have" | sort -V | tail -1)" != "$have" ]; then
+      echo "build-gpu-bundle: $b needs $needs, newer than the $have a GPU machine (Ubuntu 22.04) has" >&2
       bad=1
     fi
   done
