@@ -500,8 +500,8 @@ TEST(CodegenLayerNorm, OnePassStatisticsHoldFarFromZero) {
       const int row = static_cast<int>(i / width);
       const double centring = spreads[row] > 0 ? 2 * 1.2e-7 * std::abs(offsets[row]) / (spreads[row] / std::sqrt(2.0)) : 0;
       EXPECT_NEAR(got[i], want[i], 1e-4 * std::max(std::abs(want[i]), 1.0) + centring)
-          << "width " << width << ", element " << i << ", row " << i / width << " (offset " << offsets[i / width] << ", spread "
-          << spreads[i / width] << ")";
+          << "width " << width << ", element " << i << ", row " << row << " (offset " << offsets[row] << ", spread "
+          << spreads[row] << ")";
     }
   }
 }
