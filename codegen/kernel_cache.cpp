@@ -1,7 +1,11 @@
 #include "codegen/kernel_cache.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -38,6 +42,38 @@ void write_key(const fs::path& entry, const std::string& key) {
   RNNC_USER_CHECK(out.good()) << "codegen: cannot write " << entry / kKeyFile;
 }
 
+// An exclusive flock on `path` for as long as it lives, so that processes missing the same entry
+// build it once: the others wait, then find it. Where the lock file cannot be made (a read-only
+// cache) it holds nothing and each process builds on its own, as before.
+class BuildLock {
+ public:
+  explicit BuildLock(fs::path path) : path_(std::move(path)) {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return;
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno != EINTR) {
+        ::close(fd_);
+        fd_ = -1;
+        return;
+      }
+    }
+  }
+  BuildLock(const BuildLock&) = delete;
+  BuildLock& operator=(const BuildLock&) = delete;
+  // The file goes before the lock is let go: a waiter then holds a lock on a file no longer named, and
+  // rechecks the entry, which is published by then (or was never built: it builds it itself).
+  ~BuildLock() {
+    if (fd_ < 0) return;
+    std::error_code ec;
+    fs::remove(path_, ec);
+    ::close(fd_);
+  }
+
+ private:
+  fs::path path_;
+  int fd_ = -1;
+};
+
 }  // namespace
 
 fs::path kernel_cache_dir() {
@@ -58,9 +94,15 @@ CacheEntry cached_build(const std::string& stem, const std::string& key,
   fs::create_directories(root, ec);
   RNNC_USER_CHECK(!ec) << "codegen: cannot create the kernel cache " << root << ": " << ec.message();
   fs::path entry = root / (stem + "_" + hex(std::hash<std::string>{}(key)));
-  if (fs::is_directory(entry, ec) && recorded_key(entry) == key) return {entry, true};
+  auto published = [&] { return fs::is_directory(entry, ec) && recorded_key(entry) == key; };
+  if (published()) return {entry, true};
+  // Concurrent test shards and build steps often miss the same entry: one compiles, the rest wait.
+  BuildLock lock(root / (entry.filename().string() + ".lock"));
+  if (published()) return {entry, true};
 
-  fs::path tmp = root / (entry.filename().string() + ".tmp" + std::to_string(getpid()));
+  // Named for this process and call: builds of the same entry on two threads must not share a folder.
+  static std::atomic<int> builds{0};
+  fs::path tmp = root / (entry.filename().string() + ".tmp" + std::to_string(getpid()) + "-" + std::to_string(builds++));
   fs::remove_all(tmp, ec);
   fs::create_directories(tmp, ec);
   RNNC_USER_CHECK(!ec) << "codegen: cannot create " << tmp << ": " << ec.message();

@@ -26,8 +26,10 @@ struct CacheEntry {
 
 // The entry for `key`, built first if absent: `build` writes its files into the (empty) folder it is
 // given, which is then published under the key by one rename, so a concurrent or killed build never
-// leaves half an entry. `stem` names the folder (with a hash of the key); an entry whose recorded key
-// is another (a hash collision, a damaged entry) is replaced.
+// leaves half an entry. Callers missing the same entry at once, in any processes, build it once: the
+// others wait on a lock file beside it (removed afterwards) and then find it. `stem` names the folder
+// (with a hash of the key); an entry whose recorded key is another (a hash collision, a damaged
+// entry) is replaced.
 CacheEntry cached_build(const std::string& stem, const std::string& key,
                         const std::function<void(const std::filesystem::path& dir)>& build);
 

@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "codegen/aot.h"
 #include "codegen/compile.h"
@@ -110,6 +113,27 @@ TEST_F(KernelCache, AnEntryOfAnotherKeyIsRebuilt) {
   EXPECT_EQ(builds, 1);
   EXPECT_EQ(read(rebuilt.dir / "out"), "2");
   EXPECT_TRUE(codegen::cached_build("model", "key", [](const fs::path&) { FAIL() << "rebuilt twice"; }).hit);
+}
+
+// Two callers missing the same entry at once build it once: the second waits for the first's build
+// and finds its entry. Threads here; processes (test shards, build steps) lock the same file.
+TEST_F(KernelCache, ConcurrentMissesBuildOnce) {
+  std::atomic<int> builds{0};
+  auto build = [&](const fs::path& dir) {
+    ++builds;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    write(dir / "out.txt", "built");
+  };
+  codegen::CacheEntry a, b;
+  std::thread first([&] { a = codegen::cached_build("model", "shared key", build); });
+  std::thread second([&] { b = codegen::cached_build("model", "shared key", build); });
+  first.join();
+  second.join();
+  EXPECT_EQ(builds.load(), 1);
+  EXPECT_NE(a.hit, b.hit) << "one built, the other found its entry";
+  EXPECT_EQ(a.dir, b.dir);
+  EXPECT_EQ(read(a.dir / "out.txt"), "built");
+  EXPECT_EQ(entries(), std::vector<fs::path>{a.dir}) << "no lock file or half-built folder is left";
 }
 
 ir::Module small_training_model() {
