@@ -1,8 +1,9 @@
 # Precompiled headers for the whole tree: Boost.Graph (every file that sees ir/function.h, about 90 of
-# 150) and GoogleTest (every test) take 2-3 s each to parse, a third of the tree's compile time, twice
-# in CI (the Release and the sanitized tree). Two headers are precompiled once, each with the standard
-# library, and reused by every target: rnnc_pch for the libraries and tools, rnnc_test_pch (the same
-# plus GoogleTest) for whatever links GoogleTest.
+# 150) and GoogleTest (every test) take 2-3 s each to parse, in each of CI's two trees (Release and
+# sanitized). Two headers are precompiled once, each with the standard library, and reused by every
+# target: rnnc_pch for the libraries and tools, rnnc_test_pch (the same plus GoogleTest) for whatever
+# links GoogleTest. Measured on 2 cores (2026-12-07): the Release tree's C++ compiles 713 -> 579 s of
+# CPU (build 548 -> 459 s); the sanitized tree's 836 -> 778 s (ASan's code generation dominates there).
 #
 # A reused header must be compiled with the target's flags: targets with compile definitions of their
 # own (ONNX's protobuf settings, a source path) compile their headers as before. RNNC_PCH=OFF turns it
