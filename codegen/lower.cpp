@@ -86,7 +86,8 @@ class Lowerer {
           const ir::Dim& d = t.shape[t.rank() - 1 - h];
           if (d.is_symbolic() && !extents_.count(d.symbol)) extents_[d.symbol] = p.dim(h).extent();
         }
-        wrap(vars(t.rank())) = p(in_bounds(p, vars(t.rank())));
+        if (options_.dense_static_inputs && !options_.arguments_from) declare_dense(p, t);
+        wrap(vars(t.rank())) = p(in_bounds(p, vars(t.rank()), &t));
       }
       values_[spec_.inputs[i]] = wrap;
       out.arguments.push_back(p);
@@ -190,6 +191,21 @@ class Lowerer {
     p.dim(1).set_bounds(0, k).set_stride(width);
     p.dim(2).set_bounds(0, static_cast<int>(t.shape[1].size) / width).set_stride(width * k);
     return p;
+  }
+  // LowerOptions::dense_static_inputs: an input of static shape (weights) is declared dense, so that
+  // its strides are constants (Halide asserts them when the kernel is called).
+  static void declare_dense(Halide::ImageParam& p, const TensorType& t) {
+    int64_t stride = 1;
+    for (int h = 0; h < t.rank(); ++h) {
+      const ir::Dim& d = t.shape[t.rank() - 1 - h];
+      if (d.is_symbolic() || d.size <= 0) return;
+      stride *= d.size;
+    }
+    stride = 1;
+    for (int h = 0; h < t.rank(); ++h) {
+      p.dim(h).set_stride(static_cast<int>(stride));
+      stride *= t.shape[t.rank() - 1 - h].size;
+    }
   }
   static std::vector<Expr> args(const std::vector<Var>& vs) { return std::vector<Expr>(vs.begin(), vs.end()); }
 
@@ -634,13 +650,23 @@ class Lowerer {
   }
 
   // Coordinates into an input buffer. LowerOptions::clamp_inputs: clamped to the buffer, so that
-  // work a schedule does beyond the edge of a tile (then discarded) reads real elements.
-  std::vector<Expr> in_bounds(const Halide::ImageParam& p, const std::vector<Var>& vs) const {
+  // work a schedule does beyond the edge of a tile (then discarded) reads real elements. A dim of
+  // static size n is clamped to [0, n - 1], not to the buffer's runtime bounds: inside a loop whose
+  // range is known (a product's reduction over k) Halide then drops the clamp, and a load's address is
+  // one add instead of eight integer ops (the GPU steps' loads were mostly index arithmetic). Halide's
+  // bounds check still asserts that the buffer holds [0, n).
+  std::vector<Expr> in_bounds(const Halide::ImageParam& p, const std::vector<Var>& vs,
+                              const TensorType* type = nullptr) const {
     std::vector<Expr> out(vs.begin(), vs.end());
     if (!options_.clamp_inputs) return out;
     for (size_t h = 0; h < out.size(); ++h) {
-      Halide::Internal::Dimension d = p.dim(static_cast<int>(h));
-      out[h] = Halide::clamp(out[h], d.min(), d.max());
+      const ir::Dim* d = type ? &type->shape[type->rank() - 1 - h] : nullptr;
+      if (d && !d->is_symbolic() && d->size > 0) {
+        out[h] = Halide::clamp(out[h], 0, static_cast<int>(d->size) - 1);
+        continue;
+      }
+      Halide::Internal::Dimension dim = p.dim(static_cast<int>(h));
+      out[h] = Halide::clamp(out[h], dim.min(), dim.max());
     }
     return out;
   }

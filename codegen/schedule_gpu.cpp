@@ -671,8 +671,12 @@ Func schedule_step_group(LoweredKernel& k, const std::vector<size_t>& members) {
     } else {
       f.compute_at(loops.thread);
       // A thread reads it at its 4 rows (and, gate-major, one column): said so, the storage has a
-      // constant size and stays in registers instead of a per-thread heap in global memory.
-      if (f.dimensions() == 2) f.bound_storage(var(f, 1), kRowsPerThread);
+      // constant size, not a per-thread heap in global memory. The rows unrolled too (guarded), so that
+      // every index is a constant and the values live in registers, not in the thread's stack.
+      if (f.dimensions() == 2) {
+        Var rows = var(f, 1), ro = fresh("ro"), ri = fresh("ri");
+        f.bound_storage(rows, kRowsPerThread).split(rows, ro, ri, kRowsPerThread, kGuard).unroll(ri);
+      }
     }
   }
 
@@ -820,6 +824,7 @@ LowerOptions gpu_lower_options(const runtime::KernelSpec& spec) {
   o.transpose_a_chunk_steps = 16;
   o.transpose_a_chunk_rows = 1024;
   o.clamp_inputs = true;
+  o.dense_static_inputs = true;
   o.products_into_outputs = false;  // GPU schedules tile a product apart from its readers
   return o;
 }
