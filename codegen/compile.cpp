@@ -57,10 +57,10 @@ namespace {
 // Lowers and schedules one kernel; with `to_module`, Halide lowers it into a module (on a GPU target that
 // runs rnnc's own lowering passes too), which LLVM then compiles. Halide's errors are ours.
 std::optional<Halide::Module> lower_one(const runtime::KernelSpec& spec, const Halide::Target& target,
-                                        const std::string& suffix, bool to_module) {
+                                        const std::string& suffix, bool to_module, const GpuStepTile& tile) {
   try {
     const bool gpu = target.has_gpu_feature();
-    LoweredKernel k = gpu ? lower_for_gpu(spec, target) : lower_kernel(spec);
+    LoweredKernel k = gpu ? lower_for_gpu(spec, target, tile) : lower_kernel(spec);
     if (!gpu) schedule_cpu(k, target);
     Halide::Pipeline pipeline(k.outputs);
     if (gpu) add_gpu_lowering_passes(pipeline);
@@ -76,10 +76,10 @@ std::optional<Halide::Module> lower_one(const runtime::KernelSpec& spec, const H
 }  // namespace
 
 Halide::Module compile_plan(const runtime::ExecutionPlan& plan, const Halide::Target& target, const std::string& name,
-                            const std::string& suffix) {
+                            const std::string& suffix, const GpuStepTile& tile) {
   std::vector<Halide::Module> modules;
   for (const runtime::KernelSpec& spec : plan.kernels()) {
-    if (compiled_for(spec, target)) modules.push_back(*lower_one(spec, target, suffix, true));
+    if (compiled_for(spec, target)) modules.push_back(*lower_one(spec, target, suffix, true, tile));
   }
   RNNC_USER_CHECK(!modules.empty()) << "codegen: module @" << plan.module().name() << " has no kernels to compile";
   try {
@@ -89,9 +89,9 @@ Halide::Module compile_plan(const runtime::ExecutionPlan& plan, const Halide::Ta
   }
 }
 
-void relower_plan(const runtime::ExecutionPlan& plan, const Halide::Target& target) {
+void relower_plan(const runtime::ExecutionPlan& plan, const Halide::Target& target, const GpuStepTile& tile) {
   for (const runtime::KernelSpec& spec : plan.kernels()) {
-    if (compiled_for(spec, target)) lower_one(spec, target, "", /*to_module=*/false);
+    if (compiled_for(spec, target)) lower_one(spec, target, "", /*to_module=*/false, tile);
   }
 }
 

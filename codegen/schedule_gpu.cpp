@@ -1,6 +1,7 @@
 #include "codegen/schedule_gpu.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <set>
@@ -243,14 +244,16 @@ struct GroupLoops {
   Halide::LoopLevel tile;  // tile mode: the innermost block loop (one block's tile of columns × rows)
   bool tiled = false;
   int columns_per_block = 1;
+  int slices = 0;  // tile mode: GpuStepTile::slices
 };
 
 // Tile mode: threads along the rows of a block (each kRowsPerThread rows).
 constexpr int kRowThreads = 4;
 
-GroupLoops schedule_group(Func t, int64_t width, bool row_mode) {
+GroupLoops schedule_group(Func t, int64_t width, bool row_mode, const GpuStepTile& tile) {
   const int rank = t.dimensions();
   GroupLoops loops;
+  loops.slices = tile.slices;
   if (rank == 0) {
     t.gpu_single_thread();
     loops.thread = loops.block = Halide::LoopLevel::root();
@@ -281,7 +284,7 @@ GroupLoops schedule_group(Func t, int64_t width, bool row_mode) {
     loops.columns_per_block = tj;
     return loops;
   }
-  const int tj = column_threads(width, 32), ty = kRowThreads, rb = kRowsPerThread;
+  const int tj = column_threads(width, tile.columns), ty = kRowThreads, rb = kRowsPerThread;
   Var jo = fresh("bj"), tx = fresh("tx"), bo = fresh("bb"), bi = fresh("b"), tb = fresh("ty"), rr = fresh("rb");
   t.split(cols, jo, tx, tj, kGuard)
       .split(rows, bo, bi, ty * rb, kGuard)
@@ -342,6 +345,7 @@ std::optional<std::vector<RVar>> slice_tile_product(Stage u, RVar k, const Group
   const int threads_2d = loops.columns_per_block * kRowThreads;
   // A plain product's reduction is 4H long (the backward's dgates · W_hh): more slices.
   int slices = gates > 0 || product.k_extent < 1024 ? kProductSlices : 2 * kProductSlices;
+  if (loops.slices > 0) slices = loops.slices;
   slices = std::min(slices, 1024 / threads_2d);
   const int64_t bytes = int64_t{std::max(gates, 1)} * threads_2d * kRowsPerThread * slices * 4;
   if (slices < 2 || bytes > kPartialSumBytes) return std::nullopt;
@@ -561,7 +565,7 @@ constexpr int64_t kRowProductElements = 128 * 1024;
 
 // Schedules one output group of a step, given a lowering of the step of its own (nothing it computes
 // is shared with another group's launch). Returns the group's Func, a pipeline output.
-Func schedule_step_group(LoweredKernel& k, const std::vector<size_t>& members) {
+Func schedule_step_group(LoweredKernel& k, const std::vector<size_t>& members, const GpuStepTile& tile) {
   FuncRoles& roles = k.roles;
   Func t;
   if (members.size() == 1) {
@@ -647,7 +651,7 @@ Func schedule_step_group(LoweredKernel& k, const std::vector<size_t>& members) {
   }
   root.erase(t.name());
 
-  GroupLoops loops = schedule_group(t, width, row_mode);
+  GroupLoops loops = schedule_group(t, width, row_mode, tile);
   std::set<std::string> placed;
   for (Func f : updates) {
     if (root.count(f.name())) continue;
@@ -811,6 +815,29 @@ class UnconditionalBlockStages : public Halide::Internal::IRMutator {
 
 }  // namespace
 
+std::string GpuStepTile::to_string() const { return std::to_string(columns) + "," + std::to_string(slices); }
+
+GpuStepTile parse_gpu_step_tile(const std::string& text) {
+  GpuStepTile tile;
+  const size_t comma = text.find(',');
+  auto number = [&](const std::string& part, const char* what) {
+    char* end = nullptr;
+    const long n = std::strtol(part.c_str(), &end, 10);
+    RNNC_USER_CHECK(!part.empty() && *end == 0 && n >= 0 && n <= 1024)
+        << "--gpu-step-tile: " << what << " must be a small non-negative integer, got '" << part << "' in '" << text << "'";
+    return static_cast<int>(n);
+  };
+  RNNC_USER_CHECK(comma != std::string::npos) << "--gpu-step-tile takes COLUMNS,SLICES (e.g. 8,8), got '" << text << "'";
+  tile.columns = number(text.substr(0, comma), "COLUMNS");
+  tile.slices = number(text.substr(comma + 1), "SLICES");
+  RNNC_USER_CHECK(tile.columns >= 1 && tile.columns <= 32 && (tile.columns & (tile.columns - 1)) == 0)
+      << "--gpu-step-tile: COLUMNS must be 1, 2, 4, 8, 16 or 32 (threads along a warp), got " << tile.columns;
+  RNNC_USER_CHECK(tile.slices <= 16 && tile.columns * kRowThreads * std::max(tile.slices, 1) <= 1024)
+      << "--gpu-step-tile: SLICES must be 0 (by rule) to 16, with COLUMNS x " << kRowThreads << " x SLICES at most "
+      << "1024 threads a block; got " << text;
+  return tile;
+}
+
 void add_gpu_lowering_passes(Halide::Pipeline& pipeline) {
   pipeline.add_custom_lowering_pass(new UnconditionalBlockStages);
 }
@@ -829,7 +856,7 @@ LowerOptions gpu_lower_options(const runtime::KernelSpec& spec) {
   return o;
 }
 
-LoweredKernel lower_for_gpu(const runtime::KernelSpec& spec, const Halide::Target& target) {
+LoweredKernel lower_for_gpu(const runtime::KernelSpec& spec, const Halide::Target& target, const GpuStepTile& tile) {
   RNNC_INTERNAL_CHECK(target.has_gpu_feature()) << "lower_for_gpu for a target without a GPU: " << target.to_string();
   const LowerOptions options = gpu_lower_options(spec);
   LoweredKernel k = lower_kernel(spec, options);
@@ -843,14 +870,14 @@ LoweredKernel lower_for_gpu(const runtime::KernelSpec& spec, const Halide::Targe
   std::vector<Func> outputs;
   for (size_t g = 0; g < groups.size(); ++g) {
     if (g == 0) {
-      outputs.push_back(schedule_step_group(k, groups[g]));
+      outputs.push_back(schedule_step_group(k, groups[g], tile));
       continue;
     }
     LowerOptions own = options;
     own.name_suffix = "_g" + std::to_string(g);
     own.arguments_from = &k;
     LoweredKernel copy = lower_kernel(spec, own);
-    outputs.push_back(schedule_step_group(copy, groups[g]));
+    outputs.push_back(schedule_step_group(copy, groups[g], tile));
   }
   k.outputs = outputs;
   return k;

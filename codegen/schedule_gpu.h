@@ -26,16 +26,31 @@
 
 #include <Halide.h>
 
+#include <string>
+
 #include "codegen/lower.h"
 
 namespace rnnc::codegen {
+
+// The tile of a tile-mode step, by default the schedules' own choice. Other tiles are for measuring on
+// a device (`rnnc compile --gpu-step-tile`, gpu_bench's variants of workload S): which shape makes a
+// small latency-bound step fastest is a question for the GPU, not for this machine.
+struct GpuStepTile {
+  int columns = 32;  // columns a block covers (its threads along x): 1, 2, 4, 8, 16 or 32
+  int slices = 0;    // slices a product's reduction is split into (threads side by side); 0: by rule
+  bool is_default() const { return columns == 32 && slices == 0; }
+  std::string to_string() const;  // "COLUMNS,SLICES"
+};
+
+// "COLUMNS,SLICES" (as --gpu-step-tile takes it); a UserError that says what is wrong otherwise.
+GpuStepTile parse_gpu_step_tile(const std::string& text);
 
 // How to lower a kernel for a GPU target.
 LowerOptions gpu_lower_options(const runtime::KernelSpec& spec);
 
 // Lowers one kernel of the plan and schedules it for a GPU target. A step's outputs come back grouped
 // into Tuple-valued Funcs (kernel.outputs then holds fewer Funcs: the same output buffers, in order).
-LoweredKernel lower_for_gpu(const runtime::KernelSpec& spec, const Halide::Target& target);
+LoweredKernel lower_for_gpu(const runtime::KernelSpec& spec, const Halide::Target& target, const GpuStepTile& tile = {});
 
 // Lowering passes a GPU pipeline needs after Halide's own (Pipeline::add_custom_lowering_pass).
 void add_gpu_lowering_passes(Halide::Pipeline& pipeline);

@@ -9,7 +9,7 @@
 
 namespace rnnc::cli {
 
-const std::set<std::string> kCompileValuedFlags = {"mode", "target", "output", "emit", "name"};
+const std::set<std::string> kCompileValuedFlags = {"mode", "target", "output", "emit", "name", "gpu-step-tile"};
 const char* kCompileFlagsHelp = R"(options of 'compile':
   --mode train|infer   training (@forward + @backward) or inference (@forward) pipeline (default infer)
   --target T[,T…]      Halide target strings, tried in order at load time (default host); e.g.
@@ -18,6 +18,9 @@ const char* kCompileFlagsHelp = R"(options of 'compile':
   --name NAME          library and namespace name (default: the model's name as a C identifier)
   --emit K[,K…]        also write: ir (the optimised .rnnir and LLVM .ll), llvm, stmt, html, asm,
                        obj, header (Halide's C header of the kernels)
+  --gpu-step-tile C,S  GPU targets: tile a scan step's kernels C columns wide (1-32), a product's
+                       reduction split into S slices (0: by rule); for measuring other tiles on a
+                       device (default: the schedules' own choice, 32,0)
   --passes=a,b,c       more passes after the --mode pipeline (e.g. unroll=2); the kernels are formed
                        again after them
   --print-after-all, --print-before-all, --print-after=P[,Q], --print-before=P[,Q]
@@ -59,6 +62,7 @@ int compile_command(const Args& args, ir::Module module) {
   module.set_name(o.name);
   o.targets = split_list(args.get("target", "host"));
   o.output_dir = args.get("output", ".");
+  if (args.has("gpu-step-tile")) o.gpu_step_tile = codegen::parse_gpu_step_tile(args.get("gpu-step-tile"));
   for (const std::string& e : split_list(args.get("emit"))) {
     if (!codegen::aot_emit_kinds().count(e)) throw UsageError("--emit: unknown kind '" + e + "'");
     o.emit.insert(e);
