@@ -233,8 +233,6 @@ std::vector<std::vector<size_t>> output_groups(const LoweredKernel& k) {
   return groups;
 }
 
-// Rows of one step a tile-mode thread computes (unrolled).
-constexpr int kRowsPerThread = 4;
 
 // The loops of one output group. Tile mode: blocks of 32 columns × 16 rows, each thread one column and
 // 4 rows (unrolled), what the group reads computed inside the thread. Row mode: one block per row,
@@ -244,16 +242,18 @@ struct GroupLoops {
   Halide::LoopLevel tile;  // tile mode: the innermost block loop (one block's tile of columns × rows)
   bool tiled = false;
   int columns_per_block = 1;
-  int slices = 0;  // tile mode: GpuStepTile::slices
+  int slices = 0;            // tile mode: GpuStepTile::slices
+  int rows_per_thread = 4;   // tile mode: rows of the step a thread computes (unrolled), GpuStepTile::rows
 };
 
-// Tile mode: threads along the rows of a block (each kRowsPerThread rows).
+// Tile mode: threads along the rows of a block (each GroupLoops::rows_per_thread rows).
 constexpr int kRowThreads = 4;
 
 GroupLoops schedule_group(Func t, int64_t width, bool row_mode, const GpuStepTile& tile) {
   const int rank = t.dimensions();
   GroupLoops loops;
   loops.slices = tile.slices;
+  loops.rows_per_thread = tile.rows;
   if (rank == 0) {
     t.gpu_single_thread();
     loops.thread = loops.block = Halide::LoopLevel::root();
@@ -284,7 +284,7 @@ GroupLoops schedule_group(Func t, int64_t width, bool row_mode, const GpuStepTil
     loops.columns_per_block = tj;
     return loops;
   }
-  const int tj = column_threads(width, tile.columns), ty = kRowThreads, rb = kRowsPerThread;
+  const int tj = column_threads(width, tile.columns), ty = kRowThreads, rb = tile.rows;
   Var jo = fresh("bj"), tx = fresh("tx"), bo = fresh("bb"), bi = fresh("b"), tb = fresh("ty"), rr = fresh("rb");
   t.split(cols, jo, tx, tj, kGuard)
       .split(rows, bo, bi, ty * rb, kGuard)
@@ -347,7 +347,7 @@ std::optional<std::vector<RVar>> slice_tile_product(Stage u, RVar k, const Group
   int slices = gates > 0 || product.k_extent < 1024 ? kProductSlices : 2 * kProductSlices;
   if (loops.slices > 0) slices = loops.slices;
   slices = std::min(slices, 1024 / threads_2d);
-  const int64_t bytes = int64_t{std::max(gates, 1)} * threads_2d * kRowsPerThread * slices * 4;
+  const int64_t bytes = int64_t{std::max(gates, 1)} * threads_2d * loops.rows_per_thread * slices * 4;
   if (slices < 2 || bytes > kPartialSumBytes) return std::nullopt;
   const SlicedReduction sliced = slice_reduction(u, k, product.k_extent, slices);
   if (!sliced.part) return std::vector<RVar>{sliced.kin, sliced.ks};
@@ -360,8 +360,8 @@ std::optional<std::vector<RVar>> slice_tile_product(Stage u, RVar k, const Group
     Var jo = fresh("pjo"), jt = fresh("ptx"), bo = fresh("pbo"), bi = fresh("pbi"), bt = fresh("pty"),
         br = fresh("pbr"), go = fresh("pgo"), gi = fresh("pgi");
     p.split(pj, jo, jt, loops.columns_per_block, kGuard)
-        .split(pb, bo, bi, kRowThreads * kRowsPerThread, kGuard)
-        .split(bi, bt, br, kRowsPerThread);
+        .split(pb, bo, bi, kRowThreads * loops.rows_per_thread, kGuard)
+        .split(bi, bt, br, loops.rows_per_thread);
     if (gates > 0) p.split(var(part, 1), go, gi, gates, kGuard);
     std::vector<VarOrRVar> order;
     RVar kio = fresh_r("kio"), kii = fresh_r("kii");
@@ -395,7 +395,7 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
     Var g = var(f, 1), b = var(f, rank - 1);
     Var go = fresh("go"), gi = fresh("gi"), bo = fresh("bo"), bi = fresh("bi");
     const int gates = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(product->gates, 8)));
-    f.split(g, go, gi, gates, kGuard).split(b, bo, bi, kRowsPerThread, kGuard).reorder(gi, bi, var(f, 0), go, bo).unroll(gi).unroll(bi);
+    f.split(g, go, gi, gates, kGuard).split(b, bo, bi, loops.rows_per_thread, kGuard).reorder(gi, bi, var(f, 0), go, bo).unroll(gi).unroll(bi);
     Stage u = f.update();
     std::vector<RVar> k;
     for (int j = 0; j < product->k.dimensions(); ++j) k.push_back(RVar(product->k[j]));
@@ -408,7 +408,7 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
       }
     }
     Var ugo = fresh("go"), ugi = fresh("gi"), ubo = fresh("bo"), ubi = fresh("bi");
-    u.split(g, ugo, ugi, gates, kGuard).split(b, ubo, ubi, kRowsPerThread, kGuard);
+    u.split(g, ugo, ugi, gates, kGuard).split(b, ubo, ubi, loops.rows_per_thread, kGuard);
     std::vector<VarOrRVar> order{ugi, ubi};
     // The reduction unrolled too: a thread's step is a chain of k dependent iterations, each waiting on
     // its loads; unrolled, kReductionUnroll × (gates + rows) loads are in flight at once.
@@ -429,11 +429,11 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
     // A thread's tile is one column × gates × 4 rows. Said so, the allocation has a constant size and
     // lives in registers; left to bounds inference, the guarded row split makes it min(rows, 4) × …,
     // a dynamic size that Halide puts in a per-thread heap in global memory.
-    if (rank == 3) f.bound_storage(var(f, 0), 1).bound_storage(g, gates).bound_storage(b, kRowsPerThread);
+    if (rank == 3) f.bound_storage(var(f, 0), 1).bound_storage(g, gates).bound_storage(b, loops.rows_per_thread);
   } else if (rank >= 2) {
     Var b = var(f, rank - 1);
     Var bo = fresh("bo"), bi = fresh("bi");
-    f.split(b, bo, bi, kRowsPerThread, kGuard).unroll(bi);
+    f.split(b, bo, bi, loops.rows_per_thread, kGuard).unroll(bi);
     Stage u = f.update();
     std::vector<RVar> k;
     for (int j = 0; j < product->k.dimensions(); ++j) k.push_back(RVar(product->k[j]));
@@ -441,13 +441,13 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
       if (std::optional<std::vector<RVar>> rest = slice_tile_product(u, k[0], loops, *product, 0)) k = *rest;
     }
     Var ubo = fresh("bo"), ubi = fresh("bi");
-    u.split(b, ubo, ubi, kRowsPerThread, kGuard);
+    u.split(b, ubo, ubi, loops.rows_per_thread, kGuard);
     std::vector<VarOrRVar> order{ubi};
     order.insert(order.end(), k.begin(), k.end());
     for (int d = 0; d + 1 < rank; ++d) order.push_back(var(f, d));
     order.push_back(ubo);
     u.reorder(order).unroll(ubi);
-    f.bound_storage(b, kRowsPerThread);  // constant-size storage: registers, not a per-thread heap
+    f.bound_storage(b, loops.rows_per_thread);  // constant-size storage: registers, not a per-thread heap
   }
 }
 
@@ -697,7 +697,7 @@ Func schedule_step_group(LoweredKernel& k, const std::vector<size_t>& members, c
       // every index is a constant and the values live in registers, not in the thread's stack.
       if (f.dimensions() == 2) {
         Var rows = var(f, 1), ro = fresh("ro"), ri = fresh("ri");
-        f.bound_storage(rows, kRowsPerThread).split(rows, ro, ri, kRowsPerThread, kGuard).unroll(ri);
+        f.bound_storage(rows, loops.rows_per_thread).split(rows, ro, ri, loops.rows_per_thread, kGuard).unroll(ri);
       }
     }
   }
@@ -833,7 +833,9 @@ class UnconditionalBlockStages : public Halide::Internal::IRMutator {
 
 }  // namespace
 
-std::string GpuStepTile::to_string() const { return std::to_string(columns) + "," + std::to_string(slices); }
+std::string GpuStepTile::to_string() const {
+  return std::to_string(columns) + "," + std::to_string(slices) + "," + std::to_string(rows);
+}
 
 GpuStepTile parse_gpu_step_tile(const std::string& text) {
   GpuStepTile tile;
@@ -845,9 +847,16 @@ GpuStepTile parse_gpu_step_tile(const std::string& text) {
         << "--gpu-step-tile: " << what << " must be a small non-negative integer, got '" << part << "' in '" << text << "'";
     return static_cast<int>(n);
   };
-  RNNC_USER_CHECK(comma != std::string::npos) << "--gpu-step-tile takes COLUMNS,SLICES (e.g. 8,8), got '" << text << "'";
+  RNNC_USER_CHECK(comma != std::string::npos)
+      << "--gpu-step-tile takes COLUMNS,SLICES[,ROWS] (e.g. 8,8 or 32,4,1), got '" << text << "'";
+  const size_t second = text.find(',', comma + 1);
   tile.columns = number(text.substr(0, comma), "COLUMNS");
-  tile.slices = number(text.substr(comma + 1), "SLICES");
+  tile.slices = number(text.substr(comma + 1, second == std::string::npos ? std::string::npos : second - comma - 1), "SLICES");
+  if (second != std::string::npos) {
+    tile.rows = number(text.substr(second + 1), "ROWS");
+    RNNC_USER_CHECK(tile.rows == 1 || tile.rows == 2 || tile.rows == 4)
+        << "--gpu-step-tile: ROWS (rows of the step a thread computes) must be 1, 2 or 4, got " << tile.rows;
+  }
   RNNC_USER_CHECK(tile.columns >= 1 && tile.columns <= 32 && (tile.columns & (tile.columns - 1)) == 0)
       << "--gpu-step-tile: COLUMNS must be 1, 2, 4, 8, 16 or 32 (threads along a warp), got " << tile.columns;
   RNNC_USER_CHECK(tile.slices <= 16 && tile.columns * kRowThreads * std::max(tile.slices, 1) <= 1024)

@@ -38,11 +38,12 @@ namespace rnnc::codegen {
 struct GpuStepTile {
   int columns = 32;  // columns a block covers (its threads along x): 1, 2, 4, 8, 16 or 32
   int slices = 0;    // slices a product's reduction is split into (threads side by side); 0: by rule
-  bool is_default() const { return columns == 32 && slices == 0; }
-  std::string to_string() const;  // "COLUMNS,SLICES"
+  int rows = 4;      // rows a thread computes (1, 2 or 4); a block has 4 threads along the rows
+  bool is_default() const { return columns == 32 && slices == 0 && rows == 4; }
+  std::string to_string() const;  // "COLUMNS,SLICES,ROWS"
 };
 
-// "COLUMNS,SLICES" (as --gpu-step-tile takes it); a UserError that says what is wrong otherwise.
+// "COLUMNS,SLICES[,ROWS]" (as --gpu-step-tile takes it); a UserError that says what is wrong otherwise.
 GpuStepTile parse_gpu_step_tile(const std::string& text);
 
 // How to lower a kernel for a GPU target.
