@@ -12,7 +12,8 @@
 #
 # --dry-run (no GPU needed): the bundle's binaries start and report the missing device, the benchmark
 # models are checked on the CPU, and the comparison runs on the CPU at tiny shapes. DIR defaults to
-# build-gpu-bundle; $PYTHON (default python3) must import torch. Meant to finish in under 5 minutes.
+# build-gpu-bundle; $PYTHON (default python3, or /usr/bin/python3 where only that one has torch) must
+# import torch. Meant to finish in under 5 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +27,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 python=${PYTHON:-python3}
+# A python3 first on PATH without torch (a pyenv shim, say) next to the system's with it: the system's.
+if [ -z "${PYTHON:-}" ] && ! "$python" -c 'import torch' 2> /dev/null && /usr/bin/python3 -c 'import torch' 2> /dev/null; then
+  python=/usr/bin/python3
+fi
 start=$(date +%s)
 status=0
 step() { echo; echo "== $* ($(( $(date +%s) - start )) s)"; }
