@@ -233,27 +233,25 @@ std::vector<std::vector<size_t>> output_groups(const LoweredKernel& k) {
   return groups;
 }
 
-
-// The loops of one output group. Tile mode: blocks of 32 columns × 16 rows, each thread one column and
-// 4 rows (unrolled), what the group reads computed inside the thread. Row mode: one block per row,
-// threads along the columns, what the group reads computed in the block's shared memory.
+// The loops of one output group. Tile mode (by default, GpuStepTile): blocks of 32 columns × 16 rows,
+// each thread one column and 4 rows (unrolled), what the group reads computed inside the thread. Row
+// mode: one block per row, threads along the columns, what the group reads computed in the block's
+// shared memory.
 struct GroupLoops {
   Halide::LoopLevel thread, block;
   Halide::LoopLevel tile;  // tile mode: the innermost block loop (one block's tile of columns × rows)
   bool tiled = false;
   int columns_per_block = 1;
-  int slices = 0;            // tile mode: GpuStepTile::slices
-  int rows_per_thread = 4;   // tile mode: rows of the step a thread computes (unrolled), GpuStepTile::rows
+  GpuStepTile step_tile;  // tile mode: slices of a product, rows a thread computes (unrolled)
 };
 
-// Tile mode: threads along the rows of a block (each GroupLoops::rows_per_thread rows).
+// Tile mode: threads along the rows of a block (each GpuStepTile::rows rows).
 constexpr int kRowThreads = 4;
 
 GroupLoops schedule_group(Func t, int64_t width, bool row_mode, const GpuStepTile& tile) {
   const int rank = t.dimensions();
   GroupLoops loops;
-  loops.slices = tile.slices;
-  loops.rows_per_thread = tile.rows;
+  loops.step_tile = tile;
   if (rank == 0) {
     t.gpu_single_thread();
     loops.thread = loops.block = Halide::LoopLevel::root();
@@ -345,9 +343,9 @@ std::optional<std::vector<RVar>> slice_tile_product(Stage u, RVar k, const Group
   const int threads_2d = loops.columns_per_block * kRowThreads;
   // A plain product's reduction is 4H long (the backward's dgates · W_hh): more slices.
   int slices = gates > 0 || product.k_extent < 1024 ? kProductSlices : 2 * kProductSlices;
-  if (loops.slices > 0) slices = loops.slices;
+  if (loops.step_tile.slices > 0) slices = loops.step_tile.slices;
   slices = std::min(slices, 1024 / threads_2d);
-  const int64_t bytes = int64_t{std::max(gates, 1)} * threads_2d * loops.rows_per_thread * slices * 4;
+  const int64_t bytes = int64_t{std::max(gates, 1)} * threads_2d * loops.step_tile.rows * slices * 4;
   if (slices < 2 || bytes > kPartialSumBytes) return std::nullopt;
   const SlicedReduction sliced = slice_reduction(u, k, product.k_extent, slices);
   if (!sliced.part) return std::vector<RVar>{sliced.kin, sliced.ks};
@@ -360,8 +358,8 @@ std::optional<std::vector<RVar>> slice_tile_product(Stage u, RVar k, const Group
     Var jo = fresh("pjo"), jt = fresh("ptx"), bo = fresh("pbo"), bi = fresh("pbi"), bt = fresh("pty"),
         br = fresh("pbr"), go = fresh("pgo"), gi = fresh("pgi");
     p.split(pj, jo, jt, loops.columns_per_block, kGuard)
-        .split(pb, bo, bi, kRowThreads * loops.rows_per_thread, kGuard)
-        .split(bi, bt, br, loops.rows_per_thread);
+        .split(pb, bo, bi, kRowThreads * loops.step_tile.rows, kGuard)
+        .split(bi, bt, br, loops.step_tile.rows);
     if (gates > 0) p.split(var(part, 1), go, gi, gates, kGuard);
     std::vector<VarOrRVar> order;
     RVar kio = fresh_r("kio"), kii = fresh_r("kii");
@@ -385,7 +383,7 @@ std::optional<std::vector<RVar>> slice_tile_product(Stage u, RVar k, const Group
   return std::vector<RVar>{sliced.ks};
 }
 
-// A product computed inside one thread of a tile-mode group, for the thread's column and 4 rows:
+// A product computed inside one thread of a tile-mode group, for the thread's column and rows:
 // registers over gates × rows, the reduction outside them.
 void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* product) {
   f.compute_at(loops.thread);
@@ -395,7 +393,7 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
     Var g = var(f, 1), b = var(f, rank - 1);
     Var go = fresh("go"), gi = fresh("gi"), bo = fresh("bo"), bi = fresh("bi");
     const int gates = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(product->gates, 8)));
-    f.split(g, go, gi, gates, kGuard).split(b, bo, bi, loops.rows_per_thread, kGuard).reorder(gi, bi, var(f, 0), go, bo).unroll(gi).unroll(bi);
+    f.split(g, go, gi, gates, kGuard).split(b, bo, bi, loops.step_tile.rows, kGuard).reorder(gi, bi, var(f, 0), go, bo).unroll(gi).unroll(bi);
     Stage u = f.update();
     std::vector<RVar> k;
     for (int j = 0; j < product->k.dimensions(); ++j) k.push_back(RVar(product->k[j]));
@@ -408,7 +406,7 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
       }
     }
     Var ugo = fresh("go"), ugi = fresh("gi"), ubo = fresh("bo"), ubi = fresh("bi");
-    u.split(g, ugo, ugi, gates, kGuard).split(b, ubo, ubi, loops.rows_per_thread, kGuard);
+    u.split(g, ugo, ugi, gates, kGuard).split(b, ubo, ubi, loops.step_tile.rows, kGuard);
     std::vector<VarOrRVar> order{ugi, ubi};
     // The reduction unrolled too: a thread's step is a chain of k dependent iterations, each waiting on
     // its loads; unrolled, kReductionUnroll × (gates + rows) loads are in flight at once.
@@ -426,14 +424,14 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
     order.push_back(ubo);
     u.reorder(order).unroll(ugi).unroll(ubi);
     if (unroll_k) u.unroll(ki);
-    // A thread's tile is one column × gates × 4 rows. Said so, the allocation has a constant size and
-    // lives in registers; left to bounds inference, the guarded row split makes it min(rows, 4) × …,
-    // a dynamic size that Halide puts in a per-thread heap in global memory.
-    if (rank == 3) f.bound_storage(var(f, 0), 1).bound_storage(g, gates).bound_storage(b, loops.rows_per_thread);
+    // A thread's tile is one column × gates × its rows (4 by default). Said so, the allocation has a
+    // constant size and lives in registers; left to bounds inference, the guarded row split makes it
+    // min(rows, 4) × …, a dynamic size that Halide puts in a per-thread heap in global memory.
+    if (rank == 3) f.bound_storage(var(f, 0), 1).bound_storage(g, gates).bound_storage(b, loops.step_tile.rows);
   } else if (rank >= 2) {
     Var b = var(f, rank - 1);
     Var bo = fresh("bo"), bi = fresh("bi");
-    f.split(b, bo, bi, loops.rows_per_thread, kGuard).unroll(bi);
+    f.split(b, bo, bi, loops.step_tile.rows, kGuard).unroll(bi);
     Stage u = f.update();
     std::vector<RVar> k;
     for (int j = 0; j < product->k.dimensions(); ++j) k.push_back(RVar(product->k[j]));
@@ -441,13 +439,13 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
       if (std::optional<std::vector<RVar>> rest = slice_tile_product(u, k[0], loops, *product, 0)) k = *rest;
     }
     Var ubo = fresh("bo"), ubi = fresh("bi");
-    u.split(b, ubo, ubi, loops.rows_per_thread, kGuard);
+    u.split(b, ubo, ubi, loops.step_tile.rows, kGuard);
     std::vector<VarOrRVar> order{ubi};
     order.insert(order.end(), k.begin(), k.end());
     for (int d = 0; d + 1 < rank; ++d) order.push_back(var(f, d));
     order.push_back(ubo);
     u.reorder(order).unroll(ubi);
-    f.bound_storage(b, loops.rows_per_thread);  // constant-size storage: registers, not a per-thread heap
+    f.bound_storage(b, loops.step_tile.rows);  // constant-size storage: registers, not a per-thread heap
   }
 }
 
@@ -541,27 +539,28 @@ void block_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* produ
       product->k_extent >= kSplitReduction && loops.columns_per_block * kProductSlices <= 1024) {
     Stage u = f.update(0);
     const SlicedReduction sliced = slice_reduction(u, RVar(product->k[0]), product->k_extent, kProductSlices);
-    if (sliced.part && !product->gate_major && product->n_extent > 0 && product->n_extent <= loops.columns_per_block) {
-      // The slices' sums are read across the block's threads (shared memory), but each is summed by one
-      // thread: in a register, stored once. Summed in shared memory, every multiply-add was followed by
-      // a store (LLVM cannot tell the operand's shared memory from the sum's): 36 -> 27 instructions per
-      // 8 steps of k. Only where a thread has one column (n <= the block's threads): its part is then
-      // one element (more columns would make its box span every column between them); a gate-major
-      // product keeps its gates summed together in shared memory (more loads in flight).
+    if (sliced.part) {
       Func part = *sliced.part;
-      Func sums = part.in(f);
-      sums.compute_at(loops.block);
-      const Var thread = spread_over_block(sums, Stage(sums), {}, false, loops, product, &sliced.slice);
-      part.compute_at(sums, thread);
-      for (int d = 0; d < part.dimensions(); ++d) part.bound_storage(var(part, d), 1);
-      Stage pu = part.update(0);
-      RVar ko = fresh_r("ko"), ki = fresh_r("ki");
-      pu.split(sliced.kin, ko, ki, kReductionUnroll).unroll(ki);
-    } else if (sliced.part) {
-      Func part = *sliced.part;
-      part.compute_at(loops.block);
-      spread_over_block(part, Stage(part), {}, false, loops, product, &sliced.slice);
-      spread_over_block(part, part.update(0), {sliced.kin}, true, loops, product, &sliced.slice);
+      if (!product->gate_major && product->n_extent > 0 && product->n_extent <= loops.columns_per_block) {
+        // The slices' sums are read across the block's threads (shared memory), but each is summed by
+        // one thread: in a register, stored once. Summed in shared memory, every multiply-add was
+        // followed by a store (LLVM cannot tell the operand's shared memory from the sum's): 36 -> 27
+        // instructions per 8 steps of k. Only where a thread has one column (n <= the block's threads):
+        // its part is then one element (more columns would make its box span every column between
+        // them); a gate-major product keeps its gates summed together in shared memory (more loads in
+        // flight).
+        Func sums = part.in(f);
+        sums.compute_at(loops.block);
+        const Var thread = spread_over_block(sums, Stage(sums), {}, false, loops, product, &sliced.slice);
+        part.compute_at(sums, thread);
+        for (int d = 0; d < part.dimensions(); ++d) part.bound_storage(var(part, d), 1);
+        RVar ko = fresh_r("ko"), ki = fresh_r("ki");
+        part.update(0).split(sliced.kin, ko, ki, kReductionUnroll).unroll(ki);
+      } else {
+        part.compute_at(loops.block);
+        spread_over_block(part, Stage(part), {}, false, loops, product, &sliced.slice);
+        spread_over_block(part, part.update(0), {sliced.kin}, true, loops, product, &sliced.slice);
+      }
     }
     // f's update sums the slices over ks (the names Halide reports for its reduction variables are
     // qualified, which reorder does not take); where rfactor refused, it runs serially over kin and ks.
@@ -692,12 +691,12 @@ Func schedule_step_group(LoweredKernel& k, const std::vector<size_t>& members, c
       block_level(f, loops);
     } else {
       f.compute_at(loops.thread);
-      // A thread reads it at its 4 rows (and, gate-major, one column): said so, the storage has a
+      // A thread reads it at its rows (and, gate-major, one column): said so, the storage has a
       // constant size, not a per-thread heap in global memory. The rows unrolled too (guarded), so that
       // every index is a constant and the values live in registers, not in the thread's stack.
       if (f.dimensions() == 2) {
         Var rows = var(f, 1), ro = fresh("ro"), ri = fresh("ri");
-        f.bound_storage(rows, loops.rows_per_thread).split(rows, ro, ri, loops.rows_per_thread, kGuard).unroll(ri);
+        f.bound_storage(rows, loops.step_tile.rows).split(rows, ro, ri, loops.step_tile.rows, kGuard).unroll(ri);
       }
     }
   }
@@ -844,14 +843,16 @@ GpuStepTile parse_gpu_step_tile(const std::string& text) {
     char* end = nullptr;
     const long n = std::strtol(part.c_str(), &end, 10);
     RNNC_USER_CHECK(!part.empty() && *end == 0 && n >= 0 && n <= 1024)
-        << "--gpu-step-tile: " << what << " must be a small non-negative integer, got '" << part << "' in '" << text << "'";
+        << "--gpu-step-tile: " << what << " must be a small non-negative integer, got '" << part << "' in '" << text
+        << "'";
     return static_cast<int>(n);
   };
   RNNC_USER_CHECK(comma != std::string::npos)
       << "--gpu-step-tile takes COLUMNS,SLICES[,ROWS] (e.g. 8,8 or 32,4,1), got '" << text << "'";
   const size_t second = text.find(',', comma + 1);
   tile.columns = number(text.substr(0, comma), "COLUMNS");
-  tile.slices = number(text.substr(comma + 1, second == std::string::npos ? std::string::npos : second - comma - 1), "SLICES");
+  const size_t slices_end = second == std::string::npos ? text.size() : second;
+  tile.slices = number(text.substr(comma + 1, slices_end - comma - 1), "SLICES");
   if (second != std::string::npos) {
     tile.rows = number(text.substr(second + 1), "ROWS");
     RNNC_USER_CHECK(tile.rows == 1 || tile.rows == 2 || tile.rows == 4)

@@ -18,9 +18,10 @@ const char* kCompileFlagsHelp = R"(options of 'compile':
   --name NAME          library and namespace name (default: the model's name as a C identifier)
   --emit K[,K…]        also write: ir (the optimised .rnnir and LLVM .ll), llvm, stmt, html, asm,
                        obj, header (Halide's C header of the kernels)
-  --gpu-step-tile C,S  GPU targets: tile a scan step's kernels C columns wide (1-32), a product's
-                       reduction split into S slices (0: by rule); for measuring other tiles on a
-                       device (default: the schedules' own choice, 32,0)
+  --gpu-step-tile C,S[,R]  GPU targets: tile a scan step's kernels C columns wide (1-32), a
+                       product's reduction split into S slices (0: by rule), R rows a thread (1, 2
+                       or 4); for measuring other tiles on a device (default: the schedules' own
+                       choice, 32,0,4)
   --passes=a,b,c       more passes after the --mode pipeline (e.g. unroll=2); the kernels are formed
                        again after them
   --print-after-all, --print-before-all, --print-after=P[,Q], --print-before=P[,Q]

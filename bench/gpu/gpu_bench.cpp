@@ -68,7 +68,7 @@ const Model& model_named(const std::string& name) {
 }
 
 // Workload S (the issue's: LSTM, 2 layers, B 64, T 200, I 100, H 128), the other cells at S, larger
-// shapes (hidden 512/1024, batch 256), and S with its steps tiled otherwise (S-c<COLUMNS>s<SLICES>).
+// shapes (hidden 512/1024, batch 256), and S with its steps tiled otherwise (S-c<COLUMNS>s<SLICES>r<ROWS>).
 struct Workload {
   const char* name;
   const char* model;
