@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "codegen/gpu_launches.h"
 #include "codegen/lower.h"
 #include "codegen/schedule_cpu.h"
 #include "codegen/schedule_gpu.h"
@@ -66,7 +67,10 @@ std::optional<Halide::Module> lower_one(const runtime::KernelSpec& spec, const H
     if (gpu) add_gpu_lowering_passes(pipeline);
     if (!to_module) return std::nullopt;
     Halide::Module module = pipeline.compile_to_module(k.arguments, spec.name + suffix, target);
-    if (gpu) give_buffers_unique_names(module, spec.name + suffix);
+    if (gpu) {
+      give_buffers_unique_names(module, spec.name + suffix);
+      check_launch_limits(module, target, spec.name);
+    }
     return module;
   } catch (const Halide::Error& e) {
     throw InternalError("codegen: Halide rejected kernel " + spec.name + ": " + e.what());

@@ -580,25 +580,26 @@ void block_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* produ
 // per row reads all of them); larger ones are tiled, their operands materialised first.
 constexpr int64_t kRowProductElements = 128 * 1024;
 
-// Schedules one output group of a step, given a lowering of the step of its own (nothing it computes
-// is shared with another group's launch). Returns the group's Func, a pipeline output.
-Func schedule_step_group(LoweredKernel& k, const std::vector<size_t>& members, const GpuStepTile& tile) {
-  FuncRoles& roles = k.roles;
-  Func t;
-  if (members.size() == 1) {
-    t = k.outputs[members[0]];
+// The Func of one output group: a Tuple-valued wrapper of its outputs (Halide names the output
+// buffers <func>.0, <func>.1, …), or a single output as it is unless `wrap` (where another group may
+// read it: the output is then an ordinary Func the wrapper copies).
+Func group_func(const LoweredKernel& k, const std::vector<size_t>& members, bool wrap) {
+  if (members.size() == 1 && !wrap) return k.outputs[members[0]];
+  Func t(k.outputs[members[0]].name() + "_group");
+  std::vector<Var> vs = pure_vars(k.outputs[members[0]]);
+  std::vector<Halide::Expr> args(vs.begin(), vs.end()), values;
+  for (size_t m : members) values.push_back(k.outputs[m](args));
+  if (values.size() == 1) {
+    t(vs) = values[0];
   } else {
-    // Halide names the output buffers <func>.0, <func>.1, …
-    t = Func(k.outputs[members[0]].name() + "_group");
-    std::vector<Var> vs = pure_vars(k.outputs[members[0]]);
-    std::vector<Halide::Expr> args(vs.begin(), vs.end()), values;
-    for (size_t m : members) values.push_back(k.outputs[m](args));
     t(vs) = Halide::Tuple(values);
   }
-  const std::set<std::string> reach = reachable(t);
-  auto used = [&](const Func& f) { return reach.count(f.name()) > 0; };
+  return t;
+}
 
-  // Row mode when the group reads a row-wide reduction, or a small product of values computed here.
+// Row mode when the step reads a row-wide reduction, or a small product of values computed in it.
+bool needs_row_mode(const FuncRoles& roles, const std::set<std::string>& reach) {
+  auto used = [&](const Func& f) { return reach.count(f.name()) > 0; };
   bool row_mode = false;
   for (const Func& f : roles.reductions) row_mode |= used(f);
   for (const FuncRoles::MatMul& mm : roles.matmuls) {
@@ -606,6 +607,33 @@ Func schedule_step_group(LoweredKernel& k, const std::vector<size_t>& members, c
     const int64_t elements = mm.n_extent * (mm.gate_major ? mm.gates : 1) * mm.k_extent;
     row_mode |= mm.n_extent > 0 && mm.k_extent > 0 && elements <= kRowProductElements;
   }
+  return row_mode;
+}
+
+// What any of the Funcs reads.
+std::set<std::string> reachable_from(const std::vector<Func>& fs) {
+  std::set<std::string> reach;
+  for (const Func& f : fs) {
+    std::set<std::string> r = reachable(f);
+    reach.insert(r.begin(), r.end());
+  }
+  return reach;
+}
+
+// Schedules output groups of a step. One group: given a lowering of the step of its own (nothing it
+// computes is shared with another group's launch). Several (`fuse_in_one_launch`): one launch, each
+// group's loop nest fused with the first's at the block (one block per row), what any of them reads
+// computed once in the block's shared memory. Returns the groups' Funcs, pipeline outputs.
+std::vector<Func> schedule_step_groups(LoweredKernel& k, const std::vector<std::vector<size_t>>& groups,
+                                       const GpuStepTile& tile) {
+  FuncRoles& roles = k.roles;
+  std::vector<Func> ts;
+  for (const std::vector<size_t>& members : groups) ts.push_back(group_func(k, members, groups.size() > 1));
+  const Func t = ts[0];
+  const std::set<std::string> reach = reachable_from(ts);
+  auto used = [&](const Func& f) { return reach.count(f.name()) > 0; };
+  const bool row_mode = needs_row_mode(roles, reach);
+  RNNC_INTERNAL_CHECK(ts.size() == 1 || row_mode) << "output groups fused into one launch outside row mode";
 
   // Computed at root (a launch of its own before the group's): the kinds that run over the whole
   // sequence, and in tile mode the operands of products computed here (a tile reads them many times).
@@ -645,8 +673,10 @@ Func schedule_step_group(LoweredKernel& k, const std::vector<size_t>& members, c
   for (const Func& f : roles.reductions) {
     if (used(f)) updates.push_back(f);
   }
-  const std::vector<int64_t>& statics = k.output_static_extents[members[0]];
-  const int64_t width = statics.empty() ? 1 : statics[0];
+  auto width_of = [&](const std::vector<size_t>& members) {
+    const std::vector<int64_t>& statics = k.output_static_extents[members[0]];
+    return statics.empty() ? int64_t{1} : statics[0];
+  };
   for (const Func& f : roles.shared) {
     if (used(f)) pures.push_back(f);
   }
@@ -666,9 +696,13 @@ Func schedule_step_group(LoweredKernel& k, const std::vector<size_t>& members, c
       }
     }
   }
-  root.erase(t.name());
+  for (const Func& g : ts) root.erase(g.name());
 
-  GroupLoops loops = schedule_group(t, width, row_mode, tile);
+  GroupLoops loops = schedule_group(t, width_of(groups[0]), row_mode, tile);
+  for (size_t g = 1; g < ts.size(); ++g) {
+    schedule_group(ts[g], width_of(groups[g]), true, tile);
+    ts[g].compute_with(Stage(t), var(t, t.dimensions() - 1));  // row mode's block loop: the rows
+  }
   std::set<std::string> placed;
   for (Func f : updates) {
     if (root.count(f.name())) continue;
@@ -722,7 +756,30 @@ Func schedule_step_group(LoweredKernel& k, const std::vector<size_t>& members, c
     scatter_schedule(f);
   }
   for (auto& [name, f] : root) gpu_map_all(f, -1);
-  return t;
+  return ts;
+}
+
+// A step's outputs are always whole rows (the executor slices rows and steps, never columns): said so,
+// the sizes of what a block keeps in shared memory are constants, which compile_plan checks against
+// what a launch may use (check_launch_limits). Halide constrains a Tuple's other buffers like its first.
+void declare_static_columns(Func t, const std::vector<int64_t>& statics) {
+  Halide::OutputImageParam out = t.output_buffers()[0];
+  for (size_t d = 0; d + 1 < statics.size(); ++d) {
+    if (statics[d] > 0) out.dim(static_cast<int>(d)).set_bounds(0, static_cast<int>(statics[d]));
+  }
+}
+
+// Several output groups of a step in one launch: where the step is in row mode (one block per row
+// computes everything a row needs in shared memory) and every group has rows. An LSTM's backward step
+// at S was two launches (dh, dc; dgates and its running sum), each computing dgates; now one, dgates
+// computed once.
+bool fuse_in_one_launch(const LoweredKernel& k, const std::vector<std::vector<size_t>>& groups) {
+  if (groups.size() < 2) return false;
+  for (const std::vector<size_t>& members : groups) {
+    const Func& f = k.outputs[members[0]];
+    if (f.dimensions() < 2 || f.has_update_definition()) return false;
+  }
+  return needs_row_mode(k.roles, reachable_from(k.outputs));
 }
 
 // ---- kernels that run once per sequence -----------------------------------------------------------
@@ -892,21 +949,27 @@ LoweredKernel lower_for_gpu(const runtime::KernelSpec& spec, const Halide::Targe
     schedule_once(k);
     return k;
   }
-  // One launch per output group, each from a lowering of its own: what two groups both read is
-  // computed in each (cheap elementwise or per-row work), never handed between launches.
   std::vector<std::vector<size_t>> groups = output_groups(k);
+  if (fuse_in_one_launch(k, groups)) {
+    k.outputs = schedule_step_groups(k, groups, tile);
+    for (size_t g = 0; g < groups.size(); ++g) declare_static_columns(k.outputs[g], k.output_static_extents[groups[g][0]]);
+    return k;
+  }
+  // Otherwise one launch per output group, each from a lowering of its own: what two groups both read
+  // is computed in each (cheap elementwise or per-row work), never handed between launches.
   std::vector<Func> outputs;
   for (size_t g = 0; g < groups.size(); ++g) {
     if (g == 0) {
-      outputs.push_back(schedule_step_group(k, groups[g], tile));
+      outputs.push_back(schedule_step_groups(k, {groups[g]}, tile)[0]);
       continue;
     }
     LowerOptions own = options;
     own.name_suffix = "_g" + std::to_string(g);
     own.arguments_from = &k;
     LoweredKernel copy = lower_kernel(spec, own);
-    outputs.push_back(schedule_step_group(copy, groups[g], tile));
+    outputs.push_back(schedule_step_groups(copy, {groups[g]}, tile)[0]);
   }
+  for (size_t g = 0; g < groups.size(); ++g) declare_static_columns(outputs[g], k.output_static_extents[groups[g][0]]);
   k.outputs = outputs;
   return k;
 }

@@ -3,8 +3,10 @@
 //
 // A scan's step runs once per time step, so its schedule is about launches and latency:
 //   - consecutive outputs of the same shape become one Tuple-valued Func: one loop nest, one launch (an
-//     LSTM's forward step: h', c', y and the saved activations in one launch); each such group is
-//     lowered on its own, so what two groups both need is computed in each launch, never handed over;
+//     LSTM's forward step: h', c', y and the saved activations in one launch); in row mode (below) the
+//     groups' loop nests are fused at the block (compute_with): one launch for the whole step, what
+//     several groups read computed once per block; in tile mode each group is lowered on its own, so
+//     what two groups both need is computed in each launch, never handed over;
 //   - a step without row-wide reductions is tiled over (columns, rows); its recurrent product h·W is
 //     computed per thread in registers, gate-major (LowerOptions::slice_products), so a thread computes
 //     exactly the four gate values its column needs and the gate math follows in the same thread;

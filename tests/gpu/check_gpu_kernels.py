@@ -18,6 +18,9 @@ import subprocess
 import sys
 import tempfile
 
+# A step in row mode is one launch (its output groups fused at the block); a tiled step whose product
+# reads values computed in the step (an LSTM's backward past H ~180) materialises them first, then
+# launches each output group: three (tests/lit/codegen/gpu-step-launches.test checks the single ones).
 MAX_STEP_LAUNCHES = 4
 # A thread's own arrays (a step's values for its 4 rows, a GEMM's register tile) have constant indices
 # (unrolled) and live in registers: no stack at all. A stack frame is local memory, read through L1 at

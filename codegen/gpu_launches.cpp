@@ -1,0 +1,88 @@
+#include "codegen/gpu_launches.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+
+#include "ir/error.h"
+
+namespace rnnc::codegen {
+
+namespace {
+
+using namespace Halide::Internal;
+
+bool is_launch(const Call* op) {
+  const std::string& n = op->name;
+  return n.rfind("halide_", 0) == 0 && n.size() > 4 && n.compare(n.size() - 4, 4, "_run") == 0;
+}
+
+// Walks a host function, keeping the value of every let in scope; at each launch, its shared-memory
+// argument with the lets substituted and whatever is still unknown taken as 0.
+class SharedBytes : public IRVisitor {
+ public:
+  int64_t largest = 0;
+
+ private:
+  using IRVisitor::visit;
+  // Halide's argument order: state, kernel name, blocks x y z, threads x y z, shared memory bytes, …
+  static constexpr size_t kSharedArg = 8;
+  std::map<std::string, Halide::Expr> lets_;
+
+  void visit(const LetStmt* op) override {
+    op->value.accept(this);
+    lets_[op->name] = op->value;
+    op->body.accept(this);
+  }
+  void visit(const Let* op) override {
+    op->value.accept(this);
+    lets_[op->name] = op->value;
+    op->body.accept(this);
+  }
+  void visit(const Call* op) override {
+    IRVisitor::visit(op);
+    if (!is_launch(op) || op->args.size() <= kSharedArg) return;
+    Halide::Expr bytes = op->args[kSharedArg];
+    for (int depth = 0; depth < 64 && expr_uses_vars(bytes, lets_); ++depth) bytes = substitute(lets_, bytes);
+    bytes = simplify(UnknownsAreZero().mutate(bytes));
+    if (const int64_t* b = as_const_int(bytes)) largest = std::max(largest, *b);
+  }
+
+  class UnknownsAreZero : public IRMutator {
+    using IRMutator::visit;
+    Halide::Expr visit(const Variable* op) override { return make_zero(op->type); }
+    Halide::Expr visit(const Load* op) override { return make_zero(op->type); }
+  };
+
+  static bool expr_uses_vars(const Halide::Expr& e, const std::map<std::string, Halide::Expr>& names) {
+    struct Find : IRVisitor {
+      using IRVisitor::visit;
+      const std::map<std::string, Halide::Expr>* names = nullptr;
+      bool found = false;
+      void visit(const Variable* v) override { found |= names->count(v->name) > 0; }
+    } find;
+    find.names = &names;
+    e.accept(&find);
+    return find.found;
+  }
+};
+
+}  // namespace
+
+int64_t largest_launch_shared_bytes(const Halide::Module& module) {
+  SharedBytes sb;
+  for (const LoweredFunc& f : module.functions()) f.body.accept(&sb);
+  return sb.largest;
+}
+
+void check_launch_limits(const Halide::Module& module, const Halide::Target& target, const std::string& kernel) {
+  if (!target.has_feature(Halide::Target::CUDA)) return;  // OpenCL devices differ; the driver says
+  const int64_t bytes = largest_launch_shared_bytes(module);
+  RNNC_USER_CHECK(bytes <= kCudaLaunchSharedBytes)
+      << "codegen: kernel " << kernel << " would ask for " << (bytes + 1023) / 1024
+      << " KiB of shared memory per GPU block, more than the " << kCudaLaunchSharedBytes / 1024
+      << " KiB a CUDA launch may use: a step that keeps whole rows in shared memory (layer norm, or a small "
+         "recurrent product) is too wide at this hidden size; a smaller one compiles";
+}
+
+}  // namespace rnnc::codegen

@@ -1,0 +1,25 @@
+// What the GPU launches of a compiled module ask for, read from Halide's lowered host code (its calls
+// to halide_<api>_run): limits a schedule must respect, which a device would otherwise only report at
+// launch time, with an error that does not say why.
+#pragma once
+
+#include <Halide.h>
+
+#include <cstdint>
+#include <string>
+
+namespace rnnc::codegen {
+
+// Dynamic shared memory a CUDA block may use without opting in (cuFuncSetAttribute, which Halide 14's
+// runtime never calls); a launch that asks for more fails.
+constexpr int64_t kCudaLaunchSharedBytes = 48 * 1024;
+
+// The most shared memory any GPU launch of the module asks for, in bytes: the part Halide knows at
+// compile time (a size it computes per call, such as a row's few statistics, counts as 0).
+int64_t largest_launch_shared_bytes(const Halide::Module& module);
+
+// A UserError naming the kernel where a CUDA launch of the module would ask for more shared memory
+// than a block may use (a row-mode step keeps whole rows there: layer norm at large hidden sizes).
+void check_launch_limits(const Halide::Module& module, const Halide::Target& target, const std::string& kernel);
+
+}  // namespace rnnc::codegen
