@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "ir/error.h"
@@ -13,8 +14,10 @@ namespace {
 using namespace Halide::Internal;
 
 bool is_launch(const Call* op) {
-  const std::string& n = op->name;
-  return n.rfind("halide_", 0) == 0 && n.size() > 4 && n.compare(n.size() - 4, 4, "_run") == 0;
+  for (const char* api : {"cuda", "opencl", "metal", "d3d12compute", "openglcompute"}) {
+    if (op->name == std::string("halide_") + api + "_run") return true;
+  }
+  return false;
 }
 
 // Walks a host function, keeping the value of every let in scope; at each launch, its shared-memory
@@ -29,16 +32,22 @@ class SharedBytes : public IRVisitor {
   static constexpr size_t kSharedArg = 8;
   std::map<std::string, Halide::Expr> lets_;
 
-  void visit(const LetStmt* op) override {
+  template <typename LetOrLetStmt>
+  void visit_let(const LetOrLetStmt* op) {
     op->value.accept(this);
+    auto shadowed = lets_.find(op->name);
+    std::optional<Halide::Expr> outer;
+    if (shadowed != lets_.end()) outer = shadowed->second;
     lets_[op->name] = op->value;
     op->body.accept(this);
+    if (outer) {
+      lets_[op->name] = *outer;
+    } else {
+      lets_.erase(op->name);
+    }
   }
-  void visit(const Let* op) override {
-    op->value.accept(this);
-    lets_[op->name] = op->value;
-    op->body.accept(this);
-  }
+  void visit(const LetStmt* op) override { visit_let(op); }
+  void visit(const Let* op) override { visit_let(op); }
   void visit(const Call* op) override {
     IRVisitor::visit(op);
     if (!is_launch(op) || op->args.size() <= kSharedArg) return;
@@ -52,6 +61,8 @@ class SharedBytes : public IRVisitor {
     using IRMutator::visit;
     Halide::Expr visit(const Variable* op) override { return make_zero(op->type); }
     Halide::Expr visit(const Load* op) override { return make_zero(op->type); }
+    // A buffer's field or any other call: known only at run time.
+    Halide::Expr visit(const Call* op) override { return op->type.is_int() ? make_zero(op->type) : IRMutator::visit(op); }
   };
 
   static bool expr_uses_vars(const Halide::Expr& e, const std::map<std::string, Halide::Expr>& names) {
