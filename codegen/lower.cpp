@@ -87,7 +87,7 @@ class Lowerer {
           if (d.is_symbolic() && !extents_.count(d.symbol)) extents_[d.symbol] = p.dim(h).extent();
         }
         if (options_.dense_static_inputs && !options_.arguments_from) declare_dense(p, t);
-        wrap(vars(t.rank())) = p(in_bounds(p, vars(t.rank()), &t));
+        wrap(vars(t.rank())) = p(in_bounds(p, args(vars(t.rank())), &t));
       }
       values_[spec_.inputs[i]] = wrap;
       out.arguments.push_back(p);
@@ -148,7 +148,7 @@ class Lowerer {
       Expr value = at(values_, v, args(vs));
       if (spec_.masked) {
         // Finished rows (t >= lengths[b]) keep their carry and output zero.
-        Expr active = *step_ < (*lengths_)(in_bounds(*lengths_, {vs.back()}));
+        Expr active = *step_ < (*lengths_)(in_bounds(*lengths_, {Expr(vs.back())}));
         Expr previous = i < static_cast<size_t>(spec_.carries) ? at(values_, spec_.inputs[i], args(vs))
                                                                 : Halide::cast(value.type(), 0);
         value = Halide::select(active, value, previous);
@@ -192,19 +192,18 @@ class Lowerer {
     p.dim(2).set_bounds(0, static_cast<int>(t.shape[1].size) / width).set_stride(width * k);
     return p;
   }
-  // LowerOptions::dense_static_inputs: an input of static shape (weights) is declared dense, so that
-  // its strides are constants (Halide asserts them when the kernel is called).
+  // LowerOptions::dense_static_inputs: an input is declared dense as far out as its shape is static
+  // from the innermost dim (a weight whole; a [T, B, H] sequence's dims H and B), so that those strides
+  // are constants (Halide asserts them when the kernel is called) and a reduction's loads are constant
+  // offsets from one pointer.
   static void declare_dense(Halide::ImageParam& p, const TensorType& t) {
     int64_t stride = 1;
     for (int h = 0; h < t.rank(); ++h) {
       const ir::Dim& d = t.shape[t.rank() - 1 - h];
-      if (d.is_symbolic() || d.size <= 0) return;
-      stride *= d.size;
-    }
-    stride = 1;
-    for (int h = 0; h < t.rank(); ++h) {
+      if (d.is_symbolic() || d.size <= 0) break;
       p.dim(h).set_stride(static_cast<int>(stride));
-      stride *= t.shape[t.rank() - 1 - h].size;
+      stride *= d.size;
+      if (h + 1 < t.rank()) p.dim(h + 1).set_stride(static_cast<int>(stride));
     }
   }
   static std::vector<Expr> args(const std::vector<Var>& vs) { return std::vector<Expr>(vs.begin(), vs.end()); }
@@ -214,6 +213,23 @@ class Lowerer {
     RNNC_INTERNAL_CHECK(it != m.end()) << "codegen " << spec_.name << ": value of node " << v.node << " not lowered";
     Func f = it->second;
     return f(idx);
+  }
+
+  // An operand of a reduction at `idx`. For a kernel input read with clamp_inputs, the coordinates marked
+  // `exact` (a reduction variable over the dim's whole extent: always inside the buffer, which Halide's
+  // bounds check asserts) are not clamped: a weight gradient's loop over the batch clamped its row
+  // against both operands' runtime bounds at every step, ~20 integer instructions per 16 multiply-adds.
+  Expr operand_at(const ir::Function& f, const ValueMap& m, Value v, const std::vector<Expr>& idx,
+                  const std::vector<bool>& exact) {
+    const std::optional<size_t> i = &f == &f_ ? input_index(v) : std::nullopt;
+    if (!options_.clamp_inputs || !i || panel_inputs_.count(v)) return at(m, v, idx);
+    const TensorType& t = f.type(v);
+    const Halide::ImageParam& p = inputs_.at(*i);
+    std::vector<Expr> coords = in_bounds(p, idx, &t);
+    for (size_t h = 0; h < coords.size(); ++h) {
+      if (exact[h]) coords[h] = idx[h];
+    }
+    return p(coords);
   }
 
   Expr extent(const ir::Dim& d) {
@@ -570,7 +586,11 @@ class Lowerer {
       ib.push_back(clamped);
       Func partial(mm.name() + "_partial");
       partial(v[0], v[1], c) = Halide::cast(type, 0);
-      partial(v[0], v[1], c) += Halide::select(row < outer, at(m, first, ia) * at(m, second, ib), Halide::cast(type, 0));
+      // The leading dims' coordinates (ia[1 .. p-1]) are reduction variables over each dim's whole extent.
+      std::vector<bool> exact(ia.size(), false);
+      for (int j = 1; j < p; ++j) exact[j] = true;
+      partial(v[0], v[1], c) += Halide::select(row < outer, operand_at(f, m, first, ia, exact) * operand_at(f, m, second, ib, exact),
+                                               Halide::cast(type, 0));
       RDom chunks(0, (outer + chunk - 1) / chunk);
       mm(v) += partial(v[0], v[1], chunks.x);
       role.k = r;
@@ -655,9 +675,9 @@ class Lowerer {
   // range is known (a product's reduction over k) Halide then drops the clamp, and a load's address is
   // one add instead of eight integer ops (the GPU steps' loads were mostly index arithmetic). Halide's
   // bounds check still asserts that the buffer holds [0, n).
-  std::vector<Expr> in_bounds(const Halide::ImageParam& p, const std::vector<Var>& vs,
+  std::vector<Expr> in_bounds(const Halide::ImageParam& p, const std::vector<Expr>& coords,
                               const TensorType* type = nullptr) const {
-    std::vector<Expr> out(vs.begin(), vs.end());
+    std::vector<Expr> out = coords;
     if (!options_.clamp_inputs) return out;
     for (size_t h = 0; h < out.size(); ++h) {
       const ir::Dim* d = type ? &type->shape[type->rank() - 1 - h] : nullptr;

@@ -101,8 +101,9 @@ struct LowerOptions {
   // Reads of input buffers are clamped to the buffer: GPU thread blocks compute whole tiles (the
   // stores beyond the edge are guarded, the reads they need are not).
   bool clamp_inputs = false;
-  // Inputs of static shape (weights) are dense: their strides are constants (asserted at each call),
-  // so that a load's address inside an unrolled reduction is a constant offset (GPU).
+  // Inputs are dense as far out as their shape is static from the innermost dim (weights whole, a
+  // sequence's inner dims): those strides are constants (asserted at each call), so that a load's
+  // address inside an unrolled reduction is a constant offset (GPU).
   bool dense_static_inputs = false;
   // Inputs the plan marks as weight panels (KernelSpec::panel_inputs, runtime/weight_panels.h) are read
   // as panels, as the executor passes them on the CPU; off, as they are (GPU).

@@ -92,6 +92,8 @@ void gpu_map_all(Func f, int64_t width) {
   for (int u = 0; u < f.num_update_definitions(); ++u) gpu_map(f.update(u), pure_vars(f), width);
 }
 
+constexpr int kGemmUnroll = 4;
+
 // A register tile of `acc` (a product accumulation computed inside one thread): its dims 0 and 1 in
 // tiles of (rn, rm) unrolled, the reduction outside them, so the tile's sums stay in registers.
 void register_tile(Func acc, const Halide::RDom& k, int rn, int rm) {
@@ -102,11 +104,18 @@ void register_tile(Func acc, const Halide::RDom& k, int rn, int rm) {
   Var un_o = fresh("rno"), un_i = fresh("rni"), um_o = fresh("rmo"), um_i = fresh("rmi");
   update.split(n, un_o, un_i, rn, kGuard).split(m, um_o, um_i, rm, kGuard);
   std::vector<VarOrRVar> order{un_i, um_i};
-  for (int j = 0; j < k.dimensions(); ++j) order.push_back(RVar(k[j]));
+  // The reduction unrolled too, kGemmUnroll steps of k at a time: a load's address is then a constant
+  // offset from a pointer advanced once per kGemmUnroll steps (inputs' inner strides are constants,
+  // LowerOptions::dense_static_inputs), and the loop's branch is paid once.
+  RVar ko = fresh_r("gko"), ki = fresh_r("gki");
+  update.split(RVar(k[0]), ko, ki, kGemmUnroll, kGuard);
+  order.push_back(ki);
+  order.push_back(ko);
+  for (int j = 1; j < k.dimensions(); ++j) order.push_back(RVar(k[j]));
   order.push_back(un_o);
   order.push_back(um_o);
   for (int d = 2; d < acc.dimensions(); ++d) order.push_back(var(acc, d));
-  update.reorder(order).unroll(un_i).unroll(um_i);
+  update.reorder(order).unroll(un_i).unroll(um_i).unroll(ki);
 }
 
 // A tiled GEMM: `c` (pure, at root, dims (n, m, rest…)) reads the product `acc`, which each thread
