@@ -32,18 +32,21 @@ Halide::Type halide_type(ir::DType dtype) {
 
 namespace {
 
+// 1 / x; with LowerOptions::fast_reciprocals, Halide's fast_inverse.
+Expr reciprocal(Expr x, bool fast) { return fast ? Halide::fast_inverse(x) : 1 / x; }
+
 // tanh through exp: Halide 14 lowers tanh() to scalar libm calls, which do not vectorise. Near zero the
 // Taylor series avoids the cancellation in (1 - e) / (1 + e).
-Expr vector_tanh(Expr x) {
+Expr vector_tanh(Expr x, bool fast_reciprocal) {
   Expr ax = Halide::abs(x);
   Expr e = Halide::exp(-2 * ax);
-  Expr t = (1 - e) / (1 + e);
+  Expr t = (1 - e) * reciprocal(1 + e, fast_reciprocal);
   Expr x2 = x * x;
   Expr series = x * (1 - x2 * (Halide::Internal::make_const(x.type(), 1.0 / 3.0) - x2 * Halide::Internal::make_const(x.type(), 2.0 / 15.0)));
   return Halide::select(ax < Halide::Internal::make_const(x.type(), 0.05), series, Halide::select(x < 0, -t, t));
 }
 
-Expr vector_sigmoid(Expr x) { return 1 / (1 + Halide::exp(-x)); }
+Expr vector_sigmoid(Expr x, bool fast_reciprocal) { return reciprocal(1 + Halide::exp(-x), fast_reciprocal); }
 
 // Whether a product of these static extents is blocked on the CPU (FuncRoles::MatMul::blocked).
 bool blocked_product(int64_t k_extent, int64_t n_extent) {
@@ -350,8 +353,8 @@ class Lowerer {
       case OpKind::Neg: r(v) = -bx(0); break;
       case OpKind::Exp: r(v) = Halide::exp(bx(0)); break;
       case OpKind::Log: r(v) = Halide::log(bx(0)); break;
-      case OpKind::Sigmoid: r(v) = vector_sigmoid(bx(0)); break;
-      case OpKind::Tanh: r(v) = vector_tanh(bx(0)); break;
+      case OpKind::Sigmoid: r(v) = vector_sigmoid(bx(0), options_.fast_reciprocals); break;
+      case OpKind::Tanh: r(v) = vector_tanh(bx(0), options_.fast_reciprocals); break;
       case OpKind::Relu: r(v) = Halide::max(bx(0), Halide::cast(type, 0)); break;
       case OpKind::ReluMask: r(v) = Halide::select(bx(0) > 0, Halide::cast(type, 1), Halide::cast(type, 0)); break;
       case OpKind::Add: r(v) = bx(0) + bx(1); break;

@@ -105,6 +105,10 @@ struct LowerOptions {
   // sequence's inner dims): those strides are constants (asserted at each call), so that a load's
   // address inside an unrolled reduction is a constant offset (GPU).
   bool dense_static_inputs = false;
+  // Sigmoid and tanh multiply by a reciprocal (Halide's fast_inverse; on CUDA rcp.rn.ftz, correctly
+  // rounded, denormals flushed) instead of dividing (div.rn, which the driver expands into a longer
+  // sequence with a slow path): a forward LSTM step thread at S had 8 divisions and 12 IEEE reciprocals.
+  bool fast_reciprocals = false;
   // Inputs the plan marks as weight panels (KernelSpec::panel_inputs, runtime/weight_panels.h) are read
   // as panels, as the executor passes them on the CPU; off, as they are (GPU).
   bool weight_panels = true;

@@ -952,7 +952,9 @@ LowerOptions gpu_lower_options(const runtime::KernelSpec& spec) {
 
 LoweredKernel lower_for_gpu(const runtime::KernelSpec& spec, const Halide::Target& target, const GpuStepTile& tile) {
   RNNC_INTERNAL_CHECK(target.has_gpu_feature()) << "lower_for_gpu for a target without a GPU: " << target.to_string();
-  const LowerOptions options = gpu_lower_options(spec);
+  LowerOptions options = gpu_lower_options(spec);
+  // CUDA only: on OpenCL fast_inverse is native_recip, whose precision the device chooses.
+  options.fast_reciprocals = target.has_feature(Halide::Target::CUDA);
   LoweredKernel k = lower_kernel(spec, options);
   if (!spec.step) {
     schedule_once(k);
