@@ -124,9 +124,9 @@ std::vector<std::string> compile_aot(const ir::Module& module, const AotOptions&
     // Keyed as the JIT's kernels are, and on the symbols' names and the files asked for.
     std::string key = "aot\n" + jit_cache_key(plan, kernel_target.to_string()) + "\n" + base;
     for (const auto& [kind, file] : outputs) key += " " + file;
-    if (target.has_gpu_feature() && !o.gpu_step_tile.is_default()) key += "\ngpu step tile " + o.gpu_step_tile.to_string();
+    if (target.has_gpu_feature() && !o.gpu_tiling.is_default()) key += "\ngpu tiling " + o.gpu_tiling.to_string();
     CacheEntry entry = cached_build(base, key, [&](const fs::path& cache) {
-      Halide::Module m = compile_plan(plan, kernel_target, base, suffix, o.gpu_step_tile);
+      Halide::Module m = compile_plan(plan, kernel_target, base, suffix, o.gpu_tiling);
       std::map<Halide::OutputFileType, std::string> in_cache;
       for (const auto& [kind, file] : outputs) in_cache[kind] = (cache / file).string();
       try {
@@ -135,7 +135,7 @@ std::vector<std::string> compile_aot(const ir::Module& module, const AotOptions&
         throw InternalError("compile: Halide failed on target " + target.to_string() + ": " + e.what());
       }
     });
-    if (entry.hit && relower_on_cache_hit()) relower_plan(plan, kernel_target, o.gpu_step_tile);
+    if (entry.hit && relower_on_cache_hit()) relower_plan(plan, kernel_target, o.gpu_tiling);
     for (const auto& [kind, file] : outputs) {
       copy_out(entry.dir / file, dir / file);
       if (kind != Halide::OutputFileType::object || o.emit.count("obj")) written.push_back((dir / file).string());

@@ -24,7 +24,7 @@ struct AotOptions {
   std::vector<std::string> targets;  // Halide target strings; the first the CPU supports is used
   std::string output_dir;
   std::set<std::string> emit;        // any of: ir, stmt, html, asm, llvm, obj, header
-  GpuStepTile gpu_step_tile;         // GPU targets: how a step is tiled (default: the schedules' choice)
+  GpuTiling gpu_tiling;  // GPU targets: how steps are tiled and GEMMs unrolled (default: the schedules' choice)
 };
 
 // Writes the files; returns their paths. The module must be verified and optimised (a pipeline run).

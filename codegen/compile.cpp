@@ -58,7 +58,7 @@ namespace {
 // Lowers and schedules one kernel; with `to_module`, Halide lowers it into a module (on a GPU target that
 // runs rnnc's own lowering passes too), which LLVM then compiles. Halide's errors are ours.
 std::optional<Halide::Module> lower_one(const runtime::KernelSpec& spec, const Halide::Target& target,
-                                        const std::string& suffix, bool to_module, const GpuStepTile& tile) {
+                                        const std::string& suffix, bool to_module, const GpuTiling& tile) {
   try {
     const bool gpu = target.has_gpu_feature();
     LoweredKernel k = gpu ? lower_for_gpu(spec, target, tile) : lower_kernel(spec);
@@ -80,7 +80,7 @@ std::optional<Halide::Module> lower_one(const runtime::KernelSpec& spec, const H
 }  // namespace
 
 Halide::Module compile_plan(const runtime::ExecutionPlan& plan, const Halide::Target& target, const std::string& name,
-                            const std::string& suffix, const GpuStepTile& tile) {
+                            const std::string& suffix, const GpuTiling& tile) {
   std::vector<Halide::Module> modules;
   for (const runtime::KernelSpec& spec : plan.kernels()) {
     if (compiled_for(spec, target)) modules.push_back(*lower_one(spec, target, suffix, true, tile));
@@ -93,7 +93,7 @@ Halide::Module compile_plan(const runtime::ExecutionPlan& plan, const Halide::Ta
   }
 }
 
-void relower_plan(const runtime::ExecutionPlan& plan, const Halide::Target& target, const GpuStepTile& tile) {
+void relower_plan(const runtime::ExecutionPlan& plan, const Halide::Target& target, const GpuTiling& tile) {
   for (const runtime::KernelSpec& spec : plan.kernels()) {
     if (compiled_for(spec, target)) lower_one(spec, target, "", /*to_module=*/false, tile);
   }

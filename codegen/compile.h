@@ -20,13 +20,13 @@ Halide::Target parse_target(const std::string& target);
 bool compiled_for(const runtime::KernelSpec& spec, const Halide::Target& target);
 
 // Each kernel becomes the function <spec.name><suffix> (a suffix keeps several targets' kernels apart).
-// `tile`: a GPU target's steps tiled otherwise than by default (GpuStepTile).
+// `tile`: a GPU target's steps tiled otherwise than by default (GpuTiling).
 Halide::Module compile_plan(const runtime::ExecutionPlan& plan, const Halide::Target& target, const std::string& name,
-                            const std::string& suffix = "", const GpuStepTile& tile = {});
+                            const std::string& suffix = "", const GpuTiling& tile = {});
 
 // rnnc's part of compile_plan, for a kernel-cache hit under relower_on_cache_hit(): every kernel lowered
 // and scheduled, nothing compiled. Not Halide's lowering, which would run rnnc's GPU passes but costs
 // 6-40 s per CUDA model and target under ASan (tests/unit/kernel_cache_test.cpp runs those passes on a small one).
-void relower_plan(const runtime::ExecutionPlan& plan, const Halide::Target& target, const GpuStepTile& tile = {});
+void relower_plan(const runtime::ExecutionPlan& plan, const Halide::Target& target, const GpuTiling& tile = {});
 
 }  // namespace rnnc::codegen

@@ -92,11 +92,9 @@ void gpu_map_all(Func f, int64_t width) {
   for (int u = 0; u < f.num_update_definitions(); ++u) gpu_map(f.update(u), pure_vars(f), width);
 }
 
-constexpr int kGemmUnroll = 4;
-
 // A register tile of `acc` (a product accumulation computed inside one thread): its dims 0 and 1 in
 // tiles of (rn, rm) unrolled, the reduction outside them, so the tile's sums stay in registers.
-void register_tile(Func acc, const Halide::RDom& k, int rn, int rm) {
+void register_tile(Func acc, const Halide::RDom& k, int rn, int rm, int k_unroll) {
   Var n = var(acc, 0), m = var(acc, 1);
   Var n_o = fresh("rno"), n_i = fresh("rni"), m_o = fresh("rmo"), m_i = fresh("rmi");
   acc.split(n, n_o, n_i, rn, kGuard).split(m, m_o, m_i, rm, kGuard).reorder(n_i, m_i, n_o, m_o).unroll(n_i).unroll(m_i);
@@ -104,11 +102,11 @@ void register_tile(Func acc, const Halide::RDom& k, int rn, int rm) {
   Var un_o = fresh("rno"), un_i = fresh("rni"), um_o = fresh("rmo"), um_i = fresh("rmi");
   update.split(n, un_o, un_i, rn, kGuard).split(m, um_o, um_i, rm, kGuard);
   std::vector<VarOrRVar> order{un_i, um_i};
-  // The reduction unrolled too, kGemmUnroll steps of k at a time: a load's address is then a constant
-  // offset from a pointer advanced once per kGemmUnroll steps (inputs' inner strides are constants,
+  // The reduction unrolled too, k_unroll steps of k at a time: a load's address is then a constant
+  // offset from a pointer advanced once per k_unroll steps (inputs' inner strides are constants,
   // LowerOptions::dense_static_inputs), and the loop's branch is paid once.
   RVar ko = fresh_r("gko"), ki = fresh_r("gki");
-  update.split(RVar(k[0]), ko, ki, kGemmUnroll, kGuard);
+  update.split(RVar(k[0]), ko, ki, k_unroll, kGuard);
   order.push_back(ki);
   order.push_back(ko);
   for (int j = 1; j < k.dimensions(); ++j) order.push_back(RVar(k[j]));
@@ -120,7 +118,7 @@ void register_tile(Func acc, const Halide::RDom& k, int rn, int rm) {
 
 // A tiled GEMM: `c` (pure, at root, dims (n, m, rest…)) reads the product `acc`, which each thread
 // computes for a 4×4 tile of c in registers; blocks of 16×8 threads cover 64 columns × 32 rows.
-void gemm_schedule(Func c, Func acc, const Halide::RDom& k, int64_t n_extent) {
+void gemm_schedule(Func c, Func acc, const Halide::RDom& k, int64_t n_extent, int k_unroll) {
   c.compute_root();
   const int rank = c.dimensions();
   if (rank < 2) {
@@ -154,7 +152,7 @@ void gemm_schedule(Func c, Func acc, const Halide::RDom& k, int64_t n_extent) {
     c.gpu_blocks(no, mo);
   }
   acc.compute_at(c, nt);
-  register_tile(acc, k, rn, rm);
+  register_tile(acc, k, rn, rm, k_unroll);
   // A thread's accumulators are one rn x rm tile. Said so, they have a constant size and live in
   // registers; left to bounds inference, the guarded splits make the size dynamic and Halide puts them
   // in a per-thread heap in global memory.
@@ -164,11 +162,11 @@ void gemm_schedule(Func c, Func acc, const Halide::RDom& k, int64_t n_extent) {
 
 // out(n, m) = Σ over rows a[rows, m] · b[rows, n]: each block sums one chunk of rows for a 64×32 tile
 // (`partial`, registers, written through a root wrapper), then one thread per element sums the chunks.
-void transposed_product_schedule(const FuncRoles::MatMul& mm) {
+void transposed_product_schedule(const FuncRoles::MatMul& mm, int k_unroll) {
   Func partial = mm.partial, acc = mm.func;
   Func c = mm.output.defined() ? mm.output : mm.tiles;
   Func chunks = partial.in();
-  gemm_schedule(chunks, partial, mm.k, mm.transposed_result ? -1 : mm.n_extent);
+  gemm_schedule(chunks, partial, mm.k, mm.transposed_result ? -1 : mm.n_extent, k_unroll);
   acc.compute_root();
   gpu_map_all(acc, -1);
   gpu_map(c, mm.n_extent);
@@ -242,7 +240,7 @@ std::vector<std::vector<size_t>> output_groups(const LoweredKernel& k) {
   return groups;
 }
 
-// The loops of one output group. Tile mode (by default, GpuStepTile): blocks of 32 columns × 16 rows,
+// The loops of one output group. Tile mode (by default, GpuTiling): blocks of 32 columns × 16 rows,
 // each thread one column and 4 rows (unrolled), what the group reads computed inside the thread. Row
 // mode: one block per row, threads along the columns, what the group reads computed in the block's
 // shared memory.
@@ -251,13 +249,13 @@ struct GroupLoops {
   Halide::LoopLevel tile;  // tile mode: the innermost block loop (one block's tile of columns × rows)
   bool tiled = false;
   int columns_per_block = 1;
-  GpuStepTile step_tile;  // tile mode: slices of a product, rows a thread computes (unrolled)
+  GpuTiling step_tile;  // tile mode: slices of a product, rows a thread computes (unrolled)
 };
 
-// Tile mode: threads along the rows of a block (each GpuStepTile::rows rows).
+// Tile mode: threads along the rows of a block (each GpuTiling::rows rows).
 constexpr int kRowThreads = 4;
 
-GroupLoops schedule_group(Func t, int64_t width, bool row_mode, const GpuStepTile& tile) {
+GroupLoops schedule_group(Func t, int64_t width, bool row_mode, const GpuTiling& tile) {
   const int rank = t.dimensions();
   GroupLoops loops;
   loops.step_tile = tile;
@@ -634,7 +632,7 @@ std::set<std::string> reachable_from(const std::vector<Func>& fs) {
 // group's loop nest fused with the first's at the block (one block per row), what any of them reads
 // computed once in the block's shared memory. Returns the groups' Funcs, pipeline outputs.
 std::vector<Func> schedule_step_groups(LoweredKernel& k, const std::vector<std::vector<size_t>>& groups,
-                                       const GpuStepTile& tile) {
+                                       const GpuTiling& tile) {
   FuncRoles& roles = k.roles;
   std::vector<Func> ts;
   for (const std::vector<size_t>& members : groups) ts.push_back(group_func(k, members, groups.size() > 1));
@@ -748,10 +746,10 @@ std::vector<Func> schedule_step_groups(LoweredKernel& k, const std::vector<std::
     if (!root.count(mm.func.name())) continue;
     root.erase(mm.func.name());
     if (mm.partial.defined()) {
-      transposed_product_schedule(mm);
+      transposed_product_schedule(mm, tile.gemm_unroll);
     } else {
       Func acc = mm.func;
-      gemm_schedule(acc.in(), acc, mm.k, mm.n_extent);
+      gemm_schedule(acc.in(), acc, mm.k, mm.n_extent, tile.gemm_unroll);
     }
   }
   for (const FuncRoles::ColumnSum& cs : roles.column_sums) {
@@ -793,7 +791,7 @@ bool fuse_in_one_launch(const LoweredKernel& k, const std::vector<std::vector<si
 
 // ---- kernels that run once per sequence -----------------------------------------------------------
 
-void schedule_once(LoweredKernel& k) {
+void schedule_once(LoweredKernel& k, const GpuTiling& tiling) {
   FuncRoles& roles = k.roles;
   std::set<std::string> scheduled;
   for (const FuncRoles::MatMul& mm : roles.matmuls) {
@@ -806,10 +804,10 @@ void schedule_once(LoweredKernel& k) {
       }
     }
     if (mm.partial.defined()) {
-      transposed_product_schedule(mm);
+      transposed_product_schedule(mm, tiling.gemm_unroll);
     } else {
       Func c = mm.output.defined() ? mm.output : mm.tiles;
-      gemm_schedule(c, mm.func, mm.k, mm.n_extent);
+      gemm_schedule(c, mm.func, mm.k, mm.n_extent, tiling.gemm_unroll);
     }
     scheduled.insert(mm.func.name());
     scheduled.insert((mm.output.defined() ? mm.output : mm.tiles).name());
@@ -898,12 +896,21 @@ class UnconditionalBlockStages : public Halide::Internal::IRMutator {
 
 }  // namespace
 
-std::string GpuStepTile::to_string() const {
-  return std::to_string(columns) + "," + std::to_string(slices) + "," + std::to_string(rows);
+std::string GpuTiling::to_string() const {
+  return std::to_string(columns) + "," + std::to_string(slices) + "," + std::to_string(rows) + "; gemm k unroll " +
+         std::to_string(gemm_unroll);
 }
 
-GpuStepTile parse_gpu_step_tile(const std::string& text) {
-  GpuStepTile tile;
+int parse_gpu_gemm_unroll(const std::string& text) {
+  char* end = nullptr;
+  const long n = std::strtol(text.c_str(), &end, 10);
+  RNNC_USER_CHECK(!text.empty() && *end == 0 && (n == 1 || n == 2 || n == 4 || n == 8))
+      << "--gpu-gemm-unroll: steps of k a GEMM thread unrolls must be 1, 2, 4 or 8, got '" << text << "'";
+  return static_cast<int>(n);
+}
+
+GpuTiling parse_gpu_step_tile(const std::string& text) {
+  GpuTiling tile;
   const size_t comma = text.find(',');
   auto number = [&](const std::string& part, const char* what) {
     char* end = nullptr;
@@ -950,14 +957,14 @@ LowerOptions gpu_lower_options(const runtime::KernelSpec& spec) {
   return o;
 }
 
-LoweredKernel lower_for_gpu(const runtime::KernelSpec& spec, const Halide::Target& target, const GpuStepTile& tile) {
+LoweredKernel lower_for_gpu(const runtime::KernelSpec& spec, const Halide::Target& target, const GpuTiling& tile) {
   RNNC_INTERNAL_CHECK(target.has_gpu_feature()) << "lower_for_gpu for a target without a GPU: " << target.to_string();
   LowerOptions options = gpu_lower_options(spec);
   // CUDA only: on OpenCL fast_inverse is native_recip, whose precision the device chooses.
   options.fast_reciprocals = target.has_feature(Halide::Target::CUDA);
   LoweredKernel k = lower_kernel(spec, options);
   if (!spec.step) {
-    schedule_once(k);
+    schedule_once(k, tile);
     return k;
   }
   std::vector<std::vector<size_t>> groups = output_groups(k);

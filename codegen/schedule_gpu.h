@@ -34,26 +34,32 @@
 
 namespace rnnc::codegen {
 
-// The tile of a tile-mode step, by default the schedules' own choice. Other tiles are for measuring on
-// a device (`rnnc compile --gpu-step-tile`, gpu_bench's variants of workload S): which shape makes a
-// small latency-bound step fastest is a question for the GPU, not for this machine.
-struct GpuStepTile {
+// The tile of a tile-mode step and the GEMMs' unrolling, by default the schedules' own choice. Others
+// are for measuring on a device (`rnnc compile --gpu-step-tile`, `--gpu-gemm-unroll`, gpu_bench's
+// variants): which shape makes a small latency-bound step fastest, and whether a GEMM's shorter loop is
+// worth its registers, are questions for the GPU, not for this machine.
+struct GpuTiling {
   int columns = 32;  // columns a block covers (its threads along x): 1, 2, 4, 8, 16 or 32
   int slices = 0;    // slices a product's reduction is split into (threads side by side); 0: by rule
   int rows = 4;      // rows a thread computes (1, 2 or 4); a block has 4 threads along the rows
-  bool is_default() const { return columns == 32 && slices == 0 && rows == 4; }
-  std::string to_string() const;  // "COLUMNS,SLICES,ROWS"
+  // Steps of k a GEMM thread's loop unrolls (1, 2, 4 or 8): 4 halves the instructions per multiply-add
+  // of the per-sequence GEMMs' loops (PTX) and takes 30-50 more registers a thread.
+  int gemm_unroll = 4;
+  bool is_default() const { return columns == 32 && slices == 0 && rows == 4 && gemm_unroll == 4; }
+  std::string to_string() const;  // "COLUMNS,SLICES,ROWS; gemm k unroll U"
 };
 
 // "COLUMNS,SLICES[,ROWS]" (as --gpu-step-tile takes it); a UserError that says what is wrong otherwise.
-GpuStepTile parse_gpu_step_tile(const std::string& text);
+GpuTiling parse_gpu_step_tile(const std::string& text);
+// N (as --gpu-gemm-unroll takes it): 1, 2, 4 or 8; a UserError otherwise.
+int parse_gpu_gemm_unroll(const std::string& text);
 
 // How to lower a kernel for a GPU target.
 LowerOptions gpu_lower_options(const runtime::KernelSpec& spec);
 
 // Lowers one kernel of the plan and schedules it for a GPU target. A step's outputs come back grouped
 // into Tuple-valued Funcs (kernel.outputs then holds fewer Funcs: the same output buffers, in order).
-LoweredKernel lower_for_gpu(const runtime::KernelSpec& spec, const Halide::Target& target, const GpuStepTile& tile = {});
+LoweredKernel lower_for_gpu(const runtime::KernelSpec& spec, const Halide::Target& target, const GpuTiling& tile = {});
 
 // Lowering passes a GPU pipeline needs after Halide's own (Pipeline::add_custom_lowering_pass).
 void add_gpu_lowering_passes(Halide::Pipeline& pipeline);

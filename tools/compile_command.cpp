@@ -9,7 +9,8 @@
 
 namespace rnnc::cli {
 
-const std::set<std::string> kCompileValuedFlags = {"mode", "target", "output", "emit", "name", "gpu-step-tile"};
+const std::set<std::string> kCompileValuedFlags = {"mode", "target", "output", "emit", "name", "gpu-step-tile",
+                                                   "gpu-gemm-unroll"};
 const char* kCompileFlagsHelp = R"(options of 'compile':
   --mode train|infer   training (@forward + @backward) or inference (@forward) pipeline (default infer)
   --target T[,T…]      Halide target strings, tried in order at load time (default host); e.g.
@@ -22,6 +23,8 @@ const char* kCompileFlagsHelp = R"(options of 'compile':
                        product's reduction split into S slices (0: by rule), R rows a thread (1, 2
                        or 4); for measuring other tiles on a device (default: the schedules' own
                        choice, 32,0,4)
+  --gpu-gemm-unroll N  GPU targets: steps of k a GEMM thread's loop unrolls (1, 2, 4 or 8; default
+                       4); for measuring on a device
   --passes=a,b,c       more passes after the --mode pipeline (e.g. unroll=2); the kernels are formed
                        again after them
   --print-after-all, --print-before-all, --print-after=P[,Q], --print-before=P[,Q]
@@ -63,7 +66,8 @@ int compile_command(const Args& args, ir::Module module) {
   module.set_name(o.name);
   o.targets = split_list(args.get("target", "host"));
   o.output_dir = args.get("output", ".");
-  if (args.has("gpu-step-tile")) o.gpu_step_tile = codegen::parse_gpu_step_tile(args.get("gpu-step-tile"));
+  if (args.has("gpu-step-tile")) o.gpu_tiling = codegen::parse_gpu_step_tile(args.get("gpu-step-tile"));
+  if (args.has("gpu-gemm-unroll")) o.gpu_tiling.gemm_unroll = codegen::parse_gpu_gemm_unroll(args.get("gpu-gemm-unroll"));
   for (const std::string& e : split_list(args.get("emit"))) {
     if (!codegen::aot_emit_kinds().count(e)) throw UsageError("--emit: unknown kind '" + e + "'");
     o.emit.insert(e);
