@@ -32,21 +32,21 @@ Halide::Type halide_type(ir::DType dtype) {
 
 namespace {
 
-// 1 / x; with LowerOptions::fast_reciprocals, Halide's fast_inverse.
-Expr reciprocal(Expr x, bool fast) { return fast ? Halide::fast_inverse(x) : 1 / x; }
+// n / d; with LowerOptions::fast_reciprocals, n times Halide's fast_inverse of d.
+Expr divide(Expr n, Expr d, bool fast) { return fast ? n * Halide::fast_inverse(d) : n / d; }
 
 // tanh through exp: Halide 14 lowers tanh() to scalar libm calls, which do not vectorise. Near zero the
 // Taylor series avoids the cancellation in (1 - e) / (1 + e).
 Expr vector_tanh(Expr x, bool fast_reciprocal) {
   Expr ax = Halide::abs(x);
   Expr e = Halide::exp(-2 * ax);
-  Expr t = (1 - e) * reciprocal(1 + e, fast_reciprocal);
+  Expr t = divide(1 - e, 1 + e, fast_reciprocal);
   Expr x2 = x * x;
   Expr series = x * (1 - x2 * (Halide::Internal::make_const(x.type(), 1.0 / 3.0) - x2 * Halide::Internal::make_const(x.type(), 2.0 / 15.0)));
   return Halide::select(ax < Halide::Internal::make_const(x.type(), 0.05), series, Halide::select(x < 0, -t, t));
 }
 
-Expr vector_sigmoid(Expr x, bool fast_reciprocal) { return reciprocal(1 + Halide::exp(-x), fast_reciprocal); }
+Expr vector_sigmoid(Expr x, bool fast_reciprocal) { return divide(1, 1 + Halide::exp(-x), fast_reciprocal); }
 
 // Whether a product of these static extents is blocked on the CPU (FuncRoles::MatMul::blocked).
 bool blocked_product(int64_t k_extent, int64_t n_extent) {
