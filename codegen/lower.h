@@ -75,6 +75,10 @@ struct LoweredKernel {
   std::vector<Halide::Func> outputs;
   std::vector<Halide::Argument> arguments;  // the kernel's inputs in plan order (outputs follow them)
   std::vector<std::vector<int64_t>> output_static_extents;  // per output, per Halide dim; -1 symbolic
+  // Output i's width, its Halide dim 0 (-1 if symbolic; 1 for a scalar).
+  int64_t static_width(size_t i) const {
+    return output_static_extents[i].empty() ? 1 : output_static_extents[i][0];
+  }
   FuncRoles roles;
   // The parameters behind `arguments`: one buffer per input; a masked step's lengths and step index.
   std::vector<Halide::ImageParam> input_params;

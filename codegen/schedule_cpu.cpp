@@ -456,8 +456,7 @@ void schedule_cpu(LoweredKernel& k, const Halide::Target& target) {
     bool is_product = false;
     for (const FuncRoles::MatMul& mm : k.roles.matmuls) is_product |= mm.output.defined() && mm.output.name() == k.outputs[i].name();
     if (is_product) continue;
-    const std::vector<int64_t>& statics = k.output_static_extents[i];
-    map_schedule(k.outputs[i], lanes, statics.empty() ? 1 : statics[0], step);
+    map_schedule(k.outputs[i], lanes, k.static_width(i), step);
   }
 }
 

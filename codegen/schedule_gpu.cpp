@@ -680,10 +680,6 @@ std::vector<Func> schedule_step_groups(LoweredKernel& k, const std::vector<std::
   for (const Func& f : roles.reductions) {
     if (used(f)) updates.push_back(f);
   }
-  auto width_of = [&](const std::vector<size_t>& members) {
-    const std::vector<int64_t>& statics = k.output_static_extents[members[0]];
-    return statics.empty() ? int64_t{1} : statics[0];
-  };
   for (const Func& f : roles.shared) {
     if (used(f)) pures.push_back(f);
   }
@@ -705,9 +701,9 @@ std::vector<Func> schedule_step_groups(LoweredKernel& k, const std::vector<std::
   }
   for (const Func& g : ts) root.erase(g.name());
 
-  GroupLoops loops = schedule_group(t, width_of(groups[0]), row_mode, tile);
+  GroupLoops loops = schedule_group(t, k.static_width(groups[0][0]), row_mode, tile);
   for (size_t g = 1; g < ts.size(); ++g) {
-    schedule_group(ts[g], width_of(groups[g]), true, tile);
+    schedule_group(ts[g], k.static_width(groups[g][0]), true, tile);
     ts[g].compute_with(Stage(t), var(t, t.dimensions() - 1));  // row mode's block loop: the rows
   }
   std::set<std::string> placed;
@@ -831,8 +827,7 @@ void schedule_once(LoweredKernel& k, const GpuTiling& tiling) {
   }
   for (size_t i = 0; i < k.outputs.size(); ++i) {
     if (scheduled.count(k.outputs[i].name())) continue;
-    const std::vector<int64_t>& statics = k.output_static_extents[i];
-    gpu_map_all(k.outputs[i], statics.empty() ? 1 : statics[0]);
+    gpu_map_all(k.outputs[i], k.static_width(i));
   }
 }
 
@@ -901,11 +896,9 @@ std::string GpuTiling::to_string() const {
          std::to_string(gemm_unroll);
 }
 
-int parse_gpu_gemm_unroll(const std::string& text) {
-  char* end = nullptr;
-  const long n = std::strtol(text.c_str(), &end, 10);
-  RNNC_USER_CHECK(!text.empty() && *end == 0 && (n == 1 || n == 2 || n == 4 || n == 8))
-      << "--gpu-gemm-unroll: steps of k a GEMM thread unrolls must be 1, 2, 4 or 8, got '" << text << "'";
+int checked_gpu_gemm_unroll(int64_t n) {
+  RNNC_USER_CHECK(n == 1 || n == 2 || n == 4 || n == 8)
+      << "--gpu-gemm-unroll: steps of k a GEMM thread unrolls must be 1, 2, 4 or 8, got '" << n << "'";
   return static_cast<int>(n);
 }
 
@@ -968,24 +961,23 @@ LoweredKernel lower_for_gpu(const runtime::KernelSpec& spec, const Halide::Targe
     return k;
   }
   std::vector<std::vector<size_t>> groups = output_groups(k);
-  if (fuse_in_one_launch(k, groups)) {
-    k.outputs = schedule_step_groups(k, groups, tile);
-    for (size_t g = 0; g < groups.size(); ++g) declare_static_columns(k.outputs[g], k.output_static_extents[groups[g][0]]);
-    return k;
-  }
-  // Otherwise one launch per output group, each from a lowering of its own: what two groups both read
-  // is computed in each (cheap elementwise or per-row work), never handed between launches.
   std::vector<Func> outputs;
-  for (size_t g = 0; g < groups.size(); ++g) {
-    if (g == 0) {
-      outputs.push_back(schedule_step_groups(k, {groups[g]}, tile)[0]);
-      continue;
+  if (fuse_in_one_launch(k, groups)) {
+    outputs = schedule_step_groups(k, groups, tile);
+  } else {
+    // One launch per output group, each from a lowering of its own: what two groups both read is
+    // computed in each (cheap elementwise or per-row work), never handed between launches.
+    for (size_t g = 0; g < groups.size(); ++g) {
+      if (g == 0) {
+        outputs.push_back(schedule_step_groups(k, {groups[g]}, tile)[0]);
+        continue;
+      }
+      LowerOptions own = options;
+      own.name_suffix = "_g" + std::to_string(g);
+      own.arguments_from = &k;
+      LoweredKernel copy = lower_kernel(spec, own);
+      outputs.push_back(schedule_step_groups(copy, {groups[g]}, tile)[0]);
     }
-    LowerOptions own = options;
-    own.name_suffix = "_g" + std::to_string(g);
-    own.arguments_from = &k;
-    LoweredKernel copy = lower_kernel(spec, own);
-    outputs.push_back(schedule_step_groups(copy, {groups[g]}, tile)[0]);
   }
   for (size_t g = 0; g < groups.size(); ++g) declare_static_columns(outputs[g], k.output_static_extents[groups[g][0]]);
   k.outputs = outputs;

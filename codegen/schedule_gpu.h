@@ -28,6 +28,7 @@
 
 #include <Halide.h>
 
+#include <cstdint>
 #include <string>
 
 #include "codegen/lower.h"
@@ -51,8 +52,8 @@ struct GpuTiling {
 
 // "COLUMNS,SLICES[,ROWS]" (as --gpu-step-tile takes it); a UserError that says what is wrong otherwise.
 GpuTiling parse_gpu_step_tile(const std::string& text);
-// N (as --gpu-gemm-unroll takes it): 1, 2, 4 or 8; a UserError otherwise.
-int parse_gpu_gemm_unroll(const std::string& text);
+// --gpu-gemm-unroll's value if it is 1, 2, 4 or 8; a UserError that says so otherwise.
+int checked_gpu_gemm_unroll(int64_t n);
 
 // How to lower a kernel for a GPU target.
 LowerOptions gpu_lower_options(const runtime::KernelSpec& spec);

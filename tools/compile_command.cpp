@@ -67,7 +67,9 @@ int compile_command(const Args& args, ir::Module module) {
   o.targets = split_list(args.get("target", "host"));
   o.output_dir = args.get("output", ".");
   if (args.has("gpu-step-tile")) o.gpu_tiling = codegen::parse_gpu_step_tile(args.get("gpu-step-tile"));
-  if (args.has("gpu-gemm-unroll")) o.gpu_tiling.gemm_unroll = codegen::parse_gpu_gemm_unroll(args.get("gpu-gemm-unroll"));
+  if (args.has("gpu-gemm-unroll")) {
+    o.gpu_tiling.gemm_unroll = codegen::checked_gpu_gemm_unroll(args.get_int("gpu-gemm-unroll", o.gpu_tiling.gemm_unroll));
+  }
   for (const std::string& e : split_list(args.get("emit"))) {
     if (!codegen::aot_emit_kinds().count(e)) throw UsageError("--emit: unknown kind '" + e + "'");
     o.emit.insert(e);
