@@ -217,6 +217,7 @@ std::vector<std::string> compile_aot(const ir::Module& module, const AotOptions&
         h += "    table.cuda_acquire_context = &halide_cuda_acquire_context;\n";
         h += "    table.cuda_release_context = &halide_cuda_release_context;\n";
         h += "    table.set_cuda_get_stream = &halide_set_cuda_get_stream;\n";
+        h += "    table.set_get_library_symbol = &halide_set_custom_get_library_symbol;\n";
       }
     }
     h += "  }\n";

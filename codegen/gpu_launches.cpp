@@ -86,14 +86,25 @@ int64_t largest_launch_shared_bytes(const Halide::Module& module) {
   return sb.largest;
 }
 
+int64_t cuda_block_shared_bytes(const Halide::Target& target) {
+  // The least that a GPU of the target's capability or any newer one allows a block that opts in.
+  const int capability = target.get_cuda_capability_lower_bound();
+  if (capability >= 80) return 99 * 1024;
+  if (capability >= 70) return 64 * 1024;
+  return 48 * 1024;
+}
+
 void check_launch_limits(const Halide::Module& module, const Halide::Target& target, const std::string& kernel) {
   if (!target.has_feature(Halide::Target::CUDA)) return;  // OpenCL devices differ; the driver says
   const int64_t bytes = largest_launch_shared_bytes(module);
-  RNNC_USER_CHECK(bytes <= kCudaLaunchSharedBytes)
+  const int64_t limit = cuda_block_shared_bytes(target);
+  const int capability = target.get_cuda_capability_lower_bound();
+  RNNC_USER_CHECK(bytes <= limit)
       << "codegen: kernel " << kernel << " would ask for " << (bytes + 1023) / 1024
-      << " KiB of shared memory per GPU block, more than the " << kCudaLaunchSharedBytes / 1024
-      << " KiB a CUDA launch may use: a step that keeps whole rows in shared memory (layer norm, or a small "
-         "recurrent product) is too wide at this hidden size; a smaller one compiles";
+      << " KiB of shared memory per GPU block, more than the " << limit / 1024
+      << " KiB a block may use on GPUs of CUDA capability " << capability / 10 << "." << capability % 10
+      << " and newer: a step that keeps whole rows in shared memory (layer norm, or a small recurrent product) "
+         "is too wide at this hidden size; a smaller one compiles";
 }
 
 }  // namespace rnnc::codegen

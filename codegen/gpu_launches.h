@@ -10,9 +10,10 @@
 
 namespace rnnc::codegen {
 
-// Dynamic shared memory a CUDA block may use without opting in (cuFuncSetAttribute, which Halide 14's
-// runtime never calls); a launch that asks for more fails.
-constexpr int64_t kCudaLaunchSharedBytes = 48 * 1024;
+// Dynamic shared memory a CUDA block may use on every GPU the target runs on: its CUDA capability and
+// all newer ones (8.0 code runs on an RTX 30xx, 8.6: 99 KiB; an A100 allows 163, an H100 227). Past 48
+// KiB the executor opts the kernel in at launch (runtime/cuda_shared_memory.h).
+int64_t cuda_block_shared_bytes(const Halide::Target& target);
 
 // The most shared memory any GPU launch of the module asks for, in bytes: the part Halide knows at
 // compile time (a size it computes per call, such as a row's few statistics, counts as 0).

@@ -112,6 +112,8 @@ runtime::KernelTable jit_compile(const runtime::ExecutionPlan& plan, const std::
       table.cuda_release_context = reinterpret_cast<int (*)(void*)>(dlsym(object->handle, "halide_cuda_release_context"));
       table.set_cuda_get_stream = reinterpret_cast<runtime::KernelTable::CudaGetStream (*)(runtime::KernelTable::CudaGetStream)>(
           dlsym(object->handle, "halide_set_cuda_get_stream"));
+      table.set_get_library_symbol = reinterpret_cast<halide_get_library_symbol_t (*)(halide_get_library_symbol_t)>(
+          runtime_symbol("halide_set_custom_get_library_symbol"));
     }
   }
   table.keep_alive = object;

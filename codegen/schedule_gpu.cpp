@@ -456,6 +456,13 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
   }
 }
 
+// A Func computed at a row-mode block holds one row of `row` (the batch: a step value's outermost dim):
+// said so, its shared memory has a constant size. Halide's own bound is the union of the rows the fused
+// output groups cover at the block, each clamped into its group's buffer: computed per call on the
+// host, so check_launch_limits could not count it (the layer-norm LSTM's backward step at H 384: 6 of
+// its 67 KiB).
+void one_row(Func f, const Var& row) { f.bound_storage(row, 1); }
+
 // A per-row reduction in a row-mode block (a layer norm's statistics and its gradient's sums, each a
 // tuple of two sums in one pass). Left alone, Halide runs a stage without thread loops on one thread of
 // the block: a chain of D dependent loads per reduction (a layer-norm LSTM's backward step had twelve,
@@ -478,6 +485,9 @@ void row_reduction(Func f, const GroupLoops& loops) {
       continue;  // not an associative update: stays serial (correct, slower)
     }
     partial.compute_at(loops.block).gpu_threads(lane);
+    for (const Var& v : pure_vars(partial)) {
+      if (v.name() != lane.name()) one_row(partial, v);  // f is per row: its one dim is the row
+    }
     // The partial sums over ro and the update's other reduction variables, each lane on its own.
     std::vector<VarOrRVar> order{ro};
     for (size_t r = 1; r < rvars.size(); ++r) order.push_back(rvars[r]);
@@ -535,6 +545,7 @@ Var spread_over_block(Func g, Stage s, std::vector<RVar> rvars, bool is_update, 
 
 void block_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* product = nullptr) {
   f.compute_at(loops.block);
+  one_row(f, var(f, f.dimensions() - 1));
   if (f.dimensions() < 2) {  // a per-row value: computed once per block
     if (!product) row_reduction(f, loops);
     return;

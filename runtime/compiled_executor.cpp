@@ -20,6 +20,7 @@
 #include "runtime/heap_policy.h"
 #include "runtime/kernel_scratch.h"
 #include "runtime/cuda_graph.h"
+#include "runtime/cuda_shared_memory.h"
 #include "runtime/param_derived_cache.h"
 #include "runtime/param_init.h"
 #include "runtime/row_split.h"
@@ -99,7 +100,12 @@ void capture_halide_error(void*, const char* message) {
   while (!g_halide_error.empty() && (g_halide_error.back() == '\n' || g_halide_error.back() == ' ')) g_halide_error.pop_back();
 }
 
-std::string halide_error_suffix() { return g_halide_error.empty() ? "" : ": " + g_halide_error; }
+// With why a launch's opt-in to more shared memory failed, where one did (runtime/cuda_shared_memory.h).
+std::string halide_error_suffix() {
+  std::string suffix = g_halide_error.empty() ? "" : ": " + g_halide_error;
+  if (std::string problem = cuda::take_launch_problem(); !problem.empty()) suffix += " (" + problem + ")";
+  return suffix;
+}
 
 // A handle whose host data is current (copied back from the device when the device has newer data).
 Buffer host_view(const Buffer& b) {
@@ -1114,6 +1120,8 @@ void CompiledModule::load(KernelTable kernels) {
     const char* api = device_name(kernels.device);
     RNNC_INTERNAL_CHECK(kernels.device_interface) << "GPU kernels without their runtime's device interface";
     load_gpu_driver(kernels.device);
+    // Before the runtime's first CUDA call, which looks up the driver's entry points.
+    if (kernels.device == Device::Cuda) cuda::allow_large_shared_memory(kernels.set_get_library_symbol);
     device = kernels.device_interface();
     // Opening the device: the first allocation initialises the driver and creates the context.
     Buffer probe(buffer_type(ir::DType::F32), nullptr, std::vector<int>{1});

@@ -29,6 +29,9 @@ struct KernelTable {
   int (*cuda_release_context)(void* user_context) = nullptr;
   using CudaGetStream = int (*)(void* user_context, void* ctx, void** stream);
   CudaGetStream (*set_cuda_get_stream)(CudaGetStream hook) = nullptr;
+  // CUDA: the runtime's hook for looking up driver entry points, through which launches that ask for
+  // more than 48 KiB of shared memory are opted in (runtime/cuda_shared_memory.h). Null: never opted in.
+  halide_get_library_symbol_t (*set_get_library_symbol)(halide_get_library_symbol_t hook) = nullptr;
   // The runtime's error handler hook: kernel errors become messages instead of Halide's default
   // (print and abort). Null: keep the default.
   halide_error_handler_t (*set_error_handler)(halide_error_handler_t handler) = nullptr;
