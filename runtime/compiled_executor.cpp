@@ -1313,6 +1313,8 @@ std::map<std::string, CompiledModule::KernelTime> CompiledModule::graph_kernel_t
   return out;
 }
 
+CompiledModule::Buffer CompiledModule::on_host(const Buffer& b) { return host_view(b); }
+
 void CompiledModule::upload(Buffer& b) const {
   if (!device_interface_) return;
   if (!b.raw_buffer()->device) b.set_host_dirty(true);

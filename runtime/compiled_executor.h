@@ -89,6 +89,9 @@ class CompiledModule {
   // GPU kernels: puts `b`'s data on the device now (a no-op on the CPU), so that runs taking it copy
   // nothing from the host.
   void upload(Buffer& b) const;
+  // A handle of `b` whose host data is current: a result left on the device (set_results_on_host(false))
+  // is copied back; anything else is returned as it is.
+  static Buffer on_host(const Buffer& b);
   // Waits for the device's queued work (a GPU's kernels run asynchronously): for timing.
   void synchronize() const;
 

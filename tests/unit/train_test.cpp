@@ -10,11 +10,13 @@
 #include <fstream>
 #include <random>
 
+#include "codegen/jit.h"
 #include "frontend/zoo.h"
 #include "ir/error.h"
 #include "runtime/train/checkpoint.h"
 #include "runtime/train/fit.h"
 #include "runtime/train/optimizer.h"
+#include "runtime/device.h"
 #include "runtime/train/trainable_model.h"
 
 namespace rnnc::train {
@@ -151,37 +153,41 @@ TEST(Checkpoint, DimsBesideAZeroDimAreBoundedToo) {
 // A toy sentiment task: label 1 when token 3 occurs in the sequence.
 class ToyData : public BatchSource {
  public:
-  static constexpr int64_t kBatch = 16, kVocab = 12;
+  static constexpr int64_t kVocab = 12;
+  explicit ToyData(int64_t batch = 16) : batch_(batch) {}
   int64_t num_batches(int epoch) const override { return 6; }
   Batch batch(int epoch, int64_t index) const override {
     std::mt19937 gen(static_cast<uint32_t>(1000 * epoch + index));
     int64_t time = 5;
-    std::vector<int32_t> tokens(time * kBatch, 1), lengths(kBatch), labels(kBatch);
-    for (int64_t b = 0; b < kBatch; ++b) {
+    std::vector<int32_t> tokens(time * batch_, 1), lengths(batch_), labels(batch_);
+    for (int64_t b = 0; b < batch_; ++b) {
       lengths[b] = 2 + static_cast<int32_t>(gen() % (time - 1));
-      for (int64_t t = 0; t < lengths[b]; ++t) tokens[t * kBatch + b] = 2 + static_cast<int32_t>(gen() % (kVocab - 2));
+      for (int64_t t = 0; t < lengths[b]; ++t) tokens[t * batch_ + b] = 2 + static_cast<int32_t>(gen() % (kVocab - 2));
       labels[b] = 0;
-      for (int64_t t = 0; t < lengths[b]; ++t) labels[b] |= tokens[t * kBatch + b] == 3;
+      for (int64_t t = 0; t < lengths[b]; ++t) labels[b] |= tokens[t * batch_ + b] == 3;
     }
     Batch out;
-    out.inputs["tokens"] = i32_buffer(tokens, {time, kBatch});
-    out.inputs["lengths"] = i32_buffer(lengths, {kBatch});
-    out.inputs["labels"] = i32_buffer(labels, {kBatch});
-    out.examples = kBatch;
+    out.inputs["tokens"] = i32_buffer(tokens, {time, batch_});
+    out.inputs["lengths"] = i32_buffer(lengths, {batch_});
+    out.inputs["labels"] = i32_buffer(labels, {batch_});
+    out.examples = batch_;
     return out;
   }
   int64_t correct(const Batch& batch, const NamedBuffers& outputs) const override {
     const float* logits = static_cast<const float*>(outputs.at("logits").data());
     const int32_t* labels = static_cast<const int32_t*>(batch.inputs.at("labels").data());
     int64_t n = 0;
-    for (int64_t b = 0; b < kBatch; ++b) n += (logits[2 * b + 1] > logits[2 * b]) == (labels[b] == 1);
+    for (int64_t b = 0; b < batch_; ++b) n += (logits[2 * b + 1] > logits[2 * b]) == (labels[b] == 1);
     return n;
   }
+
+ private:
+  int64_t batch_;
 };
 
-std::unique_ptr<TrainableModel> toy_model() {
+std::unique_ptr<TrainableModel> toy_model(const std::string& target = "host") {
   return TrainableModel::jit(zoo::build_imdb_classifier(
-      {.vocab_size = ToyData::kVocab, .embed_dim = 6, .hidden_size = 5, .num_layers = 2, .dropout = 0.2}));
+      {.vocab_size = ToyData::kVocab, .embed_dim = 6, .hidden_size = 5, .num_layers = 2, .dropout = 0.2}), target);
 }
 
 class Fit : public ::testing::Test {
@@ -266,6 +272,42 @@ TEST_F(Fit, ResumeRefusesAnotherModelsCheckpoint) {
   FitOptions o{.epochs = 1, .checkpoint = ckpt, .resume = true};
   EXPECT_NE(error_of([&] { fit(*model_, *adam, ToyData(), o); }).find("holds model 'something-else'"), std::string::npos);
   fs::remove_all(dir);
+}
+
+// Training with GPU kernels (RNNC_TRAIN_TEST_DEVICE=cuda or opencl; pocl runs the GPU schedules on a
+// CPU): a step's saved activations stay on the device between @forward and @backward, parameters go up
+// once a step and again after every optimizer step. The same fit as on the CPU, step for step: a stale
+// parameter copy or activation would change the losses from the second step on.
+TEST(TrainOnDevice, FitMatchesTheCpu) {
+  const char* name = std::getenv("RNNC_TRAIN_TEST_DEVICE");
+  if (!name || !*name) GTEST_SKIP() << "set RNNC_TRAIN_TEST_DEVICE=cuda or opencl to train with GPU kernels";
+  const runtime::Device device = runtime::parse_device(name);
+  if (std::string why = runtime::device_unavailable_reason(device); !why.empty()) GTEST_SKIP() << why;
+  // OpenCL offsets a buffer (a step of a sequence) only by multiples of 128 bytes: 32 rows of floats.
+  const ToyData data(32);
+  auto on_device = toy_model(codegen::jit_target(device));
+  auto on_cpu = toy_model();
+  FitOptions o{.epochs = 2, .clip_norm = 1.0, .seed = 5, .progress_seconds = 1e9};
+  std::vector<EpochRecord> history[2];
+  int i = 0;
+  for (TrainableModel* m : {on_device.get(), on_cpu.get()}) {
+    m->init_params(3);
+    auto adam = make_adam({.lr = 0.02});
+    history[i++] = fit(*m, *adam, data, o).history;
+  }
+  ASSERT_EQ(history[0].size(), 2u);
+  for (size_t e = 0; e < 2; ++e) {
+    EXPECT_NEAR(history[0][e].train_loss, history[1][e].train_loss, 1e-4 * std::abs(history[1][e].train_loss)) << e;
+    // Read from the logits forward_backward brings back (a tie may flip one example of 192).
+    EXPECT_NEAR(history[0][e].train_accuracy, history[1][e].train_accuracy, 1.5 / 192) << e;
+  }
+  for (const auto& [param, expected] : on_cpu->params()) {
+    const runtime::Tensor<float>& got = on_device->params().at(param);
+    ASSERT_EQ(got.shape, expected.shape) << param;
+    for (size_t k = 0; k < expected.data.size(); ++k) {
+      ASSERT_NEAR(got.data[k], expected.data[k], 1e-4 * (1 + std::abs(expected.data[k]))) << param << "[" << k << "]";
+    }
+  }
 }
 
 }  // namespace
