@@ -69,7 +69,7 @@ const Model& model_named(const std::string& name) {
 
 // Workload S (the issue's: LSTM, 2 layers, B 64, T 200, I 100, H 128), the other cells at S, larger
 // shapes (hidden 512/1024, batch 256; the layer-norm LSTM at hidden 384, its steps' shared memory past
-// 48 KiB), S with its steps tiled otherwise (S-c<COLUMNS>s<SLICES>r<ROWS>),
+// 48 KiB; S at hidden 32 and 64, to tell a step's fixed cost from its product's), S with its steps tiled otherwise (S-c<COLUMNS>s<SLICES>r<ROWS>),
 // and the large shapes with their GEMMs' loops not unrolled (h<H>-b256-u1).
 struct Workload {
   const char* name;
@@ -82,6 +82,7 @@ const std::vector<Workload>& workloads() {
       {"S", "bench_lstm_h128", 64, 200},           {"S-gru", "bench_gru_h128", 64, 200},
       {"S-layernorm", "bench_lnlstm_h128", 64, 200}, {"S-b256", "bench_lstm_h128", 256, 200},
       {"h384-layernorm", "bench_lnlstm_h384", 64, 200},
+      {"S-h32", "bench_lstm_h32", 64, 200},         {"S-h64", "bench_lstm_h64", 64, 200},
       {"h512", "bench_lstm_h512", 64, 200},         {"h512-b256", "bench_lstm_h512", 256, 200},
       {"h1024", "bench_lstm_h1024", 64, 200},       {"h1024-b256", "bench_lstm_h1024", 256, 200},
 #define TILE_VARIANT(workload, ns, batch) {workload, #ns, batch, 200},

@@ -184,6 +184,8 @@ TEST(GpuAot, CudaVariantsOfEveryZooModelAreLinked) {
       ++cuda;
       runtime::KernelTable table = model.kernels_for_target(t);
       EXPECT_TRUE(table.device_interface) << model.name << " target " << t;
+      // Launches past 48 KiB of shared memory are opted in through it (runtime/cuda_shared_memory.h).
+      EXPECT_TRUE(table.set_get_library_symbol) << model.name << " target " << t;
       for (const runtime::KernelSpec& spec : plan.kernels()) {
         if (spec.cpu_only) continue;  // a feeder's single-threaded copy, for CPU row ranges only
         EXPECT_TRUE(table.functions.count(spec.name) && table.functions.at(spec.name)) << model.name << " " << spec.name;
