@@ -109,6 +109,10 @@ class Lowerer {
       if (!extents_.count("batch")) extents_["batch"] = lengths_->dim(0).extent();
     }
     preassign_outputs();
+    if (spec_.step && !spec_.outputs.empty()) {
+      const TensorType& first = f_.type(spec_.outputs[0]);
+      if (first.rank() >= 1 && first.shape[0].is_symbolic()) rows_ = first.shape[0];
+    }
     std::map<Value, int> uses = count_uses(f_, spec_.nodes, spec_.outputs);
     // Constants belong to no kernel (nor are they inputs): each is lowered here where a node of this
     // kernel reads it. (A scan unrolled after fuse-elementwise masks its steps' outputs with zeros
@@ -177,6 +181,7 @@ class Lowerer {
     out.input_params = inputs_;
     if (lengths_) out.lengths_param = *lengths_;
     if (step_) out.step_param = *step_;
+    note_row_funcs(out);
     return out;
   }
 
@@ -316,6 +321,23 @@ class Lowerer {
     int64_t axis = f.node(n).attrs.get_int("axis");
     const int rank = f.node(n).types[0].rank();
     return axis == rank - 1 || axis == -1;
+  }
+
+  // A step's Funcs whose outermost IR dim is its rows (the dim the executor slices: the outputs'
+  // first), noted as lower() makes them (fused bodies' values too); a product's accumulation goes with
+  // its result.
+  void note_row_funcs(LoweredKernel& out) const {
+    out.row_funcs = row_funcs_;
+    for (const FuncRoles::MatMul& mm : roles_.matmuls) {
+      if (row_funcs_.count(mm.tiles.name())) out.row_funcs.insert(mm.func.name());
+    }
+  }
+
+  // A statistic of each row of a value of type `x` (summed along its last dim, keeping the others): a
+  // reduction, and a row Func where x has the step's rows.
+  void add_row_statistic(const Func& stat, const TensorType& x) {
+    roles_.reductions.push_back(stat);
+    if (rows_ && x.rank() >= 2 && x.shape[0] == *rows_) row_funcs_.insert(stat.name());
   }
 
   void note_sharing(const ir::Function& f, NodeId n, const Func& r, const std::map<Value, int>& uses) {
@@ -539,6 +561,7 @@ class Lowerer {
         throw_user_error(std::string("codegen: no lowering for ") + ir::op_name(d.op) + " in kernel " + spec_.name);
     }
     m[Value{n, 0}] = r;
+    if (rows_ && R >= 1 && out.shape[0] == *rows_) row_funcs_.insert(r.name());
   }
 
   std::string op_func_name(const ir::Function& f, NodeId n) {
@@ -812,7 +835,7 @@ class Lowerer {
       mean(rows) = shift(rows_e) + mean_dev;
       // Rounding can leave the difference a hair below zero for a constant row.
       var = Halide::max(sums(rows_e)[1] / D - mean_dev * mean_dev, zero);
-      roles_.reductions.push_back(sums);
+      add_row_statistic(sums, t);
     } else {
       Func total(name + "_total"), squares(name + "_var");
       total(rows) = zero;
@@ -822,8 +845,8 @@ class Lowerer {
       const Expr dev = x(xi) - mean(rows_e);
       squares(rows) += dev * dev;
       var = squares(rows_e) / D;
-      roles_.reductions.push_back(total);
-      roles_.reductions.push_back(squares);
+      add_row_statistic(total, t);
+      add_row_statistic(squares, t);
     }
     inv(rows) = 1 / Halide::sqrt(var + Halide::Internal::make_const(type, eps));
     return {mean, inv};
@@ -869,7 +892,7 @@ class Lowerer {
       Func sums(r.name() + "_sums");
       sums(rv) = Halide::Tuple(zero, zero);
       sums(rv) = Halide::Tuple(sums(rows)[0] + g(ki), sums(rows)[1] + gxhat);
-      roles_.reductions.push_back(sums);
+      add_row_statistic(sums, xt);
       sum_g = sums(rows)[0];
       sum_gx = sums(rows)[1];
     } else {
@@ -878,8 +901,8 @@ class Lowerer {
       sg(rv) += g(ki);
       sgx(rv) = zero;
       sgx(rv) += gxhat;
-      roles_.reductions.push_back(sg);
-      roles_.reductions.push_back(sgx);
+      add_row_statistic(sg, xt);
+      add_row_statistic(sgx, xt);
       sum_g = sg(rows);
       sum_gx = sgx(rows);
     }
@@ -904,7 +927,7 @@ class Lowerer {
       Func dot(r.name() + "_dot");
       dot(rv) = Halide::cast(type, 0);
       dot(rv) += at(m, in[0], ki) * at(m, in[1], ki);
-      roles_.reductions.push_back(dot);
+      add_row_statistic(dot, t);
       r(v) = at(m, in[1], idx) * (at(m, in[0], idx) - dot(rows));
       return r;
     }
@@ -913,8 +936,8 @@ class Lowerer {
     mx(rv) = Halide::max(mx(rows), at(m, in[0], ki));
     sum(rv) = Halide::cast(type, 0);
     sum(rv) += Halide::exp(at(m, in[0], ki) - mx(rows));
-    roles_.reductions.push_back(mx);
-    roles_.reductions.push_back(sum);
+    add_row_statistic(mx, t);
+    add_row_statistic(sum, t);
     r(v) = Halide::exp(at(m, in[0], idx) - mx(rows)) / sum(rows);
     return r;
   }
@@ -1027,6 +1050,8 @@ class Lowerer {
   std::map<size_t, Func> output_funcs_;                              // output index -> its Func
   std::map<std::pair<const ir::Function*, Value>, Func> preassigned_;  // value -> the output Func it writes
   std::set<std::string> output_names_;
+  std::optional<ir::Dim> rows_;        // a step's rows: its outputs' first IR dim
+  std::set<std::string> row_funcs_;    // LoweredKernel::row_funcs
   int counter_ = 0;
 };
 

@@ -250,6 +250,9 @@ struct GroupLoops {
   bool tiled = false;
   int columns_per_block = 1;
   GpuTiling step_tile;  // tile mode: slices of a product, rows a thread computes (unrolled)
+  // Row mode with rows (rank >= 2): a block is one row, so the step's row Funcs (LoweredKernel::
+  // row_funcs) computed at it hold one row; null otherwise.
+  const std::set<std::string>* one_row_funcs = nullptr;
 };
 
 // Tile mode: threads along the rows of a block (each GpuTiling::rows rows).
@@ -456,12 +459,17 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
   }
 }
 
-// A Func computed at a row-mode block holds one row of `row` (the batch: a step value's outermost dim):
-// said so, its shared memory has a constant size. Halide's own bound is the union of the rows the fused
-// output groups cover at the block, each clamped into its group's buffer: computed per call on the
-// host, so check_launch_limits could not count it (the layer-norm LSTM's backward step at H 384: 6 of
-// its 67 KiB).
-void one_row(Func f, const Var& row) { f.bound_storage(row, 1); }
+// A Func computed at a row-mode block, if it is one of the step's row Funcs (its outermost dim the
+// batch), holds one row: said so, its shared memory has a constant size. Halide's own bound is the
+// union of the rows the fused output groups cover at the block, each clamped into its group's buffer:
+// computed per call on the host, so check_launch_limits could not count it (the layer-norm LSTM's
+// backward step at H 384: 26 of its 85.5 KiB). Other Funcs (a per-row statistic, a value without rows)
+// keep Halide's bound; Halide checks a declared bound only inside the kernel, where OpenCL drops it.
+void one_row(Func f, const GroupLoops& loops) {
+  if (loops.one_row_funcs && f.dimensions() >= 1 && loops.one_row_funcs->count(f.name())) {
+    f.bound_storage(var(f, f.dimensions() - 1), 1);
+  }
+}
 
 // A per-row reduction in a row-mode block (a layer norm's statistics and its gradient's sums, each a
 // tuple of two sums in one pass). Left alone, Halide runs a stage without thread loops on one thread of
@@ -485,9 +493,6 @@ void row_reduction(Func f, const GroupLoops& loops) {
       continue;  // not an associative update: stays serial (correct, slower)
     }
     partial.compute_at(loops.block).gpu_threads(lane);
-    for (const Var& v : pure_vars(partial)) {
-      if (v.name() != lane.name()) one_row(partial, v);  // f is per row: its one dim is the row
-    }
     // The partial sums over ro and the update's other reduction variables, each lane on its own.
     std::vector<VarOrRVar> order{ro};
     for (size_t r = 1; r < rvars.size(); ++r) order.push_back(rvars[r]);
@@ -545,7 +550,7 @@ Var spread_over_block(Func g, Stage s, std::vector<RVar> rvars, bool is_update, 
 
 void block_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* product = nullptr) {
   f.compute_at(loops.block);
-  one_row(f, var(f, f.dimensions() - 1));
+  one_row(f, loops);
   if (f.dimensions() < 2) {  // a per-row value: computed once per block
     if (!product) row_reduction(f, loops);
     return;
@@ -713,6 +718,7 @@ std::vector<Func> schedule_step_groups(LoweredKernel& k, const std::vector<std::
   for (const Func& g : ts) root.erase(g.name());
 
   GroupLoops loops = schedule_group(t, k.static_width(groups[0][0]), row_mode, tile);
+  if (row_mode && t.dimensions() >= 2) loops.one_row_funcs = &k.row_funcs;
   for (size_t g = 1; g < ts.size(); ++g) {
     schedule_group(ts[g], k.static_width(groups[g][0]), true, tile);
     ts[g].compute_with(Stage(t), var(t, t.dimensions() - 1));  // row mode's block loop: the rows

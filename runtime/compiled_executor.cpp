@@ -100,6 +100,12 @@ void capture_halide_error(void*, const char* message) {
   while (!g_halide_error.empty() && (g_halide_error.back() == '\n' || g_halide_error.back() == ' ')) g_halide_error.pop_back();
 }
 
+// Before a call whose failure halide_error_suffix reports.
+void clear_halide_error() {
+  g_halide_error.clear();
+  cuda::take_launch_problem();
+}
+
 // With why a launch's opt-in to more shared memory failed, where one did (runtime/cuda_shared_memory.h).
 std::string halide_error_suffix() {
   std::string suffix = g_halide_error.empty() ? "" : ": " + g_halide_error;
@@ -111,7 +117,7 @@ std::string halide_error_suffix() {
 Buffer host_view(const Buffer& b) {
   Buffer h = b;
   if (h.device_dirty()) {
-    g_halide_error.clear();
+    clear_halide_error();
     int rc = h.copy_to_host();
     RNNC_USER_CHECK(rc == 0) << "copying a result from the device failed (Halide error " << rc << ")" << halide_error_suffix();
   }
@@ -121,7 +127,7 @@ Buffer host_view(const Buffer& b) {
 // Puts a buffer's data on the device (allocating there first): after this, handles copied from it
 // share the device allocation, and kernels reading it copy nothing.
 void upload(Buffer& b, const halide_device_interface_t* device) {
-  g_halide_error.clear();
+  clear_halide_error();
   int rc = b.raw_buffer()->device ? 0 : b.device_malloc(device);
   if (rc == 0) rc = b.copy_to_device(device);
   RNNC_USER_CHECK(rc == 0) << "copying " << b.size_in_bytes() << " bytes to the device failed (Halide error " << rc
@@ -311,7 +317,7 @@ struct GraphRecording {
         argv.push_back(&c.scalars[-1 - slot]);
       }
     }
-    g_halide_error.clear();
+    clear_halide_error();
     int rc = c.fn(argv.data());
     RNNC_USER_CHECK(rc == 0) << "kernel " << c.kernel << " failed while capturing a CUDA graph (Halide error " << rc
                              << ")" << halide_error_suffix();
@@ -481,7 +487,7 @@ class Run {
                                       "a scan's carry initialisation, while recording");
       if (rec_) rec_->ops.emplace_back(c);
     } else {
-      g_halide_error.clear();
+      clear_halide_error();
       int rc = gpu_->buffer_copy(nullptr, const_cast<halide_buffer_t*>(src.raw_buffer()), gpu_, dst.raw_buffer());
       RNNC_USER_CHECK(rc == 0) << "a copy on the device failed (Halide error " << rc << ")" << halide_error_suffix();
     }
@@ -538,7 +544,7 @@ class Run {
     auto it = kernels_.functions.find(spec.name);
     RNNC_INTERNAL_CHECK(it != kernels_.functions.end()) << "kernel " << spec.name << " was not compiled";
     auto start = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
-    g_halide_error.clear();
+    clear_halide_error();
     int rc = it->second(args.data());
     if (profile_ && gpu_ && rc == 0) {
       // GPU kernels run asynchronously: wait for this one, on its last output, to time it.
@@ -1126,7 +1132,7 @@ void CompiledModule::load(KernelTable kernels) {
     // Opening the device: the first allocation initialises the driver and creates the context.
     Buffer probe(buffer_type(ir::DType::F32), nullptr, std::vector<int>{1});
     probe.allocate();
-    g_halide_error.clear();
+    clear_halide_error();
     int rc = probe.device_malloc(device);
     RNNC_USER_CHECK(rc == 0) << "--device " << api << ": no usable " << (kernels.device == Device::Cuda ? "CUDA" : "OpenCL")
                              << " device (Halide error " << rc << ")" << halide_error_suffix();
@@ -1257,7 +1263,7 @@ std::vector<Buffer> CompiledModule::run_graph(const Function& f, const std::vect
       } else {
         Buffer own(args[i].type(), nullptr, halide_sizes(dims_of(args[i])));
         own.allocate(pool_allocate, pool_free);
-        g_halide_error.clear();
+        clear_halide_error();
         int rc = own.device_malloc(device_interface_);
         RNNC_USER_CHECK(rc == 0) << "allocating " << own.size_in_bytes() << " bytes on the device failed (Halide error "
                                  << rc << ")" << halide_error_suffix();
