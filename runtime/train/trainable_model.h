@@ -27,9 +27,10 @@ class TrainableModel {
                                              bool training = true);
 
   const std::string& name() const;
-  // The parameters the optimizer updates in place (the training module's storage).
+  // The parameters the optimizer updates in place (the training module's storage). The non-const one
+  // drops their device copies (GPU kernels: uploaded again by the next run), since the caller may write.
   ParamMap& params() { return owner().mutable_params(); }
-  const ParamMap& params() const { return const_cast<TrainableModel*>(this)->owner().mutable_params(); }
+  const ParamMap& params() const { return owner().params(); }
   void init_params(uint64_t seed);
   // Replaces every parameter; UserError naming any missing, extra or mis-shaped one.
   void load_params(const ParamMap& values);
@@ -53,6 +54,7 @@ class TrainableModel {
 
  private:
   runtime::CompiledModule& owner() { return training_ ? *training_ : *inference_; }
+  const runtime::CompiledModule& owner() const { return training_ ? *training_ : *inference_; }
   std::unique_ptr<runtime::CompiledModule> training_, inference_;
 };
 
