@@ -60,12 +60,17 @@ halide_get_library_symbol_t fake_set_hook(halide_get_library_symbol_t hook) {
   return previous;
 }
 
+// rnnc's cuLaunchKernel, as the runtime gets it, with the fake driver's counts reset.
 Launch hooked_launch() {
   allow_large_shared_memory(&fake_set_hook);
+  g_set_calls = 0, g_set_attribute = -1, g_set_value = -1, g_launches = 0, g_launch_shared = 0;
   return reinterpret_cast<Launch>(g_slot(nullptr, "cuLaunchKernel"));
 }
 
-void reset() { g_set_calls = 0, g_set_attribute = -1, g_set_value = -1, g_launches = 0, g_launch_shared = 0; }
+// A launch of `kernel` asking for `shared_bytes` a block.
+int launch_asking(Launch launch, int* kernel, unsigned shared_bytes) {
+  return launch(kernel, 64, 1, 1, 256, 1, 1, shared_bytes, nullptr, nullptr, nullptr);
+}
 
 TEST(CudaSharedMemory, OtherEntryPointsPassThrough) {
   hooked_launch();
@@ -76,7 +81,6 @@ TEST(CudaSharedMemory, OtherEntryPointsPassThrough) {
 
 TEST(CudaSharedMemory, SmallLaunchesAreNotOptedIn) {
   Launch launch = hooked_launch();
-  reset();
   int kernel = 0;
   EXPECT_EQ(launch(&kernel, 7, 1, 1, 128, 1, 1, 48 * 1024, nullptr, nullptr, nullptr), 0);
   EXPECT_EQ(g_set_calls, 0);
@@ -87,21 +91,20 @@ TEST(CudaSharedMemory, SmallLaunchesAreNotOptedIn) {
 
 TEST(CudaSharedMemory, LargeLaunchesAreOptedInOncePerKernelAndSize) {
   Launch launch = hooked_launch();
-  reset();
   int kernel = 0, other = 0;
-  EXPECT_EQ(launch(&kernel, 64, 1, 1, 256, 1, 1, 60 * 1024, nullptr, nullptr, nullptr), 0);
+  EXPECT_EQ(launch_asking(launch, &kernel, 60 * 1024), 0);
   EXPECT_EQ(g_set_calls, 1);
   EXPECT_EQ(g_set_attribute, 8);  // CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
   EXPECT_EQ(g_set_value, 60 * 1024);
   EXPECT_EQ(g_launches, 1);
   EXPECT_EQ(g_launch_shared, 60u * 1024);
   // The same kernel again, or asking for less: already allowed.
-  EXPECT_EQ(launch(&kernel, 64, 1, 1, 256, 1, 1, 60 * 1024, nullptr, nullptr, nullptr), 0);
-  EXPECT_EQ(launch(&kernel, 64, 1, 1, 256, 1, 1, 50 * 1024, nullptr, nullptr, nullptr), 0);
+  EXPECT_EQ(launch_asking(launch, &kernel, 60 * 1024), 0);
+  EXPECT_EQ(launch_asking(launch, &kernel, 50 * 1024), 0);
   EXPECT_EQ(g_set_calls, 1);
   // More, or another kernel: opted in again.
-  EXPECT_EQ(launch(&kernel, 64, 1, 1, 256, 1, 1, 80 * 1024, nullptr, nullptr, nullptr), 0);
-  EXPECT_EQ(launch(&other, 64, 1, 1, 256, 1, 1, 60 * 1024, nullptr, nullptr, nullptr), 0);
+  EXPECT_EQ(launch_asking(launch, &kernel, 80 * 1024), 0);
+  EXPECT_EQ(launch_asking(launch, &other, 60 * 1024), 0);
   EXPECT_EQ(g_set_calls, 3);
   EXPECT_EQ(g_launches, 5);
   EXPECT_EQ(take_launch_problem(), "");
@@ -109,16 +112,15 @@ TEST(CudaSharedMemory, LargeLaunchesAreOptedInOncePerKernelAndSize) {
 
 TEST(CudaSharedMemory, RefusedOptInFailsTheLaunchAndSaysWhy) {
   Launch launch = hooked_launch();
-  reset();
   int kernel = 0;
-  EXPECT_EQ(launch(&kernel, 64, 1, 1, 256, 1, 1, 120 * 1024, nullptr, nullptr, nullptr), 1);
+  EXPECT_EQ(launch_asking(launch, &kernel, 120 * 1024), 1);
   EXPECT_EQ(g_launches, 0);
   const std::string problem = take_launch_problem();
   EXPECT_NE(problem.find("asks for 120 KiB of shared memory a block"), std::string::npos) << problem;
   EXPECT_NE(problem.find("the 99 KiB this GPU allows"), std::string::npos) << problem;
   EXPECT_EQ(take_launch_problem(), "");
   // Still refused next time: nothing was recorded as allowed.
-  EXPECT_EQ(launch(&kernel, 64, 1, 1, 256, 1, 1, 120 * 1024, nullptr, nullptr, nullptr), 1);
+  EXPECT_EQ(launch_asking(launch, &kernel, 120 * 1024), 1);
   EXPECT_EQ(g_set_calls, 2);
   take_launch_problem();
 }
@@ -126,7 +128,6 @@ TEST(CudaSharedMemory, RefusedOptInFailsTheLaunchAndSaysWhy) {
 TEST(CudaSharedMemory, HookingTwiceDoesNotLoop) {
   hooked_launch();
   Launch launch = hooked_launch();  // the setter now hands back rnnc's own hook
-  reset();
   int kernel = 0;
   EXPECT_EQ(launch(&kernel, 1, 1, 1, 32, 1, 1, 0, nullptr, nullptr, nullptr), 0);
   EXPECT_EQ(g_launches, 1);
