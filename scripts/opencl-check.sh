@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU schedules checked without a GPU: the zoo's GPU test models compiled for OpenCL as well as CUDA
 # (the same schedules; only the device API differs) and run on pocl, an OpenCL driver for the CPU, forward
-# and backward against the float64 reference executor (CTest gpu_device_opencl's cases, in full).
+# and backward against the float64 reference executor (CTest gpu_device_opencl's cases, in full), and
+# the training runtime with OpenCL kernels against the CPU (CTest train_test_opencl).
 # For a change to codegen/schedule_gpu.cpp in a session without a GPU; scripts/gpu-check.sh is the real
 # thing on a device. Installs pocl (Debian 12: pocl-opencl-icd) and the build's own dependencies first.
 # About 8 min to build on two cores; the first run ~3 min (pocl compiles and caches the kernels), later
@@ -21,5 +22,7 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
 else
   cmake "$build" -DRNNC_OPENCL_TESTS=ON > /dev/null
 fi
-nice ninja -C "$build" -j "${RNNC_JOBS:-$(nproc)}" gpu_test
+nice ninja -C "$build" -j "${RNNC_JOBS:-$(nproc)}" gpu_test train_test
 RNNC_GPU_TEST_DEVICE=opencl "$build/bin/gpu_test" --gtest_filter='Zoo/*'
+# Training with GPU kernels (a step kept on the device) against the CPU, step for step.
+RNNC_TRAIN_TEST_DEVICE=opencl "$build/bin/train_test" --gtest_filter='TrainOnDevice.*'
