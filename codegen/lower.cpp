@@ -333,11 +333,14 @@ class Lowerer {
     }
   }
 
+  // Whether a value of type t has the step's rows as its outermost dim.
+  bool has_rows(const TensorType& t) const { return rows_ && t.rank() >= 1 && t.shape[0] == *rows_; }
+
   // A statistic of each row of a value of type `x` (summed along its last dim, keeping the others): a
-  // reduction, and a row Func where x has the step's rows.
+  // reduction, and a row Func where x has the step's rows besides the dim summed.
   void add_row_statistic(const Func& stat, const TensorType& x) {
     roles_.reductions.push_back(stat);
-    if (rows_ && x.rank() >= 2 && x.shape[0] == *rows_) row_funcs_.insert(stat.name());
+    if (has_rows(x) && x.rank() >= 2) row_funcs_.insert(stat.name());
   }
 
   void note_sharing(const ir::Function& f, NodeId n, const Func& r, const std::map<Value, int>& uses) {
@@ -561,7 +564,7 @@ class Lowerer {
         throw_user_error(std::string("codegen: no lowering for ") + ir::op_name(d.op) + " in kernel " + spec_.name);
     }
     m[Value{n, 0}] = r;
-    if (rows_ && R >= 1 && out.shape[0] == *rows_) row_funcs_.insert(r.name());
+    if (has_rows(out)) row_funcs_.insert(r.name());
   }
 
   std::string op_func_name(const ir::Function& f, NodeId n) {

@@ -81,8 +81,9 @@ struct LoweredKernel {
     return output_static_extents[i].empty() ? 1 : output_static_extents[i][0];
   }
   FuncRoles roles;
-  // A step's Funcs whose outermost Halide dim is its rows (the batch: their IR values' first dim), so
-  // that a block computing one row may hold one (schedule_gpu's row mode).
+  // A step's Funcs whose outermost Halide dim is its rows (the batch): its values with the rows as
+  // their first IR dim, those values' row statistics, a product's accumulation; a block computing one
+  // row may then hold one (schedule_gpu's row mode).
   std::set<std::string> row_funcs;
   // The parameters behind `arguments`: one buffer per input; a masked step's lengths and step index.
   std::vector<Halide::ImageParam> input_params;

@@ -23,6 +23,5 @@ else
   cmake "$build" -DRNNC_OPENCL_TESTS=ON > /dev/null
 fi
 nice ninja -C "$build" -j "${RNNC_JOBS:-$(nproc)}" gpu_test train_test
-RNNC_GPU_TEST_DEVICE=opencl "$build/bin/gpu_test" --gtest_filter='Zoo/*'
-# Training with GPU kernels (a step kept on the device) against the CPU, step for step.
-RNNC_TRAIN_TEST_DEVICE=opencl "$build/bin/train_test" --gtest_filter='TrainOnDevice.*'
+# The CTest cases as the build defines them (their filters, devices and kernel cache), every line shown.
+ctest --test-dir "$build" -R '^(gpu_device_opencl|train_test_opencl)$' -V

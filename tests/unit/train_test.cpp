@@ -13,10 +13,10 @@
 #include "codegen/jit.h"
 #include "frontend/zoo.h"
 #include "ir/error.h"
+#include "runtime/device.h"
 #include "runtime/train/checkpoint.h"
 #include "runtime/train/fit.h"
 #include "runtime/train/optimizer.h"
-#include "runtime/device.h"
 #include "runtime/train/trainable_model.h"
 
 namespace rnnc::train {
