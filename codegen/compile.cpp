@@ -4,6 +4,7 @@
 
 #include "codegen/gpu_launches.h"
 #include "codegen/lower.h"
+#include "codegen/proven_failures.h"
 #include "codegen/schedule_cpu.h"
 #include "codegen/schedule_gpu.h"
 #include "ir/error.h"
@@ -66,7 +67,14 @@ std::optional<Halide::Module> lower_one(const runtime::KernelSpec& spec, const H
     Halide::Pipeline pipeline(k.outputs);
     if (gpu) add_gpu_lowering_passes(pipeline);
     if (!to_module) return std::nullopt;
+    ProvenFailures failures;
     Halide::Module module = pipeline.compile_to_module(k.arguments, spec.name + suffix, target);
+    const std::string proven = failures.assertions();
+    if (!proven.empty()) {
+      throw InternalError("codegen: kernel " + spec.name + " would fail an assertion on every run (Halide proved it " +
+                          "while lowering for " + target.to_string() + "; a schedule that gets a size wrong):\n" +
+                          proven);
+    }
     if (gpu) {
       give_buffers_unique_names(module, spec.name + suffix);
       check_launch_limits(module, target, spec.name);
