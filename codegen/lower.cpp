@@ -793,8 +793,13 @@ class Lowerer {
       if (size != width || width <= 0) return std::nullopt;
     }
     // x - gate * width, not x % width: Halide 14 bounds x % width by [0, width) even where x is a single
-    // point, which would bring back the wide box; the difference stays a point.
-    const Expr gate = idx[0] / static_cast<int>(width), column = idx[0] - gate * static_cast<int>(width);
+    // point, which would bring back the wide box; the difference stays a point. Clamped into the part:
+    // over a range of x (a row-mode block computes whole rows) the difference alone is bounded by
+    // [-3 width, 4 width), and a row-mode backward step computed its shared values over those 7 widths
+    // (S: 896 columns of 128, 7x the work and 24.5 of its 3.5 KiB of shared memory); the clamp makes it
+    // [0, width) there and leaves a point a point.
+    const Expr gate = idx[0] / static_cast<int>(width);
+    const Expr column = Halide::clamp(idx[0] - gate * static_cast<int>(width), 0, static_cast<int>(width) - 1);
     std::vector<Expr> j = idx;
     j[0] = column;
     Expr e = read(parts.size() - 1, j);
