@@ -82,7 +82,7 @@ const std::vector<Workload>& workloads() {
   static const std::vector<Workload> list = {
       {"S", "bench_lstm_h128", 64, 200},           {"S-gru", "bench_gru_h128", 64, 200},
       {"S-layernorm", "bench_lnlstm_h128", 64, 200}, {"S-b256", "bench_lstm_h128", 256, 200},
-      {"h384-layernorm", "bench_lnlstm_h384", 64, 200},
+      {"h512-layernorm", "bench_lnlstm_h512", 64, 200},
       {"S-h32", "bench_lstm_h32", 64, 200},         {"S-h64", "bench_lstm_h64", 64, 200},
       {"h512", "bench_lstm_h512", 64, 200},         {"h512-b256", "bench_lstm_h512", 256, 200},
       {"h1024", "bench_lstm_h1024", 64, 200},       {"h1024-b256", "bench_lstm_h1024", 256, 200},
