@@ -796,8 +796,8 @@ class Lowerer {
     // point, which would bring back the wide box; the difference stays a point. Clamped into the part:
     // over a range of x (a row-mode block computes whole rows) the difference alone is bounded by
     // [-3 width, 4 width), and a row-mode backward step computed its shared values over those 7 widths
-    // (S: 896 columns of 128, 7x the work and 24.5 of its 3.5 KiB of shared memory); the clamp makes it
-    // [0, width) there and leaves a point a point.
+    // (S: 896 columns where 128 do, 7x the work; 24.5 KiB of shared memory where 6.5 do); the clamp
+    // makes it [0, width) there and leaves a point a point.
     const Expr gate = idx[0] / static_cast<int>(width);
     const Expr column = Halide::clamp(idx[0] - gate * static_cast<int>(width), 0, static_cast<int>(width) - 1);
     std::vector<Expr> j = idx;

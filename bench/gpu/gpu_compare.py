@@ -149,8 +149,9 @@ def main():
     print()
     print("rnnc vs PyTorch, training step (forward + backward), f32, device: %s%s" % (
         gpu_name, " (DRY RUN: CPU, tiny shapes, 1 repeat; not a measurement)" if a.dry_run else ""))
-    head = "%-14s %-15s %6s %5s %6s %6s %12s %12s %12s %-6s %12s %8s %8s  %s" % (
-        "workload", "cell", "layers", "batch", "seq", "hidden", "rnnc ms", "graphs ms", "torch ms", "torch",
+    name_width = max([14] + [len(r[0]["workload"]) for r in rows])
+    head = "%-*s %-15s %6s %5s %6s %6s %12s %12s %12s %-6s %12s %8s %8s  %s" % (
+        name_width, "workload", "cell", "layers", "batch", "seq", "hidden", "rnnc ms", "graphs ms", "torch ms", "torch",
         "no-TF32 ms", "ratio", "ratio32", "target")
     print(head)
     print("-" * len(head))
@@ -163,8 +164,8 @@ def main():
         if w["workload"] in TARGETS and ratio is not None and not a.dry_run:
             text, ok = TARGETS[w["workload"]]
             target = "%s: %s" % (text, "met" if ok(ratio) else "NOT met")
-        print("%-14s %-15s %6d %5d %6d %6d %12s %12s %12.3f %-6s %12s %8s %8s  %s" % (
-            w["workload"], w["cell"], w["layers"], w["batch"], w["seq"], w["hidden"],
+        print("%-*s %-15s %6d %5d %6d %6d %12s %12s %12.3f %-6s %12s %8s %8s  %s" % (
+            name_width, w["workload"], w["cell"], w["layers"], w["batch"], w["seq"], w["hidden"],
             "%.3f" % rnnc_ms if rnnc_ms is not None else "failed",
             "%.3f" % graph_ms if graph_ms is not None else "-", torch_ms, kind,
             "%.3f" % strict_ms if strict_ms is not None else "-",
