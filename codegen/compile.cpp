@@ -71,9 +71,9 @@ std::optional<Halide::Module> lower_one(const runtime::KernelSpec& spec, const H
     Halide::Module module = pipeline.compile_to_module(k.arguments, spec.name + suffix, target);
     const std::string proven = failures.assertions();
     if (!proven.empty()) {
-      throw InternalError("codegen: kernel " + spec.name + " would fail an assertion on every run (Halide proved it " +
-                          "while lowering for " + target.to_string() + "; a schedule that gets a size wrong):\n" +
-                          proven);
+      throw InternalError("codegen: kernel " + spec.name + " has an assertion that fails wherever it is reached " +
+                          "(Halide proved it while lowering for " + target.to_string() +
+                          "; a schedule that gets a size wrong):\n" + proven);
     }
     if (gpu) {
       give_buffers_unique_names(module, spec.name + suffix);

@@ -2,9 +2,9 @@
 
 #include <Halide.h>
 
-#include <exception>
 #include <iostream>
 #include <mutex>
+#include <set>
 
 namespace rnnc::codegen {
 namespace {
@@ -16,7 +16,8 @@ thread_local std::vector<std::string>* t_collecting = nullptr;
 
 // Installed once, for the process: Halide's reporter is global. Warnings print as Halide's default
 // does, except those collected; errors throw what Halide's default throws (an internal error or a
-// compile error: the message says which), so callers catching Halide::Error see no difference.
+// compile error: the message says which; a runtime error of Halide's JIT would be thrown as a compile
+// error, but rnnc never runs Halide's JIT), so callers catching Halide::Error see no difference.
 class Reporter : public Halide::CompileTimeErrorReporter {
  public:
   void warning(const char* msg) override {
@@ -28,22 +29,18 @@ class Reporter : public Halide::CompileTimeErrorReporter {
     std::cerr << m;
   }
   void error(const char* msg) override {
+    // Always throws: Halide aborts if error() returns. (Halide's default drops an error raised while
+    // another exception unwinds; here that throw ends in std::terminate, no worse than the abort.)
     const std::string m = msg;
-    // Never while an exception unwinds (Halide's default suppresses the second one likewise); Halide
-    // aborts if error() returns, which only this case does.
-    if (std::uncaught_exceptions() > 0) {
-      std::cerr << m;
-      return;
-    }
     if (m.find("Internal Error") != std::string::npos) throw Halide::InternalError(m);
     throw Halide::CompileError(m);
   }
 };
 
 void install_reporter() {
-  static Reporter reporter;
   static std::once_flag once;
-  std::call_once(once, [] { Halide::set_custom_compile_time_error_reporter(&reporter); });
+  // Never freed: Halide keeps the pointer for the life of the process, static destructors included.
+  std::call_once(once, [] { Halide::set_custom_compile_time_error_reporter(new Reporter); });
 }
 
 // Halide's warning, from the assertion on: "halide_error_…(…)" without the banner and line breaks.
@@ -66,9 +63,10 @@ ProvenFailures::~ProvenFailures() { t_collecting = outer_; }
 
 std::string ProvenFailures::assertions() const {
   std::string out;
+  std::set<std::string> seen;  // Halide repeats one per lowering step
   for (const std::string& w : found_) {
     const std::string a = assertion_of(w);
-    if (out.find(a) != std::string::npos) continue;  // Halide repeats one per lowering step
+    if (!seen.insert(a).second) continue;
     if (!out.empty()) out += "\n";
     out += a;
   }

@@ -463,9 +463,10 @@ void thread_level(Func f, const GroupLoops& loops, const FuncRoles::MatMul* prod
 // batch), holds one row: said so, its shared memory has a constant size. Halide's own bound is the
 // union of the rows the fused output groups cover at the block, each clamped into its group's buffer:
 // computed per call on the host, so check_launch_limits could not count it (the layer-norm LSTM's
-// backward step at H 384, 2026-12-07: 26 of its 85.5 KiB, before its values were one part wide). Other Funcs (a value without rows, a sum over the rows,
-// a row statistic's lane partials) keep Halide's bound: Halide checks a declared bound only inside the
-// kernel, where OpenCL drops the check, so a wrong one would go unnoticed.
+// backward step at H 384, 2026-12-07: 26 of its 85.5 KiB, before its values were one part wide).
+// Other Funcs (a value without rows, a sum over the rows, a row statistic's lane partials) keep
+// Halide's bound: Halide checks a declared bound only inside the kernel, where OpenCL drops the check,
+// so a wrong one would go unnoticed.
 void one_row(Func f, const GroupLoops& loops) {
   if (loops.one_row_funcs && f.dimensions() >= 1 && loops.one_row_funcs->count(f.name())) {
     f.bound_storage(var(f, f.dimensions() - 1), 1);

@@ -68,9 +68,10 @@ const Model& model_named(const std::string& name) {
 }
 
 // Workload S (the issue's: LSTM, 2 layers, B 64, T 200, I 100, H 128), the other cells at S, larger
-// shapes (hidden 512/1024, batch 256; the layer-norm LSTM at hidden 384, its steps' shared memory past
-// 48 KiB; S at hidden 32 and 64, to tell a step's fixed cost from its product's), S with its steps
-// tiled otherwise (S-c<COLUMNS>s<SLICES>r<ROWS>), and the large shapes with their GEMMs' loops not
+// shapes (hidden 512/1024, batch 256; the layer-norm LSTM at hidden 512, its forward step's shared
+// memory past 48 KiB; S at hidden 32 and 64, to tell a step's fixed cost from its product's), S with
+// its steps tiled otherwise (S-c<COLUMNS>s<SLICES>r<ROWS>), S and the layer-norm LSTM with K steps a
+// launch (S-unroll<K>, S-layernorm-unroll<K>), and the large shapes with their GEMMs' loops not
 // unrolled (h<H>-b256-u1).
 struct Workload {
   const char* name;
