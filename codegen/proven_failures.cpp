@@ -5,11 +5,12 @@
 #include <iostream>
 #include <mutex>
 #include <set>
+#include <string_view>
 
 namespace rnnc::codegen {
 namespace {
 
-constexpr const char* kProvenFailure = "guaranteed to fail an assertion at runtime";
+constexpr std::string_view kProvenFailure = "guaranteed to fail an assertion at runtime";
 
 // Where this thread's ProvenFailures collects; null outside one.
 thread_local std::vector<std::string>* t_collecting = nullptr;
@@ -46,7 +47,7 @@ void install_reporter() {
 // Halide's warning, from the assertion on: "halide_error_…(…)" without the banner and line breaks.
 std::string assertion_of(const std::string& warning) {
   size_t at = warning.find(kProvenFailure);
-  at = warning.find_first_not_of(": \n", at + std::string(kProvenFailure).size());
+  at = warning.find_first_not_of(": \n", at + kProvenFailure.size());
   std::string a = at == std::string::npos ? warning : warning.substr(at);
   while (!a.empty() && (a.back() == '\n' || a.back() == ' ')) a.pop_back();
   return a;

@@ -1,9 +1,9 @@
 // Halide warns, and goes on, when lowering proves that one of a pipeline's own assertions fails wherever
 // it is reached ("This pipeline is guaranteed to fail an assertion at runtime"): a schedule that
-// declares less storage than a stage needs, say. In a GPU kernel that assertion is a trap on CUDA and nothing at
-// all on OpenCL (Halide drops it there), where the kernel would then compute garbage. So rnnc makes it
-// an error when compiling: ProvenFailures collects those warnings on this thread while it lives (other
-// warnings print as Halide prints them) and compile.cpp fails the kernel with them.
+// declares less storage than a stage needs, say. In a GPU kernel that assertion is a trap on CUDA and
+// nothing at all on OpenCL (Halide drops it there), where the kernel would then compute garbage. So
+// rnnc makes it an error when compiling: ProvenFailures collects those warnings on this thread while
+// it lives (other warnings print as Halide prints them) and compile.cpp fails the kernel with them.
 #pragma once
 
 #include <string>

@@ -1,9 +1,10 @@
 // CUDA launches that ask for more than 48 KiB of shared memory a block.
 //
-// Why: a row-mode scan step keeps whole rows in shared memory (the layer-norm LSTM with lengths: 120 and
-// 72 bytes a unit of hidden size, forward and backward; 60 KiB at H 512), and past 48 KiB a launch fails unless
-// the kernel was opted in to more (cuFuncSetAttribute, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES),
-// which Halide 14's runtime never does. An A100 allows 163 KiB a block, an RTX 30xx 99 KiB, an H100 227 KiB.
+// Why: a row-mode scan step keeps whole rows in shared memory (the layer-norm LSTM with lengths: 120
+// and 72 bytes a unit of hidden size, forward and backward; 60 KiB at H 512), and past 48 KiB a launch
+// fails unless the kernel was opted in to more (cuFuncSetAttribute,
+// CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES), which Halide 14's runtime never does. An A100
+// allows 163 KiB a block, an RTX 30xx 99 KiB, an H100 227 KiB.
 //
 // How: Halide's runtime looks up the driver's entry points through a hook
 // (halide_set_custom_get_library_symbol); rnnc's hook hands it, for cuLaunchKernel, a launch that first
