@@ -56,29 +56,47 @@ bool compiled_for(const runtime::KernelSpec& spec, const Halide::Target& target)
 
 namespace {
 
-// Lowers and schedules one kernel; with `to_module`, Halide lowers it into a module (on a GPU target that
-// runs rnnc's own lowering passes too), which LLVM then compiles. Halide's errors are ours.
+// Lowers and schedules one kernel, a step's row statistics where `statistics` says; with `to_module`,
+// Halide lowers it into a module (on a GPU target that runs rnnc's own lowering passes too), which LLVM
+// then compiles. `has_statistics`: whether the kernel computes any.
+std::optional<Halide::Module> lower_once(const runtime::KernelSpec& spec, const Halide::Target& target,
+                                         const std::string& suffix, bool to_module, const GpuTiling& tile,
+                                         RowStatistics statistics, bool* has_statistics) {
+  const bool gpu = target.has_gpu_feature();
+  LoweredKernel k = gpu ? lower_for_gpu(spec, target, tile, statistics) : lower_kernel(spec);
+  *has_statistics = !k.roles.reductions.empty();
+  if (!gpu) schedule_cpu(k, target);
+  Halide::Pipeline pipeline(k.outputs);
+  if (gpu) add_gpu_lowering_passes(pipeline);
+  if (!to_module) return std::nullopt;
+  ProvenFailures failures;
+  Halide::Module module = pipeline.compile_to_module(k.arguments, spec.name + suffix, target);
+  const std::string proven = failures.assertions();
+  if (!proven.empty()) {
+    throw InternalError("codegen: kernel " + spec.name + " has an assertion that fails wherever it is reached " +
+                        "(Halide proved it while lowering for " + target.to_string() +
+                        "; a schedule that gets a size wrong):\n" + proven);
+  }
+  if (gpu) give_buffers_unique_names(module, spec.name + suffix);
+  return module;
+}
+
+// lower_once, and on a GPU target a step whose rows would need more shared memory than a block has
+// (the layer-norm LSTM's forward step past hidden ~840 on CUDA) lowered again with its row statistics
+// materialised, tiled. Without `to_module` (a re-lowering for the sanitizers' sake) only the first
+// lowering runs: the shared memory is known only once Halide has lowered the module. Halide's errors
+// are ours.
 std::optional<Halide::Module> lower_one(const runtime::KernelSpec& spec, const Halide::Target& target,
                                         const std::string& suffix, bool to_module, const GpuTiling& tile) {
   try {
-    const bool gpu = target.has_gpu_feature();
-    LoweredKernel k = gpu ? lower_for_gpu(spec, target, tile) : lower_kernel(spec);
-    if (!gpu) schedule_cpu(k, target);
-    Halide::Pipeline pipeline(k.outputs);
-    if (gpu) add_gpu_lowering_passes(pipeline);
-    if (!to_module) return std::nullopt;
-    ProvenFailures failures;
-    Halide::Module module = pipeline.compile_to_module(k.arguments, spec.name + suffix, target);
-    const std::string proven = failures.assertions();
-    if (!proven.empty()) {
-      throw InternalError("codegen: kernel " + spec.name + " has an assertion that fails wherever it is reached " +
-                          "(Halide proved it while lowering for " + target.to_string() +
-                          "; a schedule that gets a size wrong):\n" + proven);
+    bool has_statistics = false;
+    std::optional<Halide::Module> module =
+        lower_once(spec, target, suffix, to_module, tile, RowStatistics::in_block, &has_statistics);
+    if (!module || !target.has_gpu_feature()) return module;
+    if (spec.step && has_statistics && largest_launch_shared_bytes(*module) > gpu_block_shared_bytes(target)) {
+      module = lower_once(spec, target, suffix, to_module, tile, RowStatistics::materialised, &has_statistics);
     }
-    if (gpu) {
-      give_buffers_unique_names(module, spec.name + suffix);
-      check_launch_limits(module, target, spec.name);
-    }
+    check_launch_limits(*module, target, spec.name);
     return module;
   } catch (const Halide::Error& e) {
     throw InternalError("codegen: Halide rejected kernel " + spec.name + ": " + e.what());

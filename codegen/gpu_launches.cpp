@@ -95,6 +95,10 @@ int64_t cuda_block_shared_bytes(const Halide::Target& target) {
   return 48 * 1024;
 }
 
+int64_t gpu_block_shared_bytes(const Halide::Target& target) {
+  return target.has_feature(Halide::Target::CUDA) ? cuda_block_shared_bytes(target) : 48 * 1024;
+}
+
 void check_launch_limits(const Halide::Module& module, const Halide::Target& target, const std::string& kernel) {
   if (!target.has_feature(Halide::Target::CUDA)) return;  // OpenCL devices differ; the driver says
   const int64_t bytes = largest_launch_shared_bytes(module);

@@ -15,6 +15,11 @@ namespace rnnc::codegen {
 // KiB the executor opts the kernel in at launch (runtime/cuda_shared_memory.h).
 int64_t cuda_block_shared_bytes(const Halide::Target& target);
 
+// The shared memory a block may use on every device of the target: cuda_block_shared_bytes for CUDA,
+// 48 KiB for other GPU APIs (what OpenCL GPUs commonly give a work-group; their drivers say at run
+// time). A step whose rows need more is tiled, its row statistics materialised (RowStatistics).
+int64_t gpu_block_shared_bytes(const Halide::Target& target);
+
 // The most shared memory any GPU launch of the module asks for, in bytes: the part Halide knows at
 // compile time (a size it computes per call, such as a row's few statistics, counts as 0).
 int64_t largest_launch_shared_bytes(const Halide::Module& module);

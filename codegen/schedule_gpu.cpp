@@ -211,6 +211,51 @@ void scatter_schedule(Func f) {
   }
 }
 
+// Threads a materialised row statistic is summed by (statistics_schedule), each every
+// kStatisticLanes-th element of the row: a warp reads consecutive elements.
+constexpr int kStatisticLanes = 128;
+
+// A row statistic of a tiled step computed at root (RowStatistics::materialised; a layer norm's mean
+// and variance are one Tuple, summed in one pass over the row): one launch, one block per row, as in a
+// row-mode step. The sums are rfactor'ed: each of the block's kStatisticLanes threads sums every
+// kStatisticLanes-th element into shared memory, then one thread adds them. A stage without thread
+// loops would run on one thread of the block, a chain of 4H dependent loads.
+void statistics_schedule(Func f) {
+  if (f.dimensions() == 0) {
+    gpu_map_all(f, -1);
+    return;
+  }
+  Func w = f.in();  // the launch: one block per row (its pure dims fused), f computed inside it
+  w.compute_root();
+  Var row = var(w, 0);
+  for (int d = 1; d < w.dimensions(); ++d) {
+    Var fused = fresh("rows");
+    w.fuse(row, var(w, d), fused);
+    row = fused;
+  }
+  w.gpu_blocks(row);
+  f.compute_at(w, row);
+  for (int u = 0; u < f.num_update_definitions(); ++u) {
+    const std::vector<RVar> rvars = update_rvars(f, u);
+    if (rvars.empty()) continue;
+    RVar ro = fresh_r("ro"), ri = fresh_r("ri");
+    Var lane = fresh("lane");
+    Stage s = f.update(u);
+    Func partial;
+    try {
+      s.split(rvars[0], ro, ri, kStatisticLanes, kGuard);
+      partial = s.rfactor(ri, lane);
+    } catch (const Halide::Error&) {
+      continue;  // not an associative update: stays serial (correct, slower)
+    }
+    partial.compute_at(w, row).gpu_threads(lane);
+    std::vector<VarOrRVar> order{ro};
+    for (size_t r = 1; r < rvars.size(); ++r) order.push_back(rvars[r]);
+    order.push_back(lane);
+    partial.update(0).reorder(order).gpu_threads(lane);
+  }
+}
+
 // ---- scan steps -----------------------------------------------------------------------------------
 
 std::set<std::string> reachable(const Func& f) {
@@ -622,11 +667,14 @@ Func group_func(const LoweredKernel& k, const std::vector<size_t>& members, bool
   return t;
 }
 
-// Row mode when the step reads a row-wide reduction, or a small product of values computed in it.
-bool needs_row_mode(const FuncRoles& roles, const std::set<std::string>& reach) {
+// Row mode when the step reads a row-wide reduction computed in its block, or a small product of
+// values computed in it.
+bool needs_row_mode(const FuncRoles& roles, const std::set<std::string>& reach, RowStatistics statistics) {
   auto used = [&](const Func& f) { return reach.count(f.name()) > 0; };
   bool row_mode = false;
-  for (const Func& f : roles.reductions) row_mode |= used(f);
+  if (statistics == RowStatistics::in_block) {
+    for (const Func& f : roles.reductions) row_mode |= used(f);
+  }
   for (const FuncRoles::MatMul& mm : roles.matmuls) {
     if (!used(mm.func) || mm.operands_are_inputs || mm.partial.defined()) continue;
     const int64_t elements = mm.n_extent * (mm.gate_major ? mm.gates : 1) * mm.k_extent;
@@ -646,19 +694,33 @@ std::set<std::string> reachable_from(const std::vector<Func>& fs) {
 }
 
 // Schedules output groups of a step. One group: given a lowering of the step of its own (nothing it
-// computes is shared with another group's launch). Several (`fuse_in_one_launch`): one launch, each
-// group's loop nest fused with the first's at the block (one block per row), what any of them reads
-// computed once in the block's shared memory. Returns the groups' Funcs, pipeline outputs.
+// computes is shared with another group's launch). Several in row mode (`fuse_in_one_launch`): one
+// launch, each group's loop nest fused with the first's at the block (one block per row), what any of
+// them reads computed once in the block's shared memory. Several in tile mode (only with row statistics
+// materialised, `own_launches`): a launch per group from one lowering, a product or a sum that several
+// groups read computed once at root (the layer-norm LSTM's forward step saves the recurrent product its
+// statistics read: computed twice when each group had a lowering of its own), what else they share
+// inlined into each. Returns the groups' Funcs, pipeline outputs.
 std::vector<Func> schedule_step_groups(LoweredKernel& k, const std::vector<std::vector<size_t>>& groups,
-                                       const GpuTiling& tile) {
+                                       const GpuTiling& tile, RowStatistics statistics) {
   FuncRoles& roles = k.roles;
   std::vector<Func> ts;
   for (const std::vector<size_t>& members : groups) ts.push_back(group_func(k, members, groups.size() > 1));
   const Func t = ts[0];
   const std::set<std::string> reach = reachable_from(ts);
   auto used = [&](const Func& f) { return reach.count(f.name()) > 0; };
-  const bool row_mode = needs_row_mode(roles, reach);
-  RNNC_INTERNAL_CHECK(ts.size() == 1 || row_mode) << "output groups fused into one launch outside row mode";
+  const bool row_mode = needs_row_mode(roles, reach, statistics);
+  const bool own_launches = !row_mode && ts.size() > 1;
+  RNNC_INTERNAL_CHECK(ts.size() == 1 || row_mode || statistics == RowStatistics::materialised)
+      << "output groups of a tiled step in one lowering without materialised row statistics";
+  // Tile mode: which groups read a Func (each group is a launch of its own).
+  std::vector<std::set<std::string>> group_reach;
+  for (const Func& g : ts) group_reach.push_back(reachable(g));
+  auto readers = [&](const Func& f) {
+    size_t n = 0;
+    for (const std::set<std::string>& r : group_reach) n += r.count(f.name());
+    return n;
+  };
 
   // Computed at root (a launch of its own before the group's): the kinds that run over the whole
   // sequence, and in tile mode the operands of products computed here (a tile reads them many times).
@@ -691,6 +753,17 @@ std::vector<Func> schedule_step_groups(LoweredKernel& k, const std::vector<std::
   for (const Func& f : roles.roots) {
     if (used(f)) root[f.name()] = f;
   }
+  // Row statistics of a tiled step (RowStatistics::materialised): each a launch of its own before the
+  // step's, which then reads them; what they read (the product they normalise) is computed at root
+  // with them (below), so the tile reads that product too instead of computing it again.
+  std::set<std::string> statistics_at_root;
+  if (!row_mode) {
+    for (const Func& f : roles.reductions) {
+      if (!used(f)) continue;
+      root[f.name()] = f;
+      statistics_at_root.insert(f.name());
+    }
+  }
   std::vector<Func> updates, pures;
   for (const FuncRoles::MatMul& mm : roles.matmuls) {
     if (used(mm.func) && !mm.partial.defined()) updates.push_back(mm.func);
@@ -700,6 +773,11 @@ std::vector<Func> schedule_step_groups(LoweredKernel& k, const std::vector<std::
   }
   for (const Func& f : roles.shared) {
     if (used(f)) pures.push_back(f);
+  }
+  if (own_launches) {
+    for (const Func& f : updates) {
+      if (readers(f) > 1) root[f.name()] = f;
+    }
   }
   // What a root Func reads is computed with it: Funcs with updates at root too, pure ones inlined there.
   std::set<std::string> below_root;
@@ -719,12 +797,26 @@ std::vector<Func> schedule_step_groups(LoweredKernel& k, const std::vector<std::
   }
   for (const Func& g : ts) root.erase(g.name());
 
-  GroupLoops loops = schedule_group(t, k.static_width(groups[0][0]), row_mode, tile);
+  std::vector<GroupLoops> group_loops;
+  group_loops.reserve(ts.size());  // `loops` stays a reference to the first
+  group_loops.push_back(schedule_group(t, k.static_width(groups[0][0]), row_mode, tile));
+  GroupLoops& loops = group_loops[0];
   if (row_mode && t.dimensions() >= 2) loops.one_row_funcs = &k.row_funcs;
   for (size_t g = 1; g < ts.size(); ++g) {
+    if (own_launches) {
+      group_loops.push_back(schedule_group(ts[g], k.static_width(groups[g][0]), false, tile));
+      continue;
+    }
     schedule_group(ts[g], k.static_width(groups[g][0]), true, tile);
     ts[g].compute_with(Stage(t), var(t, t.dimensions() - 1));  // row mode's block loop: the rows
   }
+  // The loops a Func is computed in: its group's (own_launches: the one group that reads it).
+  auto loops_of = [&](const Func& f) -> const GroupLoops& {
+    for (size_t g = 1; own_launches && g < ts.size(); ++g) {
+      if (group_reach[g].count(f.name())) return group_loops[g];
+    }
+    return loops;
+  };
   std::set<std::string> placed;
   for (Func f : updates) {
     if (root.count(f.name())) continue;
@@ -733,7 +825,7 @@ std::vector<Func> schedule_step_groups(LoweredKernel& k, const std::vector<std::
     if (row_mode) {
       block_level(f, loops, p == product_of.end() ? nullptr : p->second);
     } else {
-      thread_level(f, loops, p == product_of.end() ? nullptr : p->second);
+      thread_level(f, loops_of(f), p == product_of.end() ? nullptr : p->second);
     }
   }
   for (Func f : block_operands) {
@@ -743,10 +835,12 @@ std::vector<Func> schedule_step_groups(LoweredKernel& k, const std::vector<std::
   for (Func f : pures) {
     // Read by a root Func: inlined there and here.
     if (root.count(f.name()) || below_root.count(f.name()) || !placed.insert(f.name()).second) continue;
+    if (own_launches && readers(f) > 1) continue;  // inlined into each group that reads it
     if (row_mode) {
       block_level(f, loops);
     } else {
-      f.compute_at(loops.thread);
+      const GroupLoops& at = loops_of(f);
+      f.compute_at(at.thread);
       // A thread reads it at its rows (and, gate-major, one column): said so, the storage has a
       // constant size, not a per-thread heap in global memory. The rows unrolled too (guarded), so that
       // every index is a constant and the values live in registers, not in the thread's stack.
@@ -777,7 +871,13 @@ std::vector<Func> schedule_step_groups(LoweredKernel& k, const std::vector<std::
     root.erase(f.name());
     scatter_schedule(f);
   }
-  for (auto& [name, f] : root) gpu_map_all(f, -1);
+  for (auto& [name, f] : root) {
+    if (statistics_at_root.count(name)) {
+      statistics_schedule(f);
+    } else {
+      gpu_map_all(f, -1);
+    }
+  }
   return ts;
 }
 
@@ -795,13 +895,14 @@ void declare_static_columns(Func t, const std::vector<int64_t>& statics) {
 // computes everything a row needs in shared memory) and every group has rows. An LSTM's backward step
 // at S was two launches (dh, dc; dgates and its running sum), each computing dgates; now one, dgates
 // computed once.
-bool fuse_in_one_launch(const LoweredKernel& k, const std::vector<std::vector<size_t>>& groups) {
+bool fuse_in_one_launch(const LoweredKernel& k, const std::vector<std::vector<size_t>>& groups,
+                        RowStatistics statistics) {
   if (groups.size() < 2) return false;
   for (const std::vector<size_t>& members : groups) {
     const Func& f = k.outputs[members[0]];
     if (f.dimensions() < 2 || f.has_update_definition()) return false;
   }
-  return needs_row_mode(k.roles, reachable_from(k.outputs));
+  return needs_row_mode(k.roles, reachable_from(k.outputs), statistics);
 }
 
 // ---- kernels that run once per sequence -----------------------------------------------------------
@@ -969,7 +1070,8 @@ LowerOptions gpu_lower_options(const runtime::KernelSpec& spec) {
   return o;
 }
 
-LoweredKernel lower_for_gpu(const runtime::KernelSpec& spec, const Halide::Target& target, const GpuTiling& tile) {
+LoweredKernel lower_for_gpu(const runtime::KernelSpec& spec, const Halide::Target& target, const GpuTiling& tile,
+                            RowStatistics statistics) {
   RNNC_INTERNAL_CHECK(target.has_gpu_feature()) << "lower_for_gpu for a target without a GPU: " << target.to_string();
   LowerOptions options = gpu_lower_options(spec);
   // CUDA only: on OpenCL fast_inverse is native_recip, whose precision the device chooses.
@@ -981,21 +1083,24 @@ LoweredKernel lower_for_gpu(const runtime::KernelSpec& spec, const Halide::Targe
   }
   std::vector<std::vector<size_t>> groups = output_groups(k);
   std::vector<Func> outputs;
-  if (fuse_in_one_launch(k, groups)) {
-    outputs = schedule_step_groups(k, groups, tile);
+  // Row statistics materialised, the step tiled: a launch per group, from this one lowering.
+  const bool own_launches = statistics == RowStatistics::materialised && groups.size() > 1 &&
+                            !needs_row_mode(k.roles, reachable_from(k.outputs), statistics);
+  if (own_launches || fuse_in_one_launch(k, groups, statistics)) {
+    outputs = schedule_step_groups(k, groups, tile, statistics);
   } else {
     // One launch per output group, each from a lowering of its own: what two groups both read is
     // computed in each (cheap elementwise or per-row work), never handed between launches.
     for (size_t g = 0; g < groups.size(); ++g) {
       if (g == 0) {
-        outputs.push_back(schedule_step_groups(k, {groups[g]}, tile)[0]);
+        outputs.push_back(schedule_step_groups(k, {groups[g]}, tile, statistics)[0]);
         continue;
       }
       LowerOptions own = options;
       own.name_suffix = "_g" + std::to_string(g);
       own.arguments_from = &k;
       LoweredKernel copy = lower_kernel(spec, own);
-      outputs.push_back(schedule_step_groups(copy, {groups[g]}, tile)[0]);
+      outputs.push_back(schedule_step_groups(copy, {groups[g]}, tile, statistics)[0]);
     }
   }
   for (size_t g = 0; g < groups.size(); ++g) declare_static_columns(outputs[g], k.output_static_extents[groups[g][0]]);

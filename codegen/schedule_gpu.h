@@ -58,9 +58,17 @@ int checked_gpu_gemm_unroll(int64_t n);
 // How to lower a kernel for a GPU target.
 LowerOptions gpu_lower_options(const runtime::KernelSpec& spec);
 
+// Where a step's row statistics (a layer norm's mean and variance, its gradient's sums over a row) are
+// computed. In the block of a row-mode step (one block per row, the row's values in shared memory, the
+// whole step one launch), unless the row is too wide for a block's shared memory (compile.cpp lowers
+// the step again then): materialised by launches of their own, as is the product they normalise, and
+// the step tiled like one without statistics.
+enum class RowStatistics { in_block, materialised };
+
 // Lowers one kernel of the plan and schedules it for a GPU target. A step's outputs come back grouped
 // into Tuple-valued Funcs (kernel.outputs then holds fewer Funcs: the same output buffers, in order).
-LoweredKernel lower_for_gpu(const runtime::KernelSpec& spec, const Halide::Target& target, const GpuTiling& tile = {});
+LoweredKernel lower_for_gpu(const runtime::KernelSpec& spec, const Halide::Target& target, const GpuTiling& tile = {},
+                            RowStatistics statistics = RowStatistics::in_block);
 
 // Lowering passes a GPU pipeline needs after Halide's own (Pipeline::add_custom_lowering_pass).
 void add_gpu_lowering_passes(Halide::Pipeline& pipeline);

@@ -69,7 +69,8 @@ const Model& model_named(const std::string& name) {
 
 // Workload S (the issue's: LSTM, 2 layers, B 64, T 200, I 100, H 128), the other cells at S, larger
 // shapes (hidden 512/1024, batch 256; the layer-norm LSTM at hidden 512, its forward step's shared
-// memory past 48 KiB; S at hidden 32 and 64, to tell a step's fixed cost from its product's), S with
+// memory past 48 KiB, and at 1024, its forward step tiled with its row statistics materialised; S at
+// hidden 32 and 64, to tell a step's fixed cost from its product's), S with
 // its steps tiled otherwise (S-c<COLUMNS>s<SLICES>r<ROWS>), S and the layer-norm LSTM with K steps a
 // launch (S-unroll<K>, S-layernorm-unroll<K>), and the large shapes with their GEMMs' loops not
 // unrolled (h<H>-b256-u1).
@@ -83,7 +84,8 @@ const std::vector<Workload>& workloads() {
   static const std::vector<Workload> list = {
       {"S", "bench_lstm_h128", 64, 200},           {"S-gru", "bench_gru_h128", 64, 200},
       {"S-layernorm", "bench_lnlstm_h128", 64, 200}, {"S-b256", "bench_lstm_h128", 256, 200},
-      {"h512-layernorm", "bench_lnlstm_h512", 64, 200},
+      {"h512-layernorm", "bench_lnlstm_h512", 64, 200}, {"h512-layernorm-b256", "bench_lnlstm_h512", 256, 200},
+      {"h1024-layernorm-b256", "bench_lnlstm_h1024", 256, 200},
       {"S-h32", "bench_lstm_h32", 64, 200},         {"S-h64", "bench_lstm_h64", 64, 200},
       {"h512", "bench_lstm_h512", 64, 200},         {"h512-b256", "bench_lstm_h512", 256, 200},
       {"h1024", "bench_lstm_h1024", 64, 200},       {"h1024-b256", "bench_lstm_h1024", 256, 200},
