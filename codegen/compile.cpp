@@ -58,13 +58,13 @@ namespace {
 
 // Lowers and schedules one kernel, a step's row statistics where `statistics` says; with `to_module`,
 // Halide lowers it into a module (on a GPU target that runs rnnc's own lowering passes too), which LLVM
-// then compiles. `has_statistics`: whether the kernel computes any.
+// then compiles. `statistics_tile`: whether materialising the step's row statistics would tile it.
 std::optional<Halide::Module> lower_once(const runtime::KernelSpec& spec, const Halide::Target& target,
                                          const std::string& suffix, bool to_module, const GpuTiling& tile,
-                                         RowStatistics statistics, bool* has_statistics) {
+                                         RowStatistics statistics, bool* statistics_tile) {
   const bool gpu = target.has_gpu_feature();
   LoweredKernel k = gpu ? lower_for_gpu(spec, target, tile, statistics) : lower_kernel(spec);
-  *has_statistics = !k.roles.reductions.empty();
+  *statistics_tile = gpu && spec.step && statistics == RowStatistics::in_block && row_mode_from_statistics(k);
   if (!gpu) schedule_cpu(k, target);
   Halide::Pipeline pipeline(k.outputs);
   if (gpu) add_gpu_lowering_passes(pipeline);
@@ -81,26 +81,34 @@ std::optional<Halide::Module> lower_once(const runtime::KernelSpec& spec, const 
   return module;
 }
 
-// lower_once, and on a GPU target a step whose rows would need more shared memory than a block has
-// (the layer-norm LSTM's forward step past hidden ~840 on CUDA) lowered again with its row statistics
-// materialised, tiled. Without `to_module` (a re-lowering for the sanitizers' sake) only the first
-// lowering runs: the shared memory is known only once Halide has lowered the module. Halide's errors
-// are ours.
+// lower_once, and on a GPU target a step in row mode for its row statistics whose rows would need more
+// shared memory than a block has (the layer-norm LSTM's forward step past hidden ~840 on CUDA) lowered
+// again with them materialised, tiled (at once with GpuTiling::materialise_row_statistics). Without
+// `to_module` (a re-lowering for the sanitizers' sake) the size is unknown, so such a step is lowered
+// both ways. Halide's errors are ours.
 std::optional<Halide::Module> lower_one(const runtime::KernelSpec& spec, const Halide::Target& target,
                                         const std::string& suffix, bool to_module, const GpuTiling& tile) {
+  const RowStatistics first =
+      tile.materialise_row_statistics ? RowStatistics::materialised : RowStatistics::in_block;
+  bool statistics_tile = false;
+  std::optional<Halide::Module> module;
   try {
-    bool has_statistics = false;
-    std::optional<Halide::Module> module =
-        lower_once(spec, target, suffix, to_module, tile, RowStatistics::in_block, &has_statistics);
-    if (!module || !target.has_gpu_feature()) return module;
-    if (spec.step && has_statistics && largest_launch_shared_bytes(*module) > gpu_block_shared_bytes(target)) {
-      module = lower_once(spec, target, suffix, to_module, tile, RowStatistics::materialised, &has_statistics);
-    }
-    check_launch_limits(*module, target, spec.name);
-    return module;
+    module = lower_once(spec, target, suffix, to_module, tile, first, &statistics_tile);
   } catch (const Halide::Error& e) {
     throw InternalError("codegen: Halide rejected kernel " + spec.name + ": " + e.what());
   }
+  if (!target.has_gpu_feature()) return module;
+  if (statistics_tile && (!module || largest_launch_shared_bytes(*module) > gpu_block_shared_bytes(target))) {
+    try {
+      module = lower_once(spec, target, suffix, to_module, tile, RowStatistics::materialised, &statistics_tile);
+    } catch (const Halide::Error& e) {
+      throw InternalError("codegen: Halide rejected kernel " + spec.name +
+                          " (lowered again with its row statistics materialised, its rows too wide for a GPU " +
+                          "block's shared memory): " + e.what());
+    }
+  }
+  if (module) check_launch_limits(*module, target, spec.name);
+  return module;
 }
 
 }  // namespace

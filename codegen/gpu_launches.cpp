@@ -96,7 +96,8 @@ int64_t cuda_block_shared_bytes(const Halide::Target& target) {
 }
 
 int64_t gpu_block_shared_bytes(const Halide::Target& target) {
-  return target.has_feature(Halide::Target::CUDA) ? cuda_block_shared_bytes(target) : 48 * 1024;
+  if (target.has_feature(Halide::Target::CUDA)) return cuda_block_shared_bytes(target);
+  return (target.has_feature(Halide::Target::OpenCL) ? 48 : 32) * 1024;
 }
 
 void check_launch_limits(const Halide::Module& module, const Halide::Target& target, const std::string& kernel) {
@@ -108,8 +109,8 @@ void check_launch_limits(const Halide::Module& module, const Halide::Target& tar
       << "codegen: kernel " << kernel << " would ask for " << (bytes + 1023) / 1024
       << " KiB of shared memory per GPU block, more than the " << limit / 1024
       << " KiB a block may use on GPUs of CUDA capability " << capability / 10 << "." << capability % 10
-      << " and newer: a step that keeps whole rows in shared memory (layer norm, or a small recurrent product) "
-         "is too wide at this hidden size; a smaller one compiles";
+      << " and newer: a step that keeps whole rows in shared memory (a small recurrent product read within the "
+         "step, an unrolled step) is too wide at this hidden size";
 }
 
 }  // namespace rnnc::codegen

@@ -16,8 +16,9 @@ namespace rnnc::codegen {
 int64_t cuda_block_shared_bytes(const Halide::Target& target);
 
 // The shared memory a block may use on every device of the target: cuda_block_shared_bytes for CUDA,
-// 48 KiB for other GPU APIs (what OpenCL GPUs commonly give a work-group; their drivers say at run
-// time). A step whose rows need more is tiled, its row statistics materialised (RowStatistics).
+// 48 KiB for OpenCL (what its GPUs commonly give a work-group; the driver says at run time), 32 for
+// other GPU APIs. A step whose rows need more is tiled, its row statistics materialised
+// (RowStatistics).
 int64_t gpu_block_shared_bytes(const Halide::Target& target);
 
 // The most shared memory any GPU launch of the module asks for, in bytes: the part Halide knows at

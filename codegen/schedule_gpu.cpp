@@ -693,6 +693,32 @@ std::set<std::string> reachable_from(const std::vector<Func>& fs) {
   return reach;
 }
 
+// Several output groups of a step in one launch: where the step is in row mode (one block per row
+// computes everything a row needs in shared memory) and every group has rows. An LSTM's backward step
+// at S was two launches (dh, dc; dgates and its running sum), each computing dgates; now one, dgates
+// computed once.
+bool fuse_in_one_launch(const LoweredKernel& k, const std::vector<std::vector<size_t>>& groups,
+                        RowStatistics statistics) {
+  if (groups.size() < 2) return false;
+  for (const std::vector<size_t>& members : groups) {
+    const Func& f = k.outputs[members[0]];
+    if (f.dimensions() < 2 || f.has_update_definition()) return false;
+  }
+  return needs_row_mode(k.roles, reachable_from(k.outputs), statistics);
+}
+
+// Several output groups of a tiled step with row statistics, each a launch of its own, from one
+// lowering: with the statistics materialised, what several groups read (the product they normalise,
+// saved as an output too) is then computed once. Otherwise each group has a lowering of its own.
+bool own_launches_from_one_lowering(const LoweredKernel& k, const std::vector<std::vector<size_t>>& groups,
+                                    RowStatistics statistics) {
+  if (statistics != RowStatistics::materialised || groups.size() < 2) return false;
+  const std::set<std::string> reach = reachable_from(k.outputs);
+  bool statistics_read = false;
+  for (const Func& f : k.roles.reductions) statistics_read |= reach.count(f.name()) > 0;
+  return statistics_read && !needs_row_mode(k.roles, reach, statistics);
+}
+
 // Schedules output groups of a step. One group: given a lowering of the step of its own (nothing it
 // computes is shared with another group's launch). Several in row mode (`fuse_in_one_launch`): one
 // launch, each group's loop nest fused with the first's at the block (one block per row), what any of
@@ -704,15 +730,17 @@ std::set<std::string> reachable_from(const std::vector<Func>& fs) {
 std::vector<Func> schedule_step_groups(LoweredKernel& k, const std::vector<std::vector<size_t>>& groups,
                                        const GpuTiling& tile, RowStatistics statistics) {
   FuncRoles& roles = k.roles;
+  const bool own_launches = own_launches_from_one_lowering(k, groups, statistics);
+  RNNC_INTERNAL_CHECK(groups.size() == 1 || own_launches || fuse_in_one_launch(k, groups, statistics))
+      << "output groups in one lowering, neither fused in row mode nor tiled with materialised statistics";
+  // Fused groups read each other's outputs through the wrappers (compute_with); groups of their own
+  // keep their outputs as they are, as when each had a lowering of its own.
   std::vector<Func> ts;
-  for (const std::vector<size_t>& members : groups) ts.push_back(group_func(k, members, groups.size() > 1));
+  for (const std::vector<size_t>& members : groups) ts.push_back(group_func(k, members, groups.size() > 1 && !own_launches));
   const Func t = ts[0];
   const std::set<std::string> reach = reachable_from(ts);
   auto used = [&](const Func& f) { return reach.count(f.name()) > 0; };
   const bool row_mode = needs_row_mode(roles, reach, statistics);
-  const bool own_launches = !row_mode && ts.size() > 1;
-  RNNC_INTERNAL_CHECK(ts.size() == 1 || row_mode || statistics == RowStatistics::materialised)
-      << "output groups of a tiled step in one lowering without materialised row statistics";
   // Tile mode: which groups read a Func (each group is a launch of its own).
   std::vector<std::set<std::string>> group_reach;
   for (const Func& g : ts) group_reach.push_back(reachable(g));
@@ -846,7 +874,7 @@ std::vector<Func> schedule_step_groups(LoweredKernel& k, const std::vector<std::
       // every index is a constant and the values live in registers, not in the thread's stack.
       if (f.dimensions() == 2) {
         Var rows = var(f, 1), ro = fresh("ro"), ri = fresh("ri");
-        f.bound_storage(rows, loops.step_tile.rows).split(rows, ro, ri, loops.step_tile.rows, kGuard).unroll(ri);
+        f.bound_storage(rows, at.step_tile.rows).split(rows, ro, ri, at.step_tile.rows, kGuard).unroll(ri);
       }
     }
   }
@@ -889,20 +917,6 @@ void declare_static_columns(Func t, const std::vector<int64_t>& statics) {
   for (size_t d = 0; d + 1 < statics.size(); ++d) {
     if (statics[d] > 0) out.dim(static_cast<int>(d)).set_bounds(0, static_cast<int>(statics[d]));
   }
-}
-
-// Several output groups of a step in one launch: where the step is in row mode (one block per row
-// computes everything a row needs in shared memory) and every group has rows. An LSTM's backward step
-// at S was two launches (dh, dc; dgates and its running sum), each computing dgates; now one, dgates
-// computed once.
-bool fuse_in_one_launch(const LoweredKernel& k, const std::vector<std::vector<size_t>>& groups,
-                        RowStatistics statistics) {
-  if (groups.size() < 2) return false;
-  for (const std::vector<size_t>& members : groups) {
-    const Func& f = k.outputs[members[0]];
-    if (f.dimensions() < 2 || f.has_update_definition()) return false;
-  }
-  return needs_row_mode(k.roles, reachable_from(k.outputs), statistics);
 }
 
 // ---- kernels that run once per sequence -----------------------------------------------------------
@@ -1013,7 +1027,13 @@ class UnconditionalBlockStages : public Halide::Internal::IRMutator {
 
 std::string GpuTiling::to_string() const {
   return std::to_string(columns) + "," + std::to_string(slices) + "," + std::to_string(rows) + "; gemm k unroll " +
-         std::to_string(gemm_unroll);
+         std::to_string(gemm_unroll) + (materialise_row_statistics ? "; row statistics materialised" : "");
+}
+
+bool row_mode_from_statistics(const LoweredKernel& kernel) {
+  const std::set<std::string> reach = reachable_from(kernel.outputs);
+  return needs_row_mode(kernel.roles, reach, RowStatistics::in_block) &&
+         !needs_row_mode(kernel.roles, reach, RowStatistics::materialised);
 }
 
 int checked_gpu_gemm_unroll(int64_t n) {
@@ -1083,10 +1103,7 @@ LoweredKernel lower_for_gpu(const runtime::KernelSpec& spec, const Halide::Targe
   }
   std::vector<std::vector<size_t>> groups = output_groups(k);
   std::vector<Func> outputs;
-  // Row statistics materialised, the step tiled: a launch per group, from this one lowering.
-  const bool own_launches = statistics == RowStatistics::materialised && groups.size() > 1 &&
-                            !needs_row_mode(k.roles, reachable_from(k.outputs), statistics);
-  if (own_launches || fuse_in_one_launch(k, groups, statistics)) {
+  if (own_launches_from_one_lowering(k, groups, statistics) || fuse_in_one_launch(k, groups, statistics)) {
     outputs = schedule_step_groups(k, groups, tile, statistics);
   } else {
     // One launch per output group, each from a lowering of its own: what two groups both read is

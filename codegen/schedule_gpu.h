@@ -46,8 +46,13 @@ struct GpuTiling {
   // Steps of k a GEMM thread's loop unrolls (1, 2, 4 or 8): 4 halves the instructions per multiply-add
   // of the per-sequence GEMMs' loops (PTX) and takes 30-50 more registers a thread.
   int gemm_unroll = 4;
-  bool is_default() const { return columns == 32 && slices == 0 && rows == 4 && gemm_unroll == 4; }
-  std::string to_string() const;  // "COLUMNS,SLICES,ROWS; gemm k unroll U"
+  // Row statistics (layer norm) materialised in every step that has them, not only where a row is too
+  // wide for a block (RowStatistics): that path checked at small sizes, on the device that runs it.
+  bool materialise_row_statistics = false;
+  bool is_default() const {
+    return columns == 32 && slices == 0 && rows == 4 && gemm_unroll == 4 && !materialise_row_statistics;
+  }
+  std::string to_string() const;  // "COLUMNS,SLICES,ROWS; gemm k unroll U[; row statistics materialised]"
 };
 
 // "COLUMNS,SLICES[,ROWS]" (as --gpu-step-tile takes it); a UserError that says what is wrong otherwise.
@@ -64,6 +69,10 @@ LowerOptions gpu_lower_options(const runtime::KernelSpec& spec);
 // the step again then): materialised by launches of their own, as is the product they normalise, and
 // the step tiled like one without statistics.
 enum class RowStatistics { in_block, materialised };
+
+// Whether a step lowered with RowStatistics::in_block is in row mode because of its row statistics
+// alone: lowered with them materialised, it would be tiled.
+bool row_mode_from_statistics(const LoweredKernel& kernel);
 
 // Lowers one kernel of the plan and schedules it for a GPU target. A step's outputs come back grouped
 // into Tuple-valued Funcs (kernel.outputs then holds fewer Funcs: the same output buffers, in order).

@@ -10,7 +10,7 @@
 namespace rnnc::cli {
 
 const std::set<std::string> kCompileValuedFlags = {"mode", "target", "output", "emit", "name", "gpu-step-tile",
-                                                   "gpu-gemm-unroll"};
+                                                   "gpu-gemm-unroll", "gpu-row-statistics"};
 const char* kCompileFlagsHelp = R"(options of 'compile':
   --mode train|infer   training (@forward + @backward) or inference (@forward) pipeline (default infer)
   --target T[,T…]      Halide target strings, tried in order at load time (default host); e.g.
@@ -25,6 +25,10 @@ const char* kCompileFlagsHelp = R"(options of 'compile':
                        choice, 32,0,4)
   --gpu-gemm-unroll N  GPU targets: steps of k a GEMM thread's loop unrolls (1, 2, 4 or 8; default
                        4); for measuring on a device
+  --gpu-row-statistics auto|materialised  GPU targets: a step's row statistics (layer norm) in the
+                       shared memory of a block per row, unless a row is too wide for it (auto,
+                       the default), or always computed by launches of their own, the step tiled
+                       (materialised: that path checked at small sizes)
   --passes=a,b,c       more passes after the --mode pipeline (e.g. unroll=2); the kernels are formed
                        again after them
   --print-after-all, --print-before-all, --print-after=P[,Q], --print-before=P[,Q]
@@ -69,6 +73,13 @@ int compile_command(const Args& args, ir::Module module) {
   if (args.has("gpu-step-tile")) o.gpu_tiling = codegen::parse_gpu_step_tile(args.get("gpu-step-tile"));
   if (args.has("gpu-gemm-unroll")) {
     o.gpu_tiling.gemm_unroll = codegen::checked_gpu_gemm_unroll(args.get_int("gpu-gemm-unroll", o.gpu_tiling.gemm_unroll));
+  }
+  if (args.has("gpu-row-statistics")) {
+    const std::string how = args.get("gpu-row-statistics");
+    if (how != "auto" && how != "materialised") {
+      throw UsageError("--gpu-row-statistics takes auto or materialised, got '" + how + "'");
+    }
+    o.gpu_tiling.materialise_row_statistics = how == "materialised";
   }
   for (const std::string& e : split_list(args.get("emit"))) {
     if (!codegen::aot_emit_kinds().count(e)) throw UsageError("--emit: unknown kind '" + e + "'");
