@@ -211,15 +211,40 @@ void scatter_schedule(Func f) {
   }
 }
 
+// The row sums of f (a reduction over its row, computed inside a block per row at `block`) split
+// into `lanes`: each of the block's threads sums every lanes-th element into shared memory (rfactor),
+// then one thread adds the lanes. Left alone, Halide runs a stage without thread loops on one thread
+// of the block, a chain of as many dependent loads as the row is long.
+void sum_in_lanes(Func f, Halide::LoopLevel block, int lanes) {
+  for (int u = 0; u < f.num_update_definitions(); ++u) {
+    std::vector<RVar> rvars = update_rvars(f, u);
+    if (rvars.empty()) continue;
+    RVar ro = fresh_r("ro"), ri = fresh_r("ri");
+    Var lane = fresh("lane");
+    Stage s = f.update(u);
+    Func partial;
+    try {
+      s.split(rvars[0], ro, ri, lanes, kGuard);
+      partial = s.rfactor(ri, lane);
+    } catch (const Halide::Error&) {
+      continue;  // not an associative update: stays serial (correct, slower)
+    }
+    partial.compute_at(block).gpu_threads(lane);
+    // The partial sums over ro and the update's other reduction variables, each lane on its own.
+    std::vector<VarOrRVar> order{ro};
+    for (size_t r = 1; r < rvars.size(); ++r) order.push_back(rvars[r]);
+    order.push_back(lane);
+    partial.update(0).reorder(order).gpu_threads(lane);
+  }
+}
+
 // Threads a materialised row statistic is summed by (statistics_schedule), each every
 // kStatisticLanes-th element of the row: a warp reads consecutive elements.
 constexpr int kStatisticLanes = 128;
 
 // A row statistic of a tiled step computed at root (RowStatistics::materialised; a layer norm's mean
 // and variance are one Tuple, summed in one pass over the row): one launch, one block per row, as in a
-// row-mode step. The sums are rfactor'ed: each of the block's kStatisticLanes threads sums every
-// kStatisticLanes-th element into shared memory, then one thread adds them. A stage without thread
-// loops would run on one thread of the block, a chain of 4H dependent loads.
+// row-mode step, its sums in kStatisticLanes lanes (sum_in_lanes).
 void statistics_schedule(Func f) {
   if (f.dimensions() == 0) {
     gpu_map_all(f, -1);
@@ -235,25 +260,7 @@ void statistics_schedule(Func f) {
   }
   w.gpu_blocks(row);
   f.compute_at(w, row);
-  for (int u = 0; u < f.num_update_definitions(); ++u) {
-    const std::vector<RVar> rvars = update_rvars(f, u);
-    if (rvars.empty()) continue;
-    RVar ro = fresh_r("ro"), ri = fresh_r("ri");
-    Var lane = fresh("lane");
-    Stage s = f.update(u);
-    Func partial;
-    try {
-      s.split(rvars[0], ro, ri, kStatisticLanes, kGuard);
-      partial = s.rfactor(ri, lane);
-    } catch (const Halide::Error&) {
-      continue;  // not an associative update: stays serial (correct, slower)
-    }
-    partial.compute_at(w, row).gpu_threads(lane);
-    std::vector<VarOrRVar> order{ro};
-    for (size_t r = 1; r < rvars.size(); ++r) order.push_back(rvars[r]);
-    order.push_back(lane);
-    partial.update(0).reorder(order).gpu_threads(lane);
-  }
+  sum_in_lanes(f, Halide::LoopLevel(w, row), kStatisticLanes);
 }
 
 // ---- scan steps -----------------------------------------------------------------------------------
@@ -519,33 +526,11 @@ void one_row(Func f, const GroupLoops& loops) {
 }
 
 // A per-row reduction in a row-mode block (a layer norm's statistics and its gradient's sums, each a
-// tuple of two sums in one pass). Left alone, Halide runs a stage without thread loops on one thread of
-// the block: a chain of D dependent loads per reduction (a layer-norm LSTM's backward step had twelve,
-// 4H long: 640 us a step on an H200). rfactor'ed instead: each of the block's threads sums every T-th
-// element, then one thread adds the T partial sums from shared memory.
+// tuple of two sums in one pass), summed in as many lanes as the block has threads (sum_in_lanes). Left
+// alone, a chain of D dependent loads per reduction: a layer-norm LSTM's backward step had twelve, 4H
+// long, 640 us a step on an H200.
 void row_reduction(Func f, const GroupLoops& loops) {
-  const int threads = loops.columns_per_block;
-  if (threads < 2) return;
-  for (int u = 0; u < f.num_update_definitions(); ++u) {
-    std::vector<RVar> rvars = update_rvars(f, u);
-    if (rvars.empty()) continue;
-    RVar ro = fresh_r("ro"), ri = fresh_r("ri");
-    Var lane = fresh("lane");
-    Stage s = f.update(u);
-    Func partial;
-    try {
-      s.split(rvars[0], ro, ri, threads, kGuard);
-      partial = s.rfactor(ri, lane);
-    } catch (const Halide::Error&) {
-      continue;  // not an associative update: stays serial (correct, slower)
-    }
-    partial.compute_at(loops.block).gpu_threads(lane);
-    // The partial sums over ro and the update's other reduction variables, each lane on its own.
-    std::vector<VarOrRVar> order{ro};
-    for (size_t r = 1; r < rvars.size(); ++r) order.push_back(rvars[r]);
-    order.push_back(lane);
-    partial.update(0).reorder(order).gpu_threads(lane);
-  }
+  if (loops.columns_per_block >= 2) sum_in_lanes(f, loops.block, loops.columns_per_block);
 }
 
 // The loops of one stage of a Func computed in the shared memory of a row-mode block (one row): threads
