@@ -8,7 +8,9 @@ LayerNormLSTM, the same cell). rnnc runs twice: launching kernel by kernel (with
 CUDA graphs (gpu_bench --graphs; cuda only). Prints the profiles, then the table of ratios last; the
 ratio takes rnnc's faster way.
 
-  gpu_compare.py --bench BUNDLE/bin/gpu_bench [--device cuda] [--repeats N]
+  gpu_compare.py --bench BUNDLE/bin/gpu_bench [--device cuda] [--repeats N] [--budget-s S]
+                                           (--budget-s: start no workload after S seconds; the table
+                                           of those timed still prints, the rest are named, exit 1)
   gpu_compare.py --bench ... --dry-run     CPU, tiny shapes, one repeat: checks this script's plumbing
                                            (both sides run, the table prints) without a GPU
 """
@@ -107,7 +109,10 @@ def main():
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--only", action="append", help="workload name (repeatable); default all")
     p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--budget-s", type=float, help="start no workload after this many seconds (the table of "
+                   "those done still prints; gpu-check.sh runs this script under a timeout)")
     a = p.parse_args()
+    start = time.time()
 
     torch_rnn = load_torch_rnn()
     import torch
@@ -119,8 +124,12 @@ def main():
     print("# torch %s, cuDNN %s, device %s" % (torch.__version__, torch.backends.cudnn.version(), gpu_name))
 
     rows = []
+    skipped = []
     for w in workloads(a.bench):
         if a.only and w["workload"] not in a.only:
+            continue
+        if a.budget_s is not None and time.time() - start > a.budget_s:
+            skipped.append(w["workload"])
             continue
         if a.dry_run:
             w = dict(w, seq=3, batch=min(w["batch"], 4))
@@ -173,7 +182,9 @@ def main():
         failed |= rnnc_ms is None
     print("ratio = rnnc's faster time (kernel by kernel, or CUDA graphs) / PyTorch time (below 1: rnnc faster);")
     print("ratio32 = the same against cuDNN held to f32 (torch.backends.cudnn.allow_tf32 = False; rnnc computes in f32)")
-    return 1 if failed else 0
+    if skipped:
+        print("NOT timed (the budget of %.0f s was spent): %s" % (a.budget_s, " ".join(skipped)))
+    return 1 if failed or skipped else 0
 
 
 if __name__ == "__main__":
