@@ -697,11 +697,7 @@ bool fuse_in_one_launch(const LoweredKernel& k, const std::vector<std::vector<si
 // saved as an output too) is then computed once. Otherwise each group has a lowering of its own.
 bool own_launches_from_one_lowering(const LoweredKernel& k, const std::vector<std::vector<size_t>>& groups,
                                     RowStatistics statistics) {
-  if (statistics != RowStatistics::materialised || groups.size() < 2) return false;
-  const std::set<std::string> reach = reachable_from(k.outputs);
-  bool statistics_read = false;
-  for (const Func& f : k.roles.reductions) statistics_read |= reach.count(f.name()) > 0;
-  return statistics_read && !needs_row_mode(k.roles, reach, statistics);
+  return statistics == RowStatistics::materialised && groups.size() > 1 && row_mode_from_statistics(k);
 }
 
 // Schedules output groups of a step. One group: given a lowering of the step of its own (nothing it

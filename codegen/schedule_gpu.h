@@ -70,8 +70,8 @@ LowerOptions gpu_lower_options(const runtime::KernelSpec& spec);
 // the step tiled like one without statistics.
 enum class RowStatistics { in_block, materialised };
 
-// Whether a step lowered with RowStatistics::in_block is in row mode because of its row statistics
-// alone: lowered with them materialised, it would be tiled.
+// Whether a step's row statistics alone put it in row mode: with them in its blocks it is in row
+// mode, with them materialised it would be tiled.
 bool row_mode_from_statistics(const LoweredKernel& kernel);
 
 // Lowers one kernel of the plan and schedules it for a GPU target. A step's outputs come back grouped
