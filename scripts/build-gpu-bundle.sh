@@ -30,7 +30,7 @@ mkdir -p "$out/bin" "$out/bench"
 for b in gpu_test gpu_bench; do
   strip -o "$out/bin/$b" "$build/bin/$b"
 done
-cp bench/gpu/gpu_compare.py bench/torch_rnn.py "$out/bench/"
+cp bench/gpu/gpu_compare.py bench/gpu/persistent_compare.py bench/torch_rnn.py "$out/bench/"
 
 bad=0
 # The newest version of library $2's symbols (GLIBC, GLIBCXX) that binary $1 needs, e.g. GLIBC_2.34.

@@ -7,7 +7,9 @@
 #   1. gpu_test: every zoo model's forward and backward on the GPU against the reference executor
 #      (f32, relative error < 1e-4); a skip (no driver, no device) fails the check here;
 #   2. gpu_bench --check: the benchmark models, the same way; on a GPU, also run as CUDA graphs;
-#   3. gpu_compare.py: rnnc's training step against torch.nn.LSTM/GRU (cuDNN) and PyTorch eager (layer-norm
+#   3. persistent_compare.py: the persistent-scan probe (bench/gpu/persistent_lstm_generator.cpp: one LSTM
+#      layer's whole recurrence as one kernel) checked, then timed against cuDNN's one-layer forward;
+#   4. gpu_compare.py: rnnc's training step against torch.nn.LSTM/GRU (cuDNN) and PyTorch eager (layer-norm
 #      LSTM) on workload S and larger shapes; the table of ratios comes last.
 #
 # --dry-run (no GPU needed): the bundle's binaries start and report the missing device, the benchmark
@@ -36,7 +38,7 @@ status=0
 step() { echo; echo "== $* ($(( $(date +%s) - start )) s)"; }
 fail() { echo "FAIL: $*"; status=1; }
 
-for f in bench/gpu_compare.py bench/torch_rnn.py; do
+for f in bench/gpu_compare.py bench/torch_rnn.py bench/persistent_compare.py; do
   if [ ! -e "$bundle/$f" ]; then
     echo "gpu-check: $bundle/$f is missing: build the bundle with scripts/build-gpu-bundle.sh" >&2
     exit 2
@@ -92,7 +94,12 @@ if [ "$dry_run" = 0 ]; then
   timeout 120 "$bin/gpu_bench" --device cuda --check --graphs || fail "gpu_bench --check --graphs"
 fi
 
-step "3. rnnc against PyTorch (training step)"
+step "3. the persistent-scan probe: one LSTM layer's recurrence in one kernel, against cuDNN (forward)"
+probe_args=(--bench "$bin/gpu_bench")
+[ "$dry_run" = 1 ] && probe_args+=(--dry-run)
+timeout 60 "$python" "$bundle/bench/persistent_compare.py" "${probe_args[@]}" || fail "persistent_compare.py"
+
+step "4. rnnc against PyTorch (training step)"
 # No workload starts after 200 s, so that the table of those timed prints before the timeout (the
 # heaviest, the layer-norm LSTM at batch 256, come last in gpu_bench --list).
 args=(--bench "$bin/gpu_bench" --budget-s 200)

@@ -10,6 +10,10 @@
 //   --check --only MODEL                 one benchmark model (bench_lstm_h128, …)
 //   --graphs (cuda)                      runs as CUDA graphs (CompiledModule::set_cuda_graphs); --check
 //                                        then records on other inputs first and checks the replay
+//   gpu_bench --device D --persistent-probe [--seq T] [--batch B] [--repeats N] [--warmup N]
+//                                        the persistent-scan probe (persistent_lstm_generator.cpp): one
+//                                        LSTM layer's recurrence as one kernel, checked, then timed at T
+//                                        200, B 64 unless given; one JSON object a line
 //
 // D is cuda, cpu or opencl. What is timed: forward + backward of all layers for x [T, B, I] (every
 // sequence full length, zero initial states) with an upstream gradient of ones for the last layer's
@@ -32,6 +36,7 @@
 #include <vector>
 
 #include "gpu_bench_models.h"
+#include "persistent_probe.h"
 #include "ir/error.h"
 #include "passes/autodiff.h"
 #include "runtime/device.h"
@@ -297,14 +302,15 @@ void time_workload(const Workload& w, Device device, const TimeOptions& o) {
 int usage(const char* why) {
   std::fprintf(stderr,
                "gpu_bench: %s\nusage: gpu_bench --list | --device cuda|cpu|opencl (--check | --time [--only NAME] "
-               "[--repeats N] [--warmup N] [--seq T] [--batch B] [--profile] [--graphs])\n",
+               "[--repeats N] [--warmup N] [--seq T] [--batch B] [--profile] [--graphs] | --persistent-probe [--seq T] "
+               "[--batch B] [--repeats N] [--warmup N])\n",
                why);
   return 2;
 }
 
 int main_body(int argc, char** argv) {
   std::string device_name = "cuda", only;
-  bool list = false, do_check = false, do_time = false;
+  bool list = false, do_check = false, do_time = false, do_probe = false;
   TimeOptions o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -322,6 +328,7 @@ int main_body(int argc, char** argv) {
     if (a == "--list") list = true;
     else if (a == "--check") do_check = true;
     else if (a == "--time") do_time = true;
+    else if (a == "--persistent-probe") do_probe = true;
     else if (a == "--profile") o.profile = true;
     else if (a == "--graphs") o.graphs = true;
     else if (a == "--device") device_name = value();
@@ -341,7 +348,7 @@ int main_body(int argc, char** argv) {
     }
     return 0;
   }
-  if (!do_check && !do_time) return usage("give --list, --check or --time");
+  if (!do_check && !do_time && !do_probe) return usage("give --list, --check, --time or --persistent-probe");
   const Device device = runtime::parse_device(device_name);
   if (device != Device::Cpu) {
     std::string why = runtime::device_unavailable_reason(device);
@@ -352,6 +359,7 @@ int main_body(int argc, char** argv) {
     std::printf("# device: %s\n", runtime::device_description(device).c_str());
   }
   bool ok = true, found = true;
+  if (do_probe) ok &= persistent_probe(device, o.seq > 0 ? o.seq : 200, o.batch > 0 ? o.batch : 64, o.repeats, o.warmup);
   if (do_check) {
     found = only.empty();
     for (const Model& m : models()) {

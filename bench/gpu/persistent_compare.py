@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""The persistent-scan probe against cuDNN: one LSTM layer's forward, T 200, B 64, H 128.
+
+gpu_bench --persistent-probe runs one LSTM layer's whole recurrence as one kernel (persistent_lstm_generator.cpp;
+the input projection is an input, not timed) at 1, 2 and 4 batch rows a block; this times torch.nn.LSTM (one layer,
+input 128, hidden 128, time-major; cuDNN on cuda, which also computes the input projection) forward under
+torch.no_grad in the same run, with and without TF32, and prints the ratios last. What it answers: what a step
+costs when a kernel does not end with it (rnnc launches one kernel a step; 2026-11-27, H200: 15-17 us a step).
+
+  persistent_compare.py --bench BUNDLE/bin/gpu_bench [--device cuda] [--repeats N]
+  persistent_compare.py --bench ... --dry-run     CPU, T 8, one repeat: the plumbing only, not a measurement
+"""
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+
+def time_cudnn(device, seq, batch, hidden, repeats, warmup, tf32):
+    import torch
+    torch.backends.cudnn.allow_tf32 = tf32
+    torch.manual_seed(0)
+    model = torch.nn.LSTM(hidden, hidden, 1).to(device).eval()
+    x = torch.randn(seq, batch, hidden, device=device)
+
+    def run():
+        with torch.no_grad():
+            model(x)
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    for _ in range(warmup):
+        run()
+    times = []
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--bench", required=True, help="gpu_bench binary")
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--dry-run", action="store_true")
+    a = p.parse_args()
+    device = "cpu" if a.dry_run else a.device
+    seq, batch, repeats, warmup = (8, 64, 1, 0) if a.dry_run else (200, 64, a.repeats, 3)
+    r = subprocess.run([a.bench, "--device", device, "--persistent-probe", "--seq", str(seq), "--batch", str(batch),
+                        "--repeats", str(repeats), "--warmup", str(max(1, warmup))], capture_output=True, text=True)
+    probes = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    if r.returncode != 0 or not probes:
+        print("persistent_compare.py: gpu_bench --persistent-probe exited %d: %s" % (
+            r.returncode, (r.stderr.strip() or r.stdout.strip())[-2000:]))
+        return 1
+    hidden = probes[0]["hidden"]
+    cudnn = time_cudnn(device, seq, batch, hidden, repeats, warmup, tf32=True)
+    cudnn32 = time_cudnn(device, seq, batch, hidden, repeats, warmup, tf32=False) if device == "cuda" else None
+    print()
+    print("persistent-scan probe vs %s, one LSTM layer forward, T %d, B %d, H %d%s" % (
+        "cuDNN" if device == "cuda" else "torch", seq, batch, hidden,
+        " (DRY RUN: CPU, not a measurement)" if a.dry_run else ""))
+    head = "%-30s %5s %6s %10s %11s %9s %10s %12s %8s %8s" % (
+        "probe", "rows", "blocks", "probe ms", "us a step", "check", "torch ms", "no-TF32 ms", "ratio", "ratio32")
+    print(head)
+    print("-" * len(head))
+    for q in probes:
+        print("%-30s %5d %6d %10.3f %11.2f %9s %10.3f %12s %7.2fx %8s" % (
+            q["probe"], q["rows"], q["blocks"], q["ms"], q["us_per_step"], q["check"], cudnn,
+            "%.3f" % cudnn32 if cudnn32 else "-", q["ms"] / cudnn, "%.2fx" % (q["ms"] / cudnn32) if cudnn32 else "-"))
+    print("ratio = probe ms / torch ms (below 1: the probe faster); the probe leaves out the input projection, which")
+    print("torch includes; ratio32 against cuDNN held to f32")
+    return 0 if all(q["check"] == "ok" for q in probes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
