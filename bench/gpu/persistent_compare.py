@@ -12,13 +12,13 @@ costs when a kernel does not end with it (rnnc launches one kernel a step; 2026-
 """
 import argparse
 import json
-import statistics
 import subprocess
 import sys
-import time
+
+from gpu_compare import load_torch_rnn  # beside this file, in the tree and in the bundle
 
 
-def time_cudnn(device, seq, batch, hidden, repeats, warmup, tf32):
+def time_cudnn(torch_rnn, device, seq, batch, hidden, repeats, warmup, tf32):
     import torch
     torch.backends.cudnn.allow_tf32 = tf32
     torch.manual_seed(0)
@@ -31,14 +31,7 @@ def time_cudnn(device, seq, batch, hidden, repeats, warmup, tf32):
         if device == "cuda":
             torch.cuda.synchronize()
 
-    for _ in range(warmup):
-        run()
-    times = []
-    for _ in range(max(1, repeats)):
-        t0 = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
+    return torch_rnn.median_ms(run, warmup, repeats)
 
 
 def main():
@@ -58,8 +51,9 @@ def main():
             r.returncode, (r.stderr.strip() or r.stdout.strip())[-2000:]))
         return 1
     hidden = probes[0]["hidden"]
-    cudnn = time_cudnn(device, seq, batch, hidden, repeats, warmup, tf32=True)
-    cudnn32 = time_cudnn(device, seq, batch, hidden, repeats, warmup, tf32=False) if device == "cuda" else None
+    torch_rnn = load_torch_rnn()
+    cudnn = time_cudnn(torch_rnn, device, seq, batch, hidden, repeats, warmup, tf32=True)
+    cudnn32 = time_cudnn(torch_rnn, device, seq, batch, hidden, repeats, warmup, tf32=False) if device == "cuda" else None
     print()
     print("persistent-scan probe vs %s, one LSTM layer forward, T %d, B %d, H %d%s" % (
         "cuDNN" if device == "cuda" else "torch", seq, batch, hidden,
