@@ -37,7 +37,7 @@ def time_cudnn(torch_rnn, device, seq, batch, hidden, repeats, warmup, tf32):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--bench", required=True, help="gpu_bench binary")
-    p.add_argument("--device", default="cuda")
+    p.add_argument("--device", default="cuda", choices=["cuda"], help="cuda (--dry-run: the CPU)")
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--dry-run", action="store_true")
     a = p.parse_args()
@@ -46,9 +46,11 @@ def main():
     r = subprocess.run([a.bench, "--device", device, "--persistent-probe", "--seq", str(seq), "--batch", str(batch),
                         "--repeats", str(repeats), "--warmup", str(max(1, warmup))], capture_output=True, text=True)
     probes = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
-    if r.returncode != 0 or not probes:
+    if r.returncode != 0:
+        # A failed check still prints its line (and the table below); anything else, the output.
         print("persistent_compare.py: gpu_bench --persistent-probe exited %d: %s" % (
-            r.returncode, (r.stderr.strip() or r.stdout.strip())[-2000:]))
+            r.returncode, (r.stderr.strip() + "\n" + r.stdout.strip()).strip()[-2000:]))
+    if not probes:
         return 1
     hidden = probes[0]["hidden"]
     torch_rnn = load_torch_rnn()
@@ -68,7 +70,7 @@ def main():
             "%.3f" % cudnn32 if cudnn32 else "-", q["ms"] / cudnn, "%.2fx" % (q["ms"] / cudnn32) if cudnn32 else "-"))
     print("ratio = probe ms / torch ms (below 1: the probe faster); the probe leaves out the input projection, which")
     print("torch includes; ratio32 against cuDNN held to f32")
-    return 0 if all(q["check"] == "ok" for q in probes) else 1
+    return 0 if r.returncode == 0 and all(q["check"] == "ok" for q in probes) else 1
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@
 //  - Halide puts a barrier after each iteration of a block-level serial loop only if its body holds more
 //    than one thread loop; with one, the threads of a step read h_{t-1} unsynchronised. So the update's
 //    domain has a phase, unrolled: each phase is a thread loop, and the time loop gets its bar.sync.
+//    Nothing in the schedule asks for the barriers, so the generator counts them (3 a step) and fails
+//    without them (checked: with the phase not unrolled it finds 0 and exits 1).
 //  - Written out whole, the product's H terms a gate made ptxas hoist every load: 255 registers and
 //    spills (H 128, 4 rows). So each (column, gate) thread sums its gate in chunks of 16 terms, a serial
 //    loop, accumulating in the gate's row: 48 registers, no spills.
@@ -91,6 +93,22 @@ Func persistent_lstm(const ImageParam& xp, const ImageParam& w, int H, int rows,
   return state;
 }
 
+// Counts the block barriers in the lowered code (run as Halide's last lowering pass, before the kernels
+// are extracted). Without one the kernel would be wrong on a GPU, and nothing in the schedule asks for
+// it: Halide inserts it (see above), so a Halide that stopped doing so must fail here, not on a device.
+class CountBarriers : public Internal::IRMutator {
+ public:
+  explicit CountBarriers(int* count) : count_(count) {}
+  using Internal::IRMutator::visit;
+  Expr visit(const Internal::Call* op) override {
+    if (op->is_intrinsic(Internal::Call::gpu_thread_barrier)) ++*count_;
+    return Internal::IRMutator::visit(op);
+  }
+
+ private:
+  int* count_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -114,7 +132,15 @@ int main(int argc, char** argv) {
       w.dim(0).set_min(0).set_extent(4 * H).set_stride(1);
       w.dim(1).set_min(0).set_extent(H).set_stride(4 * H);
       Func state = persistent_lstm(xp, w, H, rows, target);
+      int barriers = 0;
+      state.add_custom_lowering_pass(new CountBarriers(&barriers));
       state.compile_to_static_library(out + "/" + name, {xp, w}, name, target);
+      // Three a step: after the sums, after c, after h (the one the next step needs).
+      if (target.has_gpu_feature() && barriers != 3) {
+        std::fprintf(stderr, "persistent_lstm_generator: %s: the kernel has %d block barriers, not 3 (one after each "
+                     "phase of a step): its threads would read h unsynchronised\n", name.c_str(), barriers);
+        return 1;
+      }
     }
   } catch (const Halide::Error& e) {
     std::fprintf(stderr, "persistent_lstm_generator: %s\n", e.what());
