@@ -8,7 +8,8 @@
 #      (f32, relative error < 1e-4); a skip (no driver, no device) fails the check here;
 #   2. gpu_bench --check: the benchmark models, the same way; on a GPU, also run as CUDA graphs;
 #   3. persistent_compare.py: the persistent-scan probe (bench/gpu/persistent_lstm_generator.cpp: one LSTM
-#      layer's whole recurrence as one kernel) checked, then timed against cuDNN's one-layer forward;
+#      layer's whole recurrence, forward and backward, as one kernel each) checked, then timed against
+#      cuDNN's one-layer LSTM;
 #   4. gpu_compare.py: rnnc's training step against torch.nn.LSTM/GRU (cuDNN) and PyTorch eager (layer-norm
 #      LSTM) on workload S and larger shapes; the table of ratios comes last.
 #
@@ -94,7 +95,7 @@ if [ "$dry_run" = 0 ]; then
   timeout 120 "$bin/gpu_bench" --device cuda --check --graphs || fail "gpu_bench --check --graphs"
 fi
 
-step "3. the persistent-scan probe: one LSTM layer's recurrence in one kernel, against cuDNN (forward)"
+step "3. the persistent-scan probe: one LSTM layer's recurrence in one kernel, forward and backward, against cuDNN"
 probe_args=(--bench "$bin/gpu_bench")
 [ "$dry_run" = 1 ] && probe_args+=(--dry-run)
 timeout 60 "$python" "$bundle/bench/persistent_compare.py" "${probe_args[@]}" || fail "persistent_compare.py"

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""The persistent-scan probe against cuDNN: one LSTM layer's forward, T 200, B 64, H 128.
+"""The persistent-scan probe against cuDNN: one LSTM layer, forward and backward, T 200, B 64, H 128.
 
-gpu_bench --persistent-probe runs one LSTM layer's whole recurrence as one kernel (persistent_lstm_generator.cpp;
-the input projection is an input, not timed) at 1, 2 and 4 batch rows a block; this times torch.nn.LSTM (one layer,
-input 128, hidden 128, time-major; cuDNN on cuda, which also computes the input projection) forward under
-torch.no_grad in the same run, with and without TF32, and prints the ratios last. What it answers: what a step
+gpu_bench --persistent-probe runs one LSTM layer's whole recurrence, forward and backward, as one kernel each
+(persistent_lstm_generator.cpp; the GEMMs outside the recurrence are left out) at 1, 2 and 4 batch rows a block;
+this times torch.nn.LSTM (one layer, input 128, hidden 128, time-major; cuDNN on cuda, GEMMs included) forward
+under torch.no_grad and a training step in the same run, with and without TF32, and prints the ratios last. What it answers: what a step
 costs when a kernel does not end with it (rnnc launches one kernel a step; 2026-11-27, H200: 15-17 us a step).
 
   persistent_compare.py --bench BUNDLE/bin/gpu_bench [--device cuda] [--repeats N]
@@ -19,19 +19,35 @@ from gpu_compare import load_torch_rnn  # beside this file, in the tree and in t
 
 
 def time_cudnn(torch_rnn, device, seq, batch, hidden, repeats, warmup, tf32):
+    """torch.nn.LSTM(hidden, hidden, 1): (forward ms under no_grad, training step ms: forward + backward with
+    an upstream gradient of ones, as gpu_compare.py times rnnc's)."""
     import torch
     torch.backends.cudnn.allow_tf32 = tf32
     torch.manual_seed(0)
-    model = torch.nn.LSTM(hidden, hidden, 1).to(device).eval()
-    x = torch.randn(seq, batch, hidden, device=device)
+    model = torch.nn.LSTM(hidden, hidden, 1).to(device)
+    x = torch.randn(seq, batch, hidden, device=device, requires_grad=True)
+    ones = torch.ones(seq, batch, hidden, device=device)
 
-    def run():
-        with torch.no_grad():
-            model(x)
+    def sync():
         if device == "cuda":
             torch.cuda.synchronize()
 
-    return torch_rnn.median_ms(run, warmup, repeats)
+    def forward():
+        with torch.no_grad():
+            model(x)
+        sync()
+
+    def train():
+        model.zero_grad(set_to_none=True)
+        x.grad = None
+        out, _ = model(x)
+        out.backward(ones)
+        sync()
+
+    model.eval()
+    fwd = torch_rnn.median_ms(forward, warmup, repeats)
+    model.train()
+    return fwd, torch_rnn.median_ms(train, warmup, repeats)
 
 
 def main():
@@ -56,20 +72,35 @@ def main():
     torch_rnn = load_torch_rnn()
     cudnn = time_cudnn(torch_rnn, device, seq, batch, hidden, repeats, warmup, tf32=True)
     cudnn32 = time_cudnn(torch_rnn, device, seq, batch, hidden, repeats, warmup, tf32=False) if device == "cuda" else None
+    # The anchor a direction is read against: the forward, or the training step less the forward.
+    anchor = {"forward": lambda t: t[0], "backward": lambda t: t[1] - t[0]}
     print()
-    print("persistent-scan probe vs %s, one LSTM layer forward, T %d, B %d, H %d%s" % (
+    print("persistent-scan probe vs %s, one LSTM layer, T %d, B %d, H %d%s" % (
         "cuDNN" if device == "cuda" else "torch", seq, batch, hidden,
         " (DRY RUN: CPU, not a measurement)" if a.dry_run else ""))
-    head = "%-30s %5s %6s %10s %11s %9s %10s %12s %8s %8s" % (
-        "probe", "rows", "blocks", "probe ms", "us a step", "check", "torch ms", "no-TF32 ms", "ratio", "ratio32")
+    print("# %s: forward %.3f ms, training step %.3f ms%s" % (
+        "cuDNN" if device == "cuda" else "torch", cudnn[0], cudnn[1],
+        "; without TF32: %.3f and %.3f ms" % cudnn32 if cudnn32 else ""))
+    head = "%-32s %-9s %5s %6s %10s %11s %9s %10s %12s %8s %8s" % (
+        "probe", "direction", "rows", "blocks", "probe ms", "us a step", "check", "torch ms", "no-TF32 ms", "ratio",
+        "ratio32")
     print(head)
     print("-" * len(head))
     for q in probes:
-        print("%-30s %5d %6d %10.3f %11.2f %9s %10.3f %12s %7.2fx %8s" % (
-            q["probe"], q["rows"], q["blocks"], q["ms"], q["us_per_step"], q["check"], cudnn,
-            "%.3f" % cudnn32 if cudnn32 else "-", q["ms"] / cudnn, "%.2fx" % (q["ms"] / cudnn32) if cudnn32 else "-"))
-    print("ratio = probe ms / torch ms (below 1: the probe faster); the probe leaves out the input projection, which")
-    print("torch includes; ratio32 against cuDNN held to f32")
+        t = anchor[q["direction"]](cudnn)
+        t32 = anchor[q["direction"]](cudnn32) if cudnn32 else None
+        print("%-32s %-9s %5d %6d %10.3f %11.2f %9s %10.3f %12s %8s %8s" % (
+            q["probe"], q["direction"], q["rows"], q["blocks"], q["ms"], q["us_per_step"], q["check"], t,
+            "%.3f" % t32 if t32 else "-", "%.2fx" % (q["ms"] / t) if t > 0 else "-",
+            "%.2fx" % (q["ms"] / t32) if t32 and t32 > 0 else "-"))
+    best = {d: min(q["ms"] for q in probes if q["direction"] == d) for d in anchor if any(
+        q["direction"] == d for q in probes)}
+    if len(best) == 2:
+        print("fastest forward + fastest backward: %.3f ms, against the training step's %.3f ms (%.2fx)" % (
+            best["forward"] + best["backward"], cudnn[1], (best["forward"] + best["backward"]) / cudnn[1]))
+    print("ratio = probe ms / torch ms (below 1: the probe faster); torch ms = the forward, or for the backward the")
+    print("training step less the forward. The probe leaves out the GEMMs outside the recurrence (the input")
+    print("projection; the weight and input gradients), which torch's times include; ratio32 against cuDNN in f32")
     return 0 if r.returncode == 0 and all(q["check"] == "ok" for q in probes) else 1
 
 
