@@ -32,8 +32,10 @@
 //
 //   persistent_lstm_generator OUT_DIR forward|backward HIDDEN ROWS NAME TARGET [NAME TARGET]…
 //
+//   persistent_lstm_generator OUT_DIR runtime TARGET
+//
 // writes OUT_DIR/NAME.a and NAME.h for each (kernels only; the Halide runtime comes from the models
-// gpu_bench links). ROWS: batch rows a block, computed as vector lanes of one thread (CPU: a task's);
+// gpu_bench links, or from the second form, OUT_DIR/halide_runtime.o). ROWS: batch rows a block, computed as vector lanes of one thread (CPU: a task's);
 // the batch must be a multiple of it (an assertion of the pipeline otherwise).
 #include <Halide.h>
 
@@ -164,6 +166,15 @@ class CountBarriers : public Internal::IRMutator {
 
 int main(int argc, char** argv) {
   const std::string kind = argc > 2 ? argv[2] : "";
+  if (kind == "runtime" && argc == 4) {  // OUT_DIR runtime TARGET: a Halide runtime for kernels without one
+    try {
+      compile_standalone_runtime(std::string(argv[1]) + "/halide_runtime.o", Target(argv[3]));
+    } catch (const Halide::Error& e) {
+      std::fprintf(stderr, "persistent_lstm_generator: %s\n", e.what());
+      return 1;
+    }
+    return 0;
+  }
   if (argc < 7 || (argc - 5) % 2 != 0 || (kind != "forward" && kind != "backward")) {
     std::fprintf(stderr,
                  "usage: persistent_lstm_generator OUT_DIR forward|backward HIDDEN ROWS NAME TARGET [NAME TARGET]...\n");
