@@ -12,6 +12,7 @@
 #include <map>
 #include <string>
 
+#include "ir/durable_file.h"  // write_file_atomically, for any small output file
 #include "runtime/tensor.h"
 
 namespace rnnc::train {
@@ -32,8 +33,5 @@ Checkpoint parse_checkpoint(const std::string& bytes, const std::string& origin)
 // a crash at any moment leaves either the old checkpoint or the new one, never a torn file.
 void save_checkpoint_atomically(const Checkpoint& checkpoint, const std::string& path);
 Checkpoint load_checkpoint(const std::string& path);
-
-// Writes `contents` to `path` atomically, as above (for any small output file).
-void write_file_atomically(const std::string& path, const std::string& contents);
 
 }  // namespace rnnc::train

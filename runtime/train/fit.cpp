@@ -152,6 +152,9 @@ FitResult fit(TrainableModel& model, Optimizer& optimizer, const BatchSource& da
     std::printf("resumed from %s after epoch %zu (%" PRId64 " steps)\n", o.checkpoint.c_str(), result.history.size(),
                 result.steps);
   }
+  // Before any training: a checkpoint or curve that cannot be written would be found only after an epoch.
+  if (!o.checkpoint.empty()) check_writable(o.checkpoint, "the checkpoint");
+  if (!o.curve_svg.empty()) check_writable(o.curve_svg, "the training curve");
   std::vector<std::pair<double, double>> step_loss;
   for (int epoch = static_cast<int>(result.history.size()); epoch < o.epochs; ++epoch) {
     int64_t batches = data.num_batches(epoch);
@@ -175,8 +178,9 @@ FitResult fit(TrainableModel& model, Optimizer& optimizer, const BatchSource& da
         throw NonFiniteLoss("training diverged: the " + std::string(std::isfinite(step.loss) ? "gradient norm" : "loss") +
                             " is " + std::to_string(std::isfinite(step.loss) ? clip.total_norm : step.loss) +
                             " at epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(i + 1) +
-                            (o.checkpoint.empty() ? std::string()
-                                                  : "; the last good checkpoint " + o.checkpoint + " is kept"));
+                            (!o.checkpoint.empty() && std::filesystem::exists(o.checkpoint)
+                                 ? "; the last good checkpoint " + o.checkpoint + " is kept"
+                                 : std::string()));
       }
       optimizer.step(model.params(), step.grads, clip.scale);
       ++result.steps;

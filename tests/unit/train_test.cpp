@@ -262,6 +262,37 @@ TEST_F(Fit, NonFiniteLossStopsAndKeepsTheLastCheckpoint) {
   fs::remove_all(dir);
 }
 
+// A checkpoint or curve that cannot be written fails the run before its first step, not after an epoch;
+// a divergence without any checkpoint on disk does not claim one is kept.
+TEST_F(Fit, AnUnwritableCheckpointFailsBeforeTraining) {
+  struct Counting : ToyData {
+    mutable int64_t batches = 0;
+    Batch batch(int epoch, int64_t index) const override {
+      ++batches;
+      return ToyData::batch(epoch, index);
+    }
+  } data;
+  fs::path dir = temp_dir("unwritable");
+  auto adam = make_adam({});
+  FitOptions o{.epochs = 1, .checkpoint = (dir / "missing" / "m.ckpt").string(), .progress_seconds = 1e9};
+  std::string msg = error_of([&] { fit(*model_, *adam, data, o); });
+  EXPECT_NE(msg.find("cannot write the checkpoint " + o.checkpoint + ": No such file or directory"), std::string::npos)
+      << msg;
+  FitOptions curve{.epochs = 1, .curve_svg = dir.string(), .progress_seconds = 1e9};
+  msg = error_of([&] { fit(*model_, *adam, data, curve); });
+  EXPECT_NE(msg.find("cannot write the training curve " + dir.string() + ": it is a directory"), std::string::npos)
+      << msg;
+  EXPECT_EQ(data.batches, 0);
+
+  model_->init_params(4);
+  model_->params().at("fc.bias")[0] = NAN;
+  FitOptions fresh{.epochs = 1, .checkpoint = (dir / "never.ckpt").string(), .progress_seconds = 1e9};
+  msg = error_of([&] { fit(*model_, *adam, data, fresh); });
+  EXPECT_NE(msg.find("training diverged"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("checkpoint"), std::string::npos) << msg;
+  fs::remove_all(dir);
+}
+
 TEST_F(Fit, ResumeRefusesAnotherModelsCheckpoint) {
   fs::path dir = temp_dir("other");
   std::string ckpt = (dir / "m.ckpt").string();
