@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "ir/durable_file.h"
 #include "ir/error.h"
 
 namespace rnnc::codegen {
@@ -20,6 +21,7 @@ namespace fs = std::filesystem;
 namespace {
 
 const char* const kKeyFile = "key.txt";
+const char* const kFilesFile = "files.txt";
 
 std::string hex(size_t v) {
   char buf[32];
@@ -40,6 +42,57 @@ void write_key(const fs::path& entry, const std::string& key) {
   std::ofstream out(entry / kKeyFile, std::ios::binary);
   out << key;
   RNNC_USER_CHECK(out.good()) << "codegen: cannot write " << entry / kKeyFile;
+}
+
+// The whole file; false when it cannot be read.
+bool read_file(const fs::path& path, std::string& bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream text;
+  text << in.rdbuf();
+  bytes = text.str();
+  return !in.bad();
+}
+
+// Lists every file `build` wrote with its size and CRC-32, so that a hit can tell a damaged entry (a file
+// truncated or overwritten by a full disk, a crash, another program) from a whole one: a damaged shared
+// object, loaded, kills the process (SIGBUS, SIGSEGV) instead of failing with a message.
+void write_file_list(const fs::path& entry) {
+  std::string list;
+  size_t files = 0;
+  for (const fs::directory_entry& f : fs::directory_iterator(entry)) {
+    if (!f.is_regular_file()) continue;
+    ++files;
+    std::string bytes;
+    RNNC_USER_CHECK(read_file(f.path(), bytes)) << "codegen: cannot read back " << f.path();
+    char crc[16];
+    std::snprintf(crc, sizeof crc, "%08x", crc32(bytes.data(), bytes.size()));
+    list += std::string(crc) + " " + std::to_string(bytes.size()) + " " + f.path().filename().string() + "\n";
+  }
+  // The count last: a list cut short (a torn write) is told from a whole one.
+  std::ofstream out(entry / kFilesFile, std::ios::binary);
+  out << list << "files " << files << "\n";
+  RNNC_USER_CHECK(out.good()) << "codegen: cannot write " << entry / kFilesFile;
+}
+
+// Empty when every listed file is there with its size and CRC-32; else what is wrong with the entry.
+std::string damage(const fs::path& entry) {
+  std::ifstream list(entry / kFilesFile, std::ios::binary);
+  if (!list) return "it has no list of its files";
+  std::string crc, name;
+  size_t size = 0, files = 0;
+  while (list >> crc && crc != "files" && list >> size >> name) {
+    ++files;
+    std::string bytes;
+    if (!read_file(entry / name, bytes)) return name + " is missing";
+    if (bytes.size() != size) return name + " has " + std::to_string(bytes.size()) + " bytes, not " + std::to_string(size);
+    char got[16];
+    std::snprintf(got, sizeof got, "%08x", crc32(bytes.data(), bytes.size()));
+    if (crc != got) return name + " has changed (its CRC-32 is " + got + ", not " + crc + ")";
+  }
+  size_t count = 0;
+  if (crc != "files" || !(list >> count) || count != files) return "its list of files is damaged";
+  return "";
 }
 
 // An exclusive flock on `path` for as long as it lives, so that processes missing the same entry
@@ -94,7 +147,19 @@ CacheEntry cached_build(const std::string& stem, const std::string& key,
   fs::create_directories(root, ec);
   RNNC_USER_CHECK(!ec) << "codegen: cannot create the kernel cache " << root << ": " << ec.message();
   fs::path entry = root / (stem + "_" + hex(std::hash<std::string>{}(key)));
-  auto published = [&] { return fs::is_directory(entry, ec) && recorded_key(entry) == key; };
+  // A damaged entry is said once and built again, as if absent.
+  bool reported = false;
+  auto published = [&] {
+    if (!fs::is_directory(entry, ec) || recorded_key(entry) != key) return false;
+    const std::string why = damage(entry);
+    if (why.empty()) return true;
+    if (!reported) {
+      std::fprintf(stderr, "rnnc: warning: the kernel cache entry %s is damaged (%s); building it again\n",
+                   entry.c_str(), why.c_str());
+      reported = true;
+    }
+    return false;
+  };
   if (published()) return {entry, true};
   // Concurrent test shards and build steps often miss the same entry: one compiles, the rest wait.
   BuildLock lock(root / (entry.filename().string() + ".lock"));
@@ -108,13 +173,14 @@ CacheEntry cached_build(const std::string& stem, const std::string& key,
   RNNC_USER_CHECK(!ec) << "codegen: cannot create " << tmp << ": " << ec.message();
   try {
     build(tmp);
+    write_file_list(tmp);
     write_key(tmp, key);
   } catch (...) {
     fs::remove_all(tmp, ec);
     throw;
   }
   // A folder left under the name is another key's or a damaged one: ours replaces it.
-  if (fs::exists(entry, ec) && recorded_key(entry) != key) fs::remove_all(entry, ec);
+  if (fs::exists(entry, ec) && (recorded_key(entry) != key || !damage(entry).empty())) fs::remove_all(entry, ec);
   std::error_code renamed;
   fs::rename(tmp, entry, renamed);
   if (renamed) {

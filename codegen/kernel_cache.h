@@ -29,7 +29,8 @@ struct CacheEntry {
 // leaves half an entry. Callers missing the same entry at once, in any processes, build it once: the
 // others wait on a lock file beside it (removed afterwards) and then find it. `stem` names the folder
 // (with a hash of the key); an entry whose recorded key is another (a hash collision, a damaged
-// entry) is replaced.
+// entry) is replaced. An entry lists its files' sizes and CRC-32s, checked at every hit: a damaged one
+// (a truncated or changed file) is reported on stderr and built again, never loaded.
 CacheEntry cached_build(const std::string& stem, const std::string& key,
                         const std::function<void(const std::filesystem::path& dir)>& build);
 

@@ -8,9 +8,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "codegen/aot.h"
 #include "codegen/compile.h"
@@ -113,6 +115,38 @@ TEST_F(KernelCache, AnEntryOfAnotherKeyIsRebuilt) {
   EXPECT_EQ(builds, 1);
   EXPECT_EQ(read(rebuilt.dir / "out"), "2");
   EXPECT_TRUE(codegen::cached_build("model", "key", [](const fs::path&) { FAIL() << "rebuilt twice"; }).hit);
+}
+
+// A hit checks the files' sizes and CRC-32s: a truncated file, a changed byte, a lost file list make the
+// entry be built again (a damaged shared object, loaded, would crash the process). An entry of no
+// files is whole.
+TEST_F(KernelCache, DamagedFilesAreRebuilt) {
+  int builds = 0;
+  auto build = [&](const fs::path& dir) {
+    ++builds;
+    write(dir / "kernels.so", "0123456789");
+  };
+  const fs::path dir = codegen::cached_build("model", "key", build).dir;
+  const std::vector<std::function<void()>> damages = {
+      [&] { fs::resize_file(dir / "kernels.so", 4); },
+      [&] { write(dir / "kernels.so", "0123456780"); },
+      [&] { fs::remove(dir / "kernels.so"); },
+      [&] { write(dir / "files.txt", read(dir / "files.txt").substr(0, 12)); },
+      [&] { fs::remove(dir / "files.txt"); },
+  };
+  for (size_t i = 0; i < damages.size(); ++i) {
+    damages[i]();
+    ::testing::internal::CaptureStderr();
+    codegen::CacheEntry e = codegen::cached_build("model", "key", build);
+    const std::string said = ::testing::internal::GetCapturedStderr();
+    EXPECT_FALSE(e.hit) << "damage " << i;
+    EXPECT_EQ(builds, static_cast<int>(i) + 2) << "damage " << i;
+    EXPECT_EQ(read(e.dir / "kernels.so"), "0123456789") << "damage " << i;
+    EXPECT_NE(said.find("is damaged"), std::string::npos) << "damage " << i << ": " << said;
+  }
+  EXPECT_TRUE(codegen::cached_build("model", "key", build).hit);
+  codegen::cached_build("empty", "key", [](const fs::path&) {});
+  EXPECT_TRUE(codegen::cached_build("empty", "key", [](const fs::path&) { FAIL() << "rebuilt"; }).hit);
 }
 
 // Two callers missing the same entry at once build it once: the second waits for the first's build
