@@ -153,11 +153,16 @@ class Unroll : public Pass {
 }  // namespace
 
 PassPtr create_unroll(const std::string& argument) {
+  constexpr int64_t kMaxUnroll = 32;
   int64_t k = 0;
   const std::string& s = argument;
   auto res = std::from_chars(s.data(), s.data() + s.size(), k);
   RNNC_USER_CHECK(!s.empty() && res.ec == std::errc() && res.ptr == s.data() + s.size() && k >= 2)
       << "unroll: needs a factor >= 2, as unroll=4 (got '" << argument << "')";
+  // Each sub-step is a copy of the step, and the kernels' compile time grows faster than the copies (on
+  // a GPU, 8 at workload S took Halide over 16 minutes): a larger factor is a mistake, not a request.
+  RNNC_USER_CHECK(k <= kMaxUnroll) << "unroll: a factor of at most " << kMaxUnroll << " (got " << k
+                                   << "): each unrolled step is a copy of the step's code";
   return std::make_unique<Unroll>(k);
 }
 

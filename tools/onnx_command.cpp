@@ -15,6 +15,7 @@
 #include "passes/pipeline.h"
 #include "runtime/compiled_executor.h"
 #include "runtime/reference_executor.h"
+#include "tools/output.h"
 #include "tools/pass_flags.h"
 
 namespace rnnc::cli {
@@ -84,17 +85,13 @@ std::string format_double(double v) {
 
 int onnx_import_command(const Args& args) {
   ImportedModel m = onnx_import::import_model(one_path(args, "onnx-import", "MODEL.onnx"));
-  std::ofstream file;
-  std::ostream* out = &std::cout;
-  if (args.has("output")) {
-    file.open(args.get("output"));
-    if (!file) throw UserError("cannot open '" + args.get("output") + "' for writing");
-    out = &file;
-  }
+  Output output(args);
+  std::ostream* out = &output.stream();
   passes::PassManager pm;
   configure_passes(args, pm, out);
   pm.run(m.module);
   ir::print_module(*out, m.module);
+  output.commit();
   return 0;
 }
 

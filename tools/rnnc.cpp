@@ -10,6 +10,7 @@
 #include "tools/cli.h"
 #include "tools/compile_command.h"
 #include "tools/onnx_command.h"
+#include "tools/output.h"
 #include "tools/pass_flags.h"
 
 namespace {
@@ -68,13 +69,8 @@ rnnc::ir::Module build_zoo_model(const rnnc::cli::Args& args, const std::string&
 
 int ir_command(const rnnc::cli::Args& args) {
   rnnc::ir::Module m = build_zoo_model(args, "ir");
-  std::ofstream file;
-  std::ostream* out = &std::cout;
-  if (args.has("output")) {
-    file.open(args.get("output"));
-    if (!file) throw rnnc::UserError("cannot open '" + args.get("output") + "' for writing");
-    out = &file;
-  }
+  rnnc::cli::Output output(args);
+  std::ostream* out = &output.stream();
   rnnc::passes::PassManager pm;
   rnnc::cli::configure_passes(args, pm, out);
   pm.run(m);
@@ -83,6 +79,7 @@ int ir_command(const rnnc::cli::Args& args) {
   } else {
     rnnc::ir::print_module(*out, m);
   }
+  output.commit();
   return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "ir/printer.h"
 #include "ir/verifier.h"
 #include "tools/cli.h"
+#include "tools/output.h"
 #include "tools/pass_flags.h"
 
 namespace {
@@ -46,13 +47,8 @@ int opt_main(int argc, char** argv) {
   const std::string& path = args.positional()[0];
   rnnc::ir::Module m = rnnc::ir::parse_module(read_input(path), path == "-" ? "<stdin>" : path);
   rnnc::ir::verify_or_throw(m, "in " + path);
-  std::ofstream file;
-  std::ostream* out = &std::cout;
-  if (args.has("output")) {
-    file.open(args.get("output"));
-    if (!file) throw rnnc::UserError("cannot open '" + args.get("output") + "' for writing");
-    out = &file;
-  }
+  rnnc::cli::Output output(args);
+  std::ostream* out = &output.stream();
   rnnc::passes::PassManager pm;
   rnnc::cli::configure_passes(args, pm, out);
   pm.run(m);
@@ -61,6 +57,7 @@ int opt_main(int argc, char** argv) {
   } else {
     rnnc::ir::print_module(*out, m);
   }
+  output.commit();
   return 0;
 }
 

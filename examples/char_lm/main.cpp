@@ -155,6 +155,11 @@ int body(int argc, char** argv) {
   for (unsigned char c : text) ids.push_back(a.id_of[c]);
   const size_t split = ids.size() * 9 / 10;
   std::vector<int32_t> train_ids(ids.begin(), ids.begin() + static_cast<int64_t>(split)), held_out(ids.begin() + static_cast<int64_t>(split), ids.end());
+  // A window is seq + 1 bytes (its inputs and the next byte of each), drawn from the training text and
+  // tiled over the held-out tenth.
+  RNNC_USER_CHECK(seq < static_cast<int64_t>(held_out.size()))
+      << "--seq " << seq << " is too long for " << path << ": a window needs " << seq + 1
+      << " bytes, and the held-out tenth of the text has " << held_out.size();
 
   // The unigram baseline: each held-out byte coded with the training text's byte frequencies.
   std::vector<double> freq(static_cast<size_t>(a.size()), 1.0);  // add-one smoothing
