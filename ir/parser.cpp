@@ -3,6 +3,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <sstream>
 #include <map>
 #include <optional>
 
@@ -259,6 +260,12 @@ class Parser {
     m.declare_param(name.text, ty, init);
   }
 
+  static std::string format_bound(double v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+  }
+
   InitSpec init_spec() {
     Token t = expect(Tok::Ident, "an initialiser (zeros, ones, uniform(lo, hi), normal(mean, std))");
     InitSpec init;
@@ -272,6 +279,15 @@ class Parser {
       expect_punct(",");
       double b = number("a number");
       expect_punct(")");
+      // Bounds that would fill the parameter with nan or inf, or draw from nothing, are a mistake.
+      if (t.text == "uniform" && !(std::isfinite(a) && std::isfinite(b) && a <= b)) {
+        error_at(t, "uniform(lo, hi) needs finite bounds with lo <= hi, got uniform(" + format_bound(a) + ", " +
+                        format_bound(b) + ")");
+      }
+      if (t.text == "normal" && !(std::isfinite(a) && std::isfinite(b) && b >= 0)) {
+        error_at(t, "normal(mean, std) needs a finite mean and a finite std >= 0, got normal(" + format_bound(a) + ", " +
+                        format_bound(b) + ")");
+      }
       init = t.text == "uniform" ? InitSpec::uniform(a, b) : InitSpec::normal(a, b);
     } else {
       error_at(t, "expected an initialiser (zeros, ones, uniform(lo, hi), normal(mean, std)), got '" + t.text + "'");

@@ -1,6 +1,7 @@
 #include "tools/compile_command.h"
 
 #include <iostream>
+#include <set>
 
 #include "codegen/aot.h"
 #include "passes/pipeline.h"
@@ -65,6 +66,18 @@ int compile_command(const Args& args, ir::Module module) {
 
   codegen::AotOptions o;
   o.name = args.get("name", runtime::c_identifier(module.name()));
+  // The name becomes a C++ namespace (rnnc_models::NAME) and symbols' prefix: a keyword would not compile.
+  static const std::set<std::string> keywords = {
+      "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break", "case", "catch",
+      "char", "char8_t", "char16_t", "char32_t", "class", "compl", "concept", "const", "consteval", "constexpr",
+      "constinit", "const_cast", "continue", "co_await", "co_return", "co_yield", "decltype", "default", "delete",
+      "do", "double", "dynamic_cast", "else", "enum", "explicit", "export", "extern", "false", "float", "for",
+      "friend", "goto", "if", "inline", "int", "long", "mutable", "namespace", "new", "noexcept", "not", "not_eq",
+      "nullptr", "operator", "or", "or_eq", "private", "protected", "public", "register", "reinterpret_cast",
+      "requires", "return", "short", "signed", "sizeof", "static", "static_assert", "static_cast", "struct",
+      "switch", "template", "this", "thread_local", "throw", "true", "try", "typedef", "typeid", "typename",
+      "union", "unsigned", "using", "virtual", "void", "volatile", "wchar_t", "while", "xor", "xor_eq"};
+  if (keywords.count(o.name)) throw UsageError("--name '" + o.name + "' is a C++ keyword: the library's namespace would not compile");
   // Kernel symbols are named after the module: naming it after the library keeps two libraries of one
   // model (say gru for training and for inference) linkable into one program.
   module.set_name(o.name);
