@@ -15,39 +15,27 @@ import json
 import subprocess
 import sys
 
-from gpu_compare import load_torch_rnn  # beside this file, in the tree and in the bundle
+from gpu_compare import load_torch_rnn, time_torch  # beside this file, in the tree and in the bundle
 
 
 def time_cudnn(torch_rnn, device, seq, batch, hidden, repeats, warmup, tf32):
     """torch.nn.LSTM(hidden, hidden, 1): (forward ms under no_grad, training step ms: forward + backward with
-    an upstream gradient of ones, as gpu_compare.py times rnnc's)."""
+    an upstream gradient of ones, timed as gpu_compare.py times PyTorch's)."""
     import torch
+    w = {"cell": "lstm", "input": hidden, "hidden": hidden, "layers": 1, "seq": seq, "batch": batch}
+    train_ms, _ = time_torch(torch_rnn, w, device, repeats, warmup, tf32=tf32)
     torch.backends.cudnn.allow_tf32 = tf32
     torch.manual_seed(0)
-    model = torch.nn.LSTM(hidden, hidden, 1).to(device)
-    x = torch.randn(seq, batch, hidden, device=device, requires_grad=True)
-    ones = torch.ones(seq, batch, hidden, device=device)
-
-    def sync():
-        if device == "cuda":
-            torch.cuda.synchronize()
+    model = torch_rnn.build("lstm", hidden, hidden, 1).to(device).eval()
+    x = torch.randn(seq, batch, hidden, device=device)
 
     def forward():
         with torch.no_grad():
             model(x)
-        sync()
+        if device == "cuda":
+            torch.cuda.synchronize()
 
-    def train():
-        model.zero_grad(set_to_none=True)
-        x.grad = None
-        out, _ = model(x)
-        out.backward(ones)
-        sync()
-
-    model.eval()
-    fwd = torch_rnn.median_ms(forward, warmup, repeats)
-    model.train()
-    return fwd, torch_rnn.median_ms(train, warmup, repeats)
+    return torch_rnn.median_ms(forward, warmup, repeats), train_ms
 
 
 def main():
