@@ -140,6 +140,9 @@ int body(int argc, char** argv) {
   const int epochs = static_cast<int>(args.get_int("epochs", 40));
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed", 0));
   if (window < 7 || hidden <= 0 || batch <= 0 || epochs <= 0) throw cli::UsageError("--window >= 7, --hidden, --batch and --epochs > 0");
+  const double lr = args.get_double("lr", 3e-3);
+  if (!(lr > 0 && std::isfinite(lr))) throw cli::UsageError("--lr must be a positive number, got " + args.get("lr"));
+  if (!args.positional().empty()) throw cli::UsageError("unexpected argument '" + args.positional()[0] + "'");
 
   std::vector<Day> days = read_births(path);
   const int last_year = days.back().year;
@@ -166,7 +169,7 @@ int body(int argc, char** argv) {
   std::fflush(stdout);
   auto model = train::TrainableModel::jit(zoo::build_forecaster({.features = kFeatures, .hidden_size = hidden}), args.get("target", "host"));
   model->init_params(seed);
-  auto adam = train::make_adam({.lr = args.get_double("lr", 3e-3)});
+  auto adam = train::make_adam({.lr = lr});
   WindowBatches train_batches(days, z, train_targets, window, batch, seed);
   WindowBatches test_batches(days, z, test_targets, window, static_cast<int64_t>(test_targets.size()), seed);
 

@@ -140,6 +140,9 @@ int body(int argc, char** argv) {
   if (seq < 2 || batch <= 0 || hidden <= 0 || embed <= 0 || steps <= 0 || epochs <= 0) {
     throw cli::UsageError("--seq >= 2; --batch, --hidden, --embed, --steps and --epochs > 0");
   }
+  const double lr = args.get_double("lr", 3e-3);
+  if (!(lr > 0 && std::isfinite(lr))) throw cli::UsageError("--lr must be a positive number, got " + args.get("lr"));
+  if (!args.positional().empty()) throw cli::UsageError("unexpected argument '" + args.positional()[0] + "'");
 
   const std::string text = read_text(path);
   Alphabet a;
@@ -175,7 +178,7 @@ int body(int argc, char** argv) {
   auto model = train::TrainableModel::jit(
       zoo::build_char_lm({.vocab_size = a.size(), .embed_dim = embed, .hidden_size = hidden}), args.get("target", "host"));
   model->init_params(seed);
-  auto adam = train::make_adam({.lr = args.get_double("lr", 3e-3)});
+  auto adam = train::make_adam({.lr = lr});
   train::FitOptions f;
   f.epochs = epochs;
   f.clip_norm = 1.0;

@@ -7,12 +7,31 @@ bin=$1 data=$2 which=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
+# Bad input first: exit status $1, a message matching $2, before any training.
+expect_fail() {
+  local code=$1 pattern=$2 rc=0
+  shift 2
+  "$@" > out.txt 2>&1 || rc=$?
+  if [ "$rc" != "$code" ] || ! grep -q -- "$pattern" out.txt; then
+    echo "FAIL: $* exited $rc (expected $code with '$pattern'):"; cat out.txt; exit 1
+  fi
+}
+case "$which" in
+  births) tool=births-forecast ;;
+  charlm) tool=char-lm ;;
+esac
+expect_fail 2 "--lr must be a positive number, got -1" "$bin/$tool" --lr -1
+expect_fail 2 "--lr must be a positive number, got nan" "$bin/$tool" --lr nan
+expect_fail 2 "unexpected argument 'stray'" "$bin/$tool" stray
 case "$which" in
   births)
     [ -f "$data/us-births-1969-1988.csv" ] || { echo "SKIP: $data/us-births-1969-1988.csv is absent"; exit 77; }
     "$bin/births-forecast" --data "$data/us-births-1969-1988.csv" --epochs 8 ;;
   charlm)
     [ -f "$data/moby-dick.txt" ] || { echo "SKIP: $data/moby-dick.txt is absent"; exit 77; }
+    head -c 20000 "$data/moby-dick.txt" > small.txt
+    expect_fail 1 "a window needs 18001 bytes, and the held-out tenth of the text has 2000" \
+      "$bin/char-lm" --data small.txt --seq 18000 --epochs 1 --steps 2 --hidden 4
     "$bin/char-lm" --data "$data/moby-dick.txt" --epochs 1 --steps 40 --hidden 64 --sample 40 ;;
   *) echo "unknown example $which" >&2; exit 2 ;;
 esac
