@@ -113,6 +113,15 @@ std::string halide_error_suffix() {
   return suffix;
 }
 
+// Waits until everything queued on `interface`'s device has finished; its Halide error code.
+int wait_for_device(const halide_device_interface_t* interface) {
+  CompiledModule::Buffer b(halide_type_of<float>(), nullptr, std::vector<int>{1});
+  b.allocate();
+  int rc = b.device_malloc(interface);
+  if (rc == 0) rc = b.device_sync();
+  return rc;
+}
+
 // A handle whose host data is current (copied back from the device when the device has newer data).
 Buffer host_view(const Buffer& b) {
   Buffer h = b;
@@ -555,6 +564,13 @@ class Run {
       CompiledModule::KernelTime& t = (*profile_)[spec.name];
       t.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       ++t.calls;
+    }
+    if (rc != 0 && gpu_) {
+      // Let what is still queued finish before the error unwinds: a process that then exits while the
+      // driver works on (pocl compiling an earlier kernel in its own thread) crashed in its teardown.
+      const std::string why = halide_error_suffix();
+      wait_for_device(gpu_);
+      throw_user_error("kernel " + spec.name + " failed (Halide error " + std::to_string(rc) + ")" + why);
     }
     RNNC_USER_CHECK(rc == 0) << "kernel " << spec.name << " failed (Halide error " << rc << ")" << halide_error_suffix();
     // Recorded as the kernel left its arguments: on the device, every one.
@@ -1329,10 +1345,7 @@ void CompiledModule::upload(Buffer& b) const {
 
 void CompiledModule::synchronize() const {
   if (!device_interface_) return;
-  Buffer b(buffer_type(ir::DType::F32), nullptr, std::vector<int>{1});
-  b.allocate();
-  int rc = b.device_malloc(device_interface_);
-  if (rc == 0) rc = b.device_sync();
+  const int rc = wait_for_device(device_interface_);
   RNNC_USER_CHECK(rc == 0) << "waiting for the device failed (Halide error " << rc << ")" << halide_error_suffix();
 }
 
