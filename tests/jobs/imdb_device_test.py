@@ -82,7 +82,11 @@ def main():
         # failure once unwound while pocl still compiled an earlier kernel, and the exit segfaulted.
         if opencl_present():
             rc, out, err = run(["predict", "--checkpoint", ckpt, "--device", "opencl", "a great film"])
-            assert rc == 0 and "confidence" in out or rc == 1 and "failed (Halide error" in err, (rc, out, err)
+            if "incompatible with sanitizer runtime" in err:
+                # ASan refuses pocl's RTLD_DEEPBIND dlopen: the sanitized suite cannot run OpenCL at all.
+                print("imdb_device_test: pocl cannot be loaded under the sanitizers; predict --device opencl not run")
+            else:
+                assert rc == 0 and "confidence" in out or rc == 1 and "failed (Halide error" in err, (rc, out, err)
         else:
             print("imdb_device_test: no OpenCL driver here; predict --device opencl not run")
 
