@@ -54,7 +54,13 @@ train::Checkpoint training_checkpoint() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
+  const std::string arg = argc == 2 ? argv[1] : "";
+  if (arg == "--help" || arg == "-h") {
+    std::cout << "usage: rnnc-fuzz-seeds OUT   (writes the fuzzers' seed corpora into OUT/<fuzzer>/)\n";
+    return 0;
+  }
+  // An option is not a folder to write into (--help once made a folder named "--help").
+  if (argc != 2 || arg.empty() || arg[0] == '-') {
     std::cerr << "usage: rnnc-fuzz-seeds OUT\n";
     return 2;
   }

@@ -102,6 +102,11 @@ int onnx_test_command(const Args& args) {
     throw UsageError("--executor must be reference, compiled or both, got '" + which + "'");
   }
   const double rtol = args.get_double("rtol", 1e-4), atol = args.get_double("atol", 1e-5);
+  // A negative or nan tolerance passes or fails everything: a mistake, not a choice.
+  if (!(rtol >= 0 && std::isfinite(rtol)) || !(atol >= 0 && std::isfinite(atol))) {
+    throw UsageError("--rtol and --atol must be finite and >= 0, got " + args.get("rtol", "1e-4") + " and " +
+                     args.get("atol", "1e-5"));
+  }
   onnx_import::TestCase tc = onnx_import::load_test_case(dir);
   ImportedModel m = onnx_import::import_graph(tc.graph);
   std::vector<Executor> executors;

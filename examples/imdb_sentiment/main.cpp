@@ -5,8 +5,11 @@
 //   imdb-sentiment eval    --data PATH --checkpoint FILE
 //   imdb-sentiment predict --checkpoint FILE "text" ["text" ...]
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
+#include <string>
 
 #include "codegen/jit.h"
 #include "data/pipeline.h"
@@ -79,6 +82,32 @@ Loaded load_job(const std::string& path) {
   return l;
 }
 
+// The settings of a new run from its command line, over `c`'s.
+void apply_settings(const cli::Args& args, JobConfig& c) {
+  c.vocab_tokens = args.get_int("vocab", c.vocab_tokens);
+  c.max_len = static_cast<int32_t>(args.get_int("max-len", c.max_len));
+  c.truncate = args.get("truncate", c.truncate);
+  c.embed_dim = args.get_int("embed", c.embed_dim);
+  c.hidden_size = args.get_int("hidden", c.hidden_size);
+  c.num_layers = static_cast<int>(args.get_int("layers", c.num_layers));
+  c.dropout = args.get_double("dropout", c.dropout);
+  c.bidirectional = c.bidirectional || args.has("bidirectional");
+  c.batch_size = static_cast<int32_t>(args.get_int("batch", c.batch_size));
+  c.optimizer = args.get("optimizer", c.optimizer);
+  c.lr = args.get_double("lr", c.lr);
+  c.clip = args.get_double("clip", c.clip);
+  c.seed = static_cast<uint64_t>(args.get_int("seed", static_cast<int64_t>(c.seed)));
+  c.split_seed = static_cast<uint64_t>(args.get_int("split-seed", static_cast<int64_t>(c.split_seed)));
+  c.validation_size = args.get_int("validation", c.validation_size);
+  c.limit_train = args.get_int("limit", c.limit_train);
+  const int64_t word_vector_epochs = args.get_int("word-vectors", c.word_vector_epochs);
+  if (word_vector_epochs < 0 || word_vector_epochs > data::kMaxWordVectorEpochs) {
+    throw cli::UsageError("--word-vectors must be between 0 and " + std::to_string(data::kMaxWordVectorEpochs));
+  }
+  c.word_vector_epochs = static_cast<int32_t>(word_vector_epochs);
+  c.word_vector_std = args.get_double("word-vector-std", c.word_vector_std);
+}
+
 int train_command(const cli::Args& args) {
   const std::string data_path = args.get("data");
   if (data_path.empty()) throw cli::UsageError("train needs --data PATH");
@@ -87,34 +116,31 @@ int train_command(const cli::Args& args) {
 
   JobConfig c;
   if (resume) {
-    // A resumed run continues with the settings it started with; only the epoch count may grow.
+    // A resumed run continues with the settings it started with; only the epoch count may grow. The same
+    // command line again is fine; a setting that differs from the checkpoint's would be ignored: say so.
     c = load_job(checkpoint).config;
-  } else {
-    c.vocab_tokens = args.get_int("vocab", c.vocab_tokens);
-    c.max_len = static_cast<int32_t>(args.get_int("max-len", c.max_len));
-    c.truncate = args.get("truncate", c.truncate);
-    c.embed_dim = args.get_int("embed", c.embed_dim);
-    c.hidden_size = args.get_int("hidden", c.hidden_size);
-    c.num_layers = static_cast<int>(args.get_int("layers", c.num_layers));
-    c.dropout = args.get_double("dropout", c.dropout);
-    c.bidirectional = args.has("bidirectional");
-    c.batch_size = static_cast<int32_t>(args.get_int("batch", c.batch_size));
-    c.optimizer = args.get("optimizer", c.optimizer);
-    c.lr = args.get_double("lr", c.lr);
-    c.clip = args.get_double("clip", c.clip);
-    c.seed = static_cast<uint64_t>(args.get_int("seed", 0));
-    c.split_seed = static_cast<uint64_t>(args.get_int("split-seed", static_cast<int64_t>(c.split_seed)));
-    c.validation_size = args.get_int("validation", c.validation_size);
-    c.limit_train = args.get_int("limit", 0);
-    const int64_t word_vector_epochs = args.get_int("word-vectors", c.word_vector_epochs);
-    if (word_vector_epochs < 0 || word_vector_epochs > data::kMaxWordVectorEpochs) {
-      throw cli::UsageError("--word-vectors must be between 0 and " + std::to_string(data::kMaxWordVectorEpochs));
+    JobConfig asked = c;
+    apply_settings(args, asked);
+    asked.epochs = c.epochs;
+    std::istringstream kept(c.serialize()), given(asked.serialize());
+    std::string differ;
+    for (std::string k, g; std::getline(kept, k) && std::getline(given, g);) {
+      if (k != g) differ += (differ.empty() ? "" : ", ") + g.substr(0, g.find('=')) + " " + g.substr(g.find('=') + 1) +
+                            " (the checkpoint's: " + k.substr(k.find('=') + 1) + ")";
     }
-    c.word_vector_epochs = static_cast<int32_t>(word_vector_epochs);
-    c.word_vector_std = args.get_double("word-vector-std", c.word_vector_std);
+    if (!differ.empty()) {
+      throw cli::UsageError("a resumed run keeps the settings " + checkpoint + " started with, and only --epochs may "
+                            "change: asked for " + differ);
+    }
+  } else {
+    apply_settings(args, c);
   }
   c.epochs = static_cast<int>(args.get_int("epochs", c.epochs));
   if (c.batch_size <= 0 || c.epochs <= 0 || c.max_len <= 0) throw cli::UsageError("--batch, --epochs and --max-len must be positive");
+  if (c.vocab_tokens < 1) throw cli::UsageError("--vocab must be positive (the words kept besides <pad> and <unk>)");
+  if (c.limit_train < 0) throw cli::UsageError("--limit must be 0 (all reviews) or positive");
+  if (!(c.clip >= 0)) throw cli::UsageError("--clip must be 0 (no clipping) or positive");
+  if (!(c.lr > 0 && std::isfinite(c.lr))) throw cli::UsageError("--lr must be a positive number");
   if (!(c.word_vector_std > 0)) throw cli::UsageError("--word-vector-std must be positive");
 
   data::ImdbOptions o;

@@ -140,6 +140,14 @@ def main():
           "--word-vectors 0 changed nothing")
     r = run(["train", "--data", data, "--word-vectors", "-1"] + SMALL)
     check(r.returncode == 2 and "--word-vectors" in r.stderr, "--word-vectors -1 is a usage error", r.stderr)
+    # A resumed run with the same command line is fine (above); a setting it would ignore is refused.
+    r = run(["train", "--data", data, "--epochs", "4", "--checkpoint", killed, "--resume"] + SMALL + ["--hidden", "9"])
+    check(r.returncode == 2 and "only --epochs may change: asked for hidden_size 9 (the checkpoint's: 8)" in r.stderr,
+          "--resume with another --hidden is a usage error", r.stderr)
+    for flag, value, says in [("--vocab", "0", "--vocab must be positive"), ("--limit", "-5", "--limit must be"),
+                              ("--clip", "-1", "--clip must be"), ("--lr", "nan", "--lr must be")]:
+        r = run(["train", "--data", data] + SMALL + [flag, value])
+        check(r.returncode == 2 and says in r.stderr, "%s %s is a usage error" % (flag, value), r.stderr)
 
     # Bad input: clear messages, exit status 1.
     truncated = os.path.join(tmp, "truncated.ckpt")
