@@ -1,4 +1,5 @@
 // rnnc-opt: reads textual IR, verifies it and prints it back (the passes arrive with the pass manager).
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -30,6 +31,8 @@ std::string read_input(const std::string& path) {
   if (path == "-") {
     return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   }
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw rnnc::UserError("cannot read '" + path + "': it is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw rnnc::UserError("cannot open '" + path + "'");
   std::ostringstream ss;

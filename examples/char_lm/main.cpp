@@ -7,6 +7,7 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -37,6 +38,8 @@ struct Alphabet {
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
+  std::error_code ec;
+  RNNC_USER_CHECK(!std::filesystem::is_directory(path, ec)) << "cannot read " << path << ": it is a directory";
   RNNC_USER_CHECK(in) << "cannot open " << path << " (the text to model; see ../shared/data/README.md)";
   std::ostringstream ss;
   ss << in.rdbuf();

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -150,6 +151,8 @@ void save_checkpoint_atomically(const Checkpoint& checkpoint, const std::string&
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
+  std::error_code ec;
+  RNNC_USER_CHECK(!std::filesystem::is_directory(path, ec)) << "cannot open checkpoint " << path << ": it is a directory";
   std::ifstream in(path, std::ios::binary);
   RNNC_USER_CHECK(in) << "cannot open checkpoint " << path << ": " << errno_text();
   std::ostringstream ss;

@@ -134,6 +134,9 @@ TEST(Checkpoint, EveryTruncationAndCorruptionIsAClearError) {
             std::string::npos);
   EXPECT_NE(error_of([] { load_checkpoint("/nonexistent/dir/model.ckpt"); }).find("cannot open checkpoint"),
             std::string::npos);
+  const std::string dir = fs::temp_directory_path().string();
+  EXPECT_NE(error_of([&] { load_checkpoint(dir); }).find("cannot open checkpoint " + dir + ": it is a directory"),
+            std::string::npos);
 }
 
 // Found by fuzz_checkpoint (fuzz/): a zero dim made the size bound skip the dims after it, so
