@@ -323,22 +323,6 @@ void read_file_chunks(const std::string& path, const std::function<void(std::str
   }
 }
 
-std::string read_file(const std::string& path) {
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  RNNC_USER_CHECK(f != nullptr) << "cannot open " << path << ": " << std::strerror(errno);
-  std::string out;
-  // Sized from the file, then read to the end whatever the size said (files may change underneath).
-  if (std::fseek(f.get(), 0, SEEK_END) == 0) {
-    long size = std::ftell(f.get());
-    if (size > 0) out.reserve(static_cast<size_t>(size));
-    std::rewind(f.get());
-  }
-  char buffer[1 << 14];
-  while (size_t n = std::fread(buffer, 1, sizeof buffer, f.get())) out.append(buffer, n);
-  RNNC_USER_CHECK(!std::ferror(f.get())) << "cannot read " << path << ": " << std::strerror(errno);
-  return out;
-}
-
 std::string read_file_prefix(const std::string& path, size_t n) {
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   RNNC_USER_CHECK(f != nullptr) << "cannot open " << path << ": " << std::strerror(errno);

@@ -91,8 +91,6 @@ bool looks_like_tar(std::string_view bytes);
 
 // Reads a file in chunks and passes them to `consume`; an unreadable file is a UserError naming it.
 void read_file_chunks(const std::string& path, const std::function<void(std::string_view)>& consume);
-// Reads a whole file.
-std::string read_file(const std::string& path);
 // Reads the first `n` bytes of a file (fewer when it is shorter).
 std::string read_file_prefix(const std::string& path, size_t n);
 

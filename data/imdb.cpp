@@ -8,6 +8,7 @@
 #include "data/archive.h"
 #include "data/random.h"
 #include "data/text.h"
+#include "ir/durable_file.h"
 #include "ir/error.h"
 
 namespace rnnc::data {
@@ -149,7 +150,7 @@ ImdbDataset read_imdb_dir(const std::string& dir) {
         std::string s, relative;
         int32_t lab = 0;
         classify_imdb_path(std::string(split) + "/" + label + "/" + file.filename().string(), s, lab, relative);
-        collector.add(split, lab, relative, read_file(file.string()), file.string());
+        collector.add(split, lab, relative, read_file_or_say_why(file.string(), "review"), file.string());
       }
     }
   }

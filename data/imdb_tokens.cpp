@@ -3,13 +3,14 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "data/pipeline.h"
 #include "data/text.h"
 #include "data/token_file.h"
 #include "data/word_vectors.h"
+#include "ir/durable_file.h"
 #include "ir/error.h"
 #include "tools/cli.h"
 
@@ -64,9 +65,10 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
+// Every output is written whole or not at all (rnnc::write_file_atomically): a failed or killed run
+// leaves the files of an earlier run, not truncated ones that another program would read as data.
 void dump_tokens(const std::string& path, const data::ImdbDataset& ds) {
-  std::ofstream out(path, std::ios::binary);
-  if (!out) throw rnnc::UserError("cannot write " + path);
+  std::ostringstream out;
   for (const auto* split : {&ds.train, &ds.test}) {
     for (const data::Review& r : *split) {
       out << r.path.substr(0, r.path.find('/')) << '\t' << r.path << '\t' << r.label << '\t';
@@ -79,7 +81,7 @@ void dump_tokens(const std::string& path, const data::ImdbDataset& ds) {
       out << '\n';
     }
   }
-  if (!out) throw rnnc::UserError("cannot write " + path);
+  rnnc::write_file_atomically(path, out.str());
 }
 
 int tokens_main(int argc, char** argv) {
@@ -108,9 +110,8 @@ int tokens_main(int argc, char** argv) {
   const uint64_t word_vector_seed = static_cast<uint64_t>(args.get_int("word-vector-seed", 0));
   options.keep_untruncated_train = word_vector_epochs > 0;
 
-  std::error_code ec;
-  std::filesystem::create_directories(out_dir, ec);
-  if (ec) throw rnnc::UserError("cannot create " + out_dir + ": " + ec.message());
+  // The output files' folder is made once the data has been read: a wrong DATA leaves no empty folder.
+  if (args.has("dump-tokens")) rnnc::check_writable(args.get("dump-tokens"), "the token dump");
   auto start = std::chrono::steady_clock::now();
   data::ImdbDataset dataset = data::read_imdb(source);
   double read_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -118,14 +119,17 @@ int tokens_main(int argc, char** argv) {
   size_t read_train = dataset.train.size(), read_test = dataset.test.size();
   data::ImdbData d = data::prepare_imdb(std::move(dataset), options);
   d.read_seconds = read_seconds;
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec) throw rnnc::UserError("cannot create " + out_dir + ": " + ec.message());
 
   d.vocab.save(out_dir + "/vocab.txt");
   data::write_token_file(out_dir + "/train.tokens", d.train);
   data::write_token_file(out_dir + "/validation.tokens", d.validation);
   for (const auto& [file, paths] : {std::pair{"/train.paths", &d.train_paths}, std::pair{"/validation.paths", &d.validation_paths}}) {
-    std::ofstream out(out_dir + file);
-    for (const std::string& p : *paths) out << p << '\n';
-    if (!out) throw rnnc::UserError("cannot write " + out_dir + file);
+    std::string lines;
+    for (const std::string& p : *paths) lines += p + '\n';
+    rnnc::write_file_atomically(out_dir + file, lines);
   }
 
   // A word_vectors.f32 left by an earlier run into this folder must not pass for this run's.
@@ -149,7 +153,7 @@ int tokens_main(int argc, char** argv) {
     return "{\"count\": " + std::to_string(s.size()) + ", \"tokens\": " + std::to_string(s.tokens.size()) +
            ", \"pos\": " + std::to_string(pos) + "}";
   };
-  std::ofstream meta(out_dir + "/meta.json");
+  std::ostringstream meta;
   meta << "{\n"
        << "  \"format\": \"rnnc-imdb-tokens-1\",\n"
        << "  \"source\": " << json_string(info.origin) << ",\n"
@@ -171,7 +175,7 @@ int tokens_main(int argc, char** argv) {
        << "  \"seconds\": {\"read\": " << d.read_seconds << ", \"vocab\": " << d.vocab_seconds
        << ", \"encode\": " << d.encode_seconds << "}\n"
        << "}\n";
-  if (!meta) throw rnnc::UserError("cannot write " + out_dir + "/meta.json");
+  rnnc::write_file_atomically(out_dir + "/meta.json", meta.str());
 
   std::printf("imdb-tokens: %s -> %s: train %zu, validation %zu (%s), vocab %d; read %.2f s, vocab %.2f s, encode %.2f s\n",
               info.origin.c_str(), out_dir.c_str(), d.train.size(), d.validation.size(), d.validation_source.c_str(),

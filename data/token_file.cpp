@@ -1,11 +1,9 @@
 #include "data/token_file.h"
 
 #include <bit>
-#include <cerrno>
 #include <cstring>
-#include <fstream>
 
-#include "data/archive.h"
+#include "ir/durable_file.h"
 #include "ir/error.h"
 
 namespace rnnc::data {
@@ -77,14 +75,9 @@ EncodedSplit parse_token_file(std::string_view bytes, const std::string& name) {
 }
 
 void write_token_file(const std::string& path, const EncodedSplit& split) {
-  std::string bytes = serialize_token_file(split);
-  std::ofstream out(path, std::ios::binary);
-  RNNC_USER_CHECK(out.good()) << "cannot write " << path << ": " << std::strerror(errno);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  RNNC_USER_CHECK(out.good()) << "cannot write " << path << ": " << std::strerror(errno);
+  write_file_atomically(path, serialize_token_file(split));
 }
 
-EncodedSplit read_token_file(const std::string& path) { return parse_token_file(read_file(path), path); }
+EncodedSplit read_token_file(const std::string& path) { return parse_token_file(read_file_or_say_why(path, "token file"), path); }
 
 }  // namespace rnnc::data

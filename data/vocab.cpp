@@ -2,13 +2,11 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cerrno>
 #include <cstring>
-#include <fstream>
 
-#include "data/archive.h"
 #include "data/imdb.h"
 #include "data/text.h"
+#include "ir/durable_file.h"
 #include "ir/error.h"
 
 namespace rnnc::data {
@@ -224,15 +222,8 @@ Vocab Vocab::parse(std::string_view text, const std::string& name) {
   return v;
 }
 
-void Vocab::save(const std::string& path) const {
-  std::string text = serialize();
-  std::ofstream out(path, std::ios::binary);
-  RNNC_USER_CHECK(out.good()) << "cannot write " << path << ": " << std::strerror(errno);
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  out.close();
-  RNNC_USER_CHECK(out.good()) << "cannot write " << path << ": " << std::strerror(errno);
-}
+void Vocab::save(const std::string& path) const { write_file_atomically(path, serialize()); }
 
-Vocab Vocab::load(const std::string& path) { return parse(read_file(path), path); }
+Vocab Vocab::load(const std::string& path) { return parse(read_file_or_say_why(path, "vocabulary"), path); }
 
 }  // namespace rnnc::data

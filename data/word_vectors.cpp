@@ -4,10 +4,10 @@
 #include <bit>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 
 #include "data/random.h"
 #include "data/vocab.h"
+#include "ir/durable_file.h"
 #include "ir/error.h"
 
 namespace rnnc::data {
@@ -232,12 +232,11 @@ WordVectors embedding_start(const EncodedSplit& corpus, int64_t vocab_size, Word
 
 void write_word_vectors(const std::string& path, const WordVectors& v) {
   static_assert(std::endian::native == std::endian::little, "the file format is little-endian");
-  std::ofstream out(path, std::ios::binary);
   const int64_t header[2] = {v.vocab_size, v.dim};
-  out.write("RNNCVEC1", 8);
-  out.write(reinterpret_cast<const char*>(header), sizeof header);
-  out.write(reinterpret_cast<const char*>(v.values.data()), static_cast<std::streamsize>(v.values.size() * sizeof(float)));
-  RNNC_USER_CHECK(out.flush()) << "cannot write " << path;
+  std::string bytes = "RNNCVEC1";
+  bytes.append(reinterpret_cast<const char*>(header), sizeof header);
+  bytes.append(reinterpret_cast<const char*>(v.values.data()), v.values.size() * sizeof(float));
+  write_file_atomically(path, bytes);
 }
 
 }  // namespace rnnc::data

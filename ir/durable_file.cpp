@@ -1,9 +1,11 @@
 #include "ir/durable_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -33,6 +35,21 @@ namespace fs = std::filesystem;
 
 std::string errno_text() { return std::strerror(errno); }
 
+// strerror's words as the rest of a sentence: "no such file or directory".
+std::string reason_text(int error) {
+  std::string why = std::strerror(error);
+  if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
+  return why;
+}
+
+// Closes a descriptor however the reader leaves.
+struct FileDescriptor {
+  int fd;
+  ~FileDescriptor() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
 fs::path directory_of(const std::string& path) {
   fs::path dir = fs::path(path).parent_path();
   return dir.empty() ? fs::path(".") : dir;
@@ -45,6 +62,27 @@ std::string temporary_for(const std::string& path) {
 }
 
 }  // namespace
+
+std::string read_file_or_say_why(const std::string& path, const std::string& what, const std::string& hint) {
+  const std::string named = "cannot read " + (what.empty() ? std::string() : what + " ") + "'" + path + "': ";
+  FileDescriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  RNNC_USER_CHECK(file.fd >= 0) << named << reason_text(errno)
+                                << (errno == ENOENT && !hint.empty() ? " (" + hint + ")" : std::string());
+  struct stat st {};
+  RNNC_USER_CHECK(::fstat(file.fd, &st) == 0) << named << reason_text(errno);
+  // open() succeeds on a directory; read() then fails with EISDIR, said here in the user's words.
+  RNNC_USER_CHECK(!S_ISDIR(st.st_mode)) << named << "it is a directory";
+  std::string bytes;
+  if (S_ISREG(st.st_mode)) bytes.reserve(static_cast<size_t>(st.st_size));
+  char buffer[1 << 16];
+  for (;;) {
+    ssize_t n = ::read(file.fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    RNNC_USER_CHECK(n >= 0) << named << reason_text(errno);
+    if (n == 0) return bytes;
+    bytes.append(buffer, static_cast<size_t>(n));
+  }
+}
 
 void check_writable(const std::string& path, const std::string& what) {
   RNNC_USER_CHECK(!path.empty() && !fs::path(path).filename().empty()) << "cannot write " << what << " '" << path

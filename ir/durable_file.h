@@ -1,5 +1,6 @@
-// Files that are either whole or absent: written atomically, checked by a CRC-32. Checkpoints, the tools'
-// outputs and the kernel cache share them.
+// Files that are either whole or absent: written atomically, checked by a CRC-32, read whole or refused
+// with the reason. Checkpoints, the tools' inputs and outputs, the data readers and the kernel cache share
+// them.
 #pragma once
 
 #include <cstddef>
@@ -7,6 +8,11 @@
 #include <string>
 
 namespace rnnc {
+
+// The whole file at `path`, or a UserError "cannot read <what> '<path>': <reason>" (no such file, it is a
+// directory, permission denied, an I/O error). `what` says what the file was for ("checkpoint"); `hint`,
+// if given, is added when there is no such file ("see ../shared/data/README.md").
+std::string read_file_or_say_why(const std::string& path, const std::string& what, const std::string& hint = "");
 
 // The CRC-32 of `size` bytes (IEEE 802.3, as zlib's crc32).
 uint32_t crc32(const char* data, size_t size);

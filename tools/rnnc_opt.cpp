@@ -1,11 +1,9 @@
 // rnnc-opt: reads textual IR, verifies it and prints it back (the passes arrive with the pass manager).
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <iterator>
-#include <sstream>
 
 #include "ir/dot.h"
+#include "ir/durable_file.h"
 #include "ir/error.h"
 #include "ir/parser.h"
 #include "ir/printer.h"
@@ -31,14 +29,7 @@ std::string read_input(const std::string& path) {
   if (path == "-") {
     return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   }
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw rnnc::UserError("cannot read '" + path + "': it is a directory");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw rnnc::UserError("cannot open '" + path + "'");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw rnnc::UserError("cannot read '" + path + "'");
-  return ss.str();
+  return rnnc::read_file_or_say_why(path, "IR file");
 }
 
 int opt_main(int argc, char** argv) {

@@ -7,12 +7,10 @@
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 #include "frontend/zoo.h"
+#include "ir/durable_file.h"
 #include "ir/error.h"
 #include "runtime/train/fit.h"
 #include "tools/cli.h"
@@ -37,13 +35,7 @@ struct Alphabet {
 };
 
 std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::error_code ec;
-  RNNC_USER_CHECK(!std::filesystem::is_directory(path, ec)) << "cannot read " << path << ": it is a directory";
-  RNNC_USER_CHECK(in) << "cannot open " << path << " (the text to model; see ../shared/data/README.md)";
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
+  std::string text = read_file_or_say_why(path, "the text to model", "see ../shared/data/README.md");
   RNNC_USER_CHECK(text.size() >= 10000) << path << ": only " << text.size() << " bytes; need at least 10000";
   return text;
 }
@@ -143,9 +135,8 @@ int body(int argc, char** argv) {
   if (seq < 2 || batch <= 0 || hidden <= 0 || embed <= 0 || steps <= 0 || epochs <= 0) {
     throw cli::UsageError("--seq >= 2; --batch, --hidden, --embed, --steps and --epochs > 0");
   }
-  const double lr = args.get_double("lr", 3e-3);
-  if (!(lr > 0 && std::isfinite(lr))) throw cli::UsageError("--lr must be a positive number, got " + args.get("lr"));
-  if (!args.positional().empty()) throw cli::UsageError("unexpected argument '" + args.positional()[0] + "'");
+  const double lr = args.get_positive_double("lr", 3e-3);
+  args.expect_no_positional();
 
   const std::string text = read_text(path);
   Alphabet a;

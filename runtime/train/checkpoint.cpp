@@ -1,10 +1,6 @@
 #include "runtime/train/checkpoint.h"
 
-#include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "ir/durable_file.h"
 #include "ir/error.h"
@@ -57,8 +53,6 @@ class Reader {
   size_t pos_ = 0;
   const std::string& origin_;
 };
-
-std::string errno_text() { return std::strerror(errno); }
 
 }  // namespace
 
@@ -151,14 +145,7 @@ void save_checkpoint_atomically(const Checkpoint& checkpoint, const std::string&
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
-  std::error_code ec;
-  RNNC_USER_CHECK(!std::filesystem::is_directory(path, ec)) << "cannot open checkpoint " << path << ": it is a directory";
-  std::ifstream in(path, std::ios::binary);
-  RNNC_USER_CHECK(in) << "cannot open checkpoint " << path << ": " << errno_text();
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  RNNC_USER_CHECK(!in.bad()) << "cannot read checkpoint " << path;
-  return parse_checkpoint(ss.str(), path);
+  return parse_checkpoint(read_file_or_say_why(path, "checkpoint"), path);
 }
 
 }  // namespace rnnc::train
