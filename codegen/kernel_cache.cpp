@@ -29,15 +29,6 @@ std::string hex(size_t v) {
   return buf;
 }
 
-// The key an entry was built for; empty when it has none (an entry of an older layout, a damaged one).
-std::string recorded_key(const fs::path& entry) {
-  std::ifstream in(entry / kKeyFile, std::ios::binary);
-  if (!in) return "";
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 void write_key(const fs::path& entry, const std::string& key) {
   std::ofstream out(entry / kKeyFile, std::ios::binary);
   out << key;
@@ -54,6 +45,19 @@ bool read_file(const fs::path& path, std::string& bytes) {
   return !in.bad();
 }
 
+// The key an entry was built for; empty when it has none (an entry of an older layout, a damaged one).
+std::string recorded_key(const fs::path& entry) {
+  std::string key;
+  return read_file(entry / kKeyFile, key) ? key : "";
+}
+
+// As files.txt lists it: 8 hex digits.
+std::string crc_text(const std::string& bytes) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%08x", crc32(bytes.data(), bytes.size()));
+  return text;
+}
+
 // Lists every file `build` wrote with its size and CRC-32, so that a hit can tell a damaged entry (a file
 // truncated or overwritten by a full disk, a crash, another program) from a whole one: a damaged shared
 // object, loaded, kills the process (SIGBUS, SIGSEGV) instead of failing with a message.
@@ -65,9 +69,7 @@ void write_file_list(const fs::path& entry) {
     ++files;
     std::string bytes;
     RNNC_USER_CHECK(read_file(f.path(), bytes)) << "codegen: cannot read back " << f.path();
-    char crc[16];
-    std::snprintf(crc, sizeof crc, "%08x", crc32(bytes.data(), bytes.size()));
-    list += std::string(crc) + " " + std::to_string(bytes.size()) + " " + f.path().filename().string() + "\n";
+    list += crc_text(bytes) + " " + std::to_string(bytes.size()) + " " + f.path().filename().string() + "\n";
   }
   // The count last: a list cut short (a torn write) is told from a whole one.
   std::ofstream out(entry / kFilesFile, std::ios::binary);
@@ -86,8 +88,7 @@ std::string damage(const fs::path& entry) {
     std::string bytes;
     if (!read_file(entry / name, bytes)) return name + " is missing";
     if (bytes.size() != size) return name + " has " + std::to_string(bytes.size()) + " bytes, not " + std::to_string(size);
-    char got[16];
-    std::snprintf(got, sizeof got, "%08x", crc32(bytes.data(), bytes.size()));
+    const std::string got = crc_text(bytes);
     if (crc != got) return name + " has changed (its CRC-32 is " + got + ", not " + crc + ")";
   }
   size_t count = 0;
@@ -147,12 +148,15 @@ CacheEntry cached_build(const std::string& stem, const std::string& key,
   fs::create_directories(root, ec);
   RNNC_USER_CHECK(!ec) << "codegen: cannot create the kernel cache " << root << ": " << ec.message();
   fs::path entry = root / (stem + "_" + hex(std::hash<std::string>{}(key)));
-  // A damaged entry is said once and built again, as if absent.
-  bool reported = false;
+  // A damaged entry is said once and built again, as if absent. Whether the last look found it damaged is
+  // kept, so that the replacement below does not hash its files a third time.
+  bool reported = false, found_damaged = false;
   auto published = [&] {
+    found_damaged = false;
     if (!fs::is_directory(entry, ec) || recorded_key(entry) != key) return false;
     const std::string why = damage(entry);
     if (why.empty()) return true;
+    found_damaged = true;
     if (!reported) {
       std::fprintf(stderr, "rnnc: warning: the kernel cache entry %s is damaged (%s); building it again\n",
                    entry.c_str(), why.c_str());
@@ -180,7 +184,7 @@ CacheEntry cached_build(const std::string& stem, const std::string& key,
     throw;
   }
   // A folder left under the name is another key's or a damaged one: ours replaces it.
-  if (fs::exists(entry, ec) && (recorded_key(entry) != key || !damage(entry).empty())) fs::remove_all(entry, ec);
+  if (fs::exists(entry, ec) && (found_damaged || recorded_key(entry) != key)) fs::remove_all(entry, ec);
   std::error_code renamed;
   fs::rename(tmp, entry, renamed);
   if (renamed) {
