@@ -1,6 +1,8 @@
 #include "tools/cli.h"
 
 #include <charconv>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 
@@ -68,6 +70,68 @@ double Args::get_double(const std::string& flag, double fallback) const {
   throw UsageError("option '--" + flag + "' needs a number, got '" + s + "'");
 }
 
+double Args::get_positive_double(const std::string& flag, double fallback) const {
+  const double v = get_double(flag, fallback);
+  if (!(v > 0 && std::isfinite(v))) throw UsageError("option '--" + flag + "' needs a positive number, got '" + get(flag) + "'");
+  return v;
+}
+
+void Args::expect_no_positional() const {
+  if (!positional_.empty()) throw UsageError("unexpected argument '" + positional_[0] + "'");
+}
+
+namespace {
+
+// The length of the valid UTF-8 sequence at the start of `s` (RFC 3629: no overlong forms, no
+// surrogates, nothing above U+10FFFF), or 0.
+size_t utf8_sequence_length(std::string_view s) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char lead = byte(0);
+  size_t n = 0;
+  unsigned char low = 0x80, high = 0xBF;  // the range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    n = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    n = 3;
+    if (lead == 0xE0) low = 0xA0;
+    if (lead == 0xED) high = 0x9F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    n = 4;
+    if (lead == 0xF0) low = 0x90;
+    if (lead == 0xF4) high = 0x8F;
+  } else {
+    return 0;
+  }
+  if (s.size() < n || byte(1) < low || byte(1) > high) return 0;
+  for (size_t i = 2; i < n; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
+  }
+  return n;
+}
+
+}  // namespace
+
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if ((c >= 0x20 && c < 0x7F) || c == '\n' || c == '\t') {
+      out += static_cast<char>(c);
+      ++i;
+    } else if (size_t n = c >= 0x80 ? utf8_sequence_length(text.substr(i)) : 0; n > 0) {
+      out.append(text.substr(i, n));
+      i += n;
+    } else {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+      out += escaped;
+      ++i;
+    }
+  }
+  return out;
+}
+
 int run_tool(const char* tool, const std::string& usage, int (*body)(int, char**), int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
@@ -78,13 +142,13 @@ int run_tool(const char* tool, const std::string& usage, int (*body)(int, char**
   try {
     return body(argc, argv);
   } catch (const UsageError& e) {
-    std::cerr << tool << ": " << e.what() << "\n(run '" << tool << " --help' for usage)\n";
+    std::cerr << tool << ": " << printable(e.what()) << "\n(run '" << tool << " --help' for usage)\n";
     return 2;
   } catch (const Error& e) {
-    std::cerr << tool << ": error: " << e.what() << "\n";
+    std::cerr << tool << ": error: " << printable(e.what()) << "\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << tool << ": error: " << e.what() << "\n";
+    std::cerr << tool << ": error: " << printable(e.what()) << "\n";
     return 1;
   }
 }

@@ -7,6 +7,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rnnc::cli {
@@ -26,13 +27,23 @@ class Args {
   std::string get(const std::string& flag, const std::string& fallback = "") const;
   int64_t get_int(const std::string& flag, int64_t fallback) const;
   double get_double(const std::string& flag, double fallback) const;
+  // A finite number > 0 (a learning rate): a UsageError naming the flag otherwise.
+  double get_positive_double(const std::string& flag, double fallback) const;
+  // For a tool that takes flags only: a UsageError naming the first positional word, if any.
+  void expect_no_positional() const;
 
  private:
   std::vector<std::string> positional_;
   std::map<std::string, std::string> values_;
 };
 
-// Runs a tool's body, mapping exceptions to messages and exit statuses: 0 ok, 1 error, 2 usage.
+// `text` safe to print on a terminal: valid UTF-8 is kept, as are newlines and tabs; any other byte (an
+// invalid sequence, a control character such as ESC) becomes \xNN. Messages quote names from the
+// user's files (ONNX node names, paths), which may hold anything.
+std::string printable(std::string_view text);
+
+// Runs a tool's body, mapping exceptions to messages and exit statuses: 0 ok, 1 error, 2 usage. The
+// messages are printed through printable().
 int run_tool(const char* tool, const std::string& usage, int (*body)(int, char**), int argc, char** argv);
 
 }  // namespace rnnc::cli

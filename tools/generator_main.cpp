@@ -25,7 +25,7 @@ int generator_main(int argc, char** argv) {
   std::set<std::string> valued = rnnc::cli::kPassValuedFlags;
   valued.insert(rnnc::cli::kCompileValuedFlags.begin(), rnnc::cli::kCompileValuedFlags.end());
   rnnc::cli::Args args(argc, argv, valued, rnnc::cli::kPassSwitches);
-  if (!args.positional().empty()) throw rnnc::cli::UsageError("unexpected argument '" + args.positional()[0] + "'");
+  args.expect_no_positional();
   return rnnc::cli::compile_command(args, rnnc_model());
 }
 

@@ -5,21 +5,24 @@
 //
 //   births-forecast [--data FILE] [--epochs N] [--window N] [--hidden N] [--seed N]
 #include <algorithm>
+#include <chrono>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <numeric>
 #include <random>
 #include <sstream>
 
 #include "frontend/zoo.h"
+#include "ir/durable_file.h"
 #include "ir/error.h"
 #include "runtime/train/fit.h"
 #include "tools/cli.h"
 
 namespace rnnc::births {
 namespace {
+
+namespace chrono = std::chrono;
 
 const char* kUsage = R"(usage: births-forecast [options]
   --data FILE    the CSV year,month,date_of_month,day_of_week,births (default ../shared/data/us-births-1969-1988.csv)
@@ -33,8 +36,7 @@ struct Day {
 };
 
 std::vector<Day> read_births(const std::string& path) {
-  std::ifstream in(path);
-  RNNC_USER_CHECK(in) << "cannot open " << path << " (the births CSV; see ../shared/data/README.md)";
+  std::istringstream in(read_file_or_say_why(path, "the births CSV", "see ../shared/data/README.md"));
   std::string line;
   RNNC_USER_CHECK(std::getline(in, line)) << path << ": the file is empty";
   RNNC_USER_CHECK(line.rfind("year,month,date_of_month,day_of_week,births", 0) == 0)
@@ -49,9 +51,30 @@ std::vector<Day> read_births(const std::string& path) {
     row >> d.year >> c1 >> d.month >> c2 >> d.day >> c3 >> d.weekday >> c4 >> d.births;
     RNNC_USER_CHECK(row && c1 == ',' && c2 == ',' && c3 == ',' && c4 == ',' && (row >> std::ws).eof())
         << path << ":" << line_no << ": expected 5 comma-separated numbers, got '" << line << "'";
-    RNNC_USER_CHECK(d.month >= 1 && d.month <= 12 && d.day >= 1 && d.day <= 31 && d.weekday >= 1 && d.weekday <= 7 &&
-                    d.births > 0)
-        << path << ":" << line_no << ": a value is out of range in '" << line << "'";
+    const std::string at = path + ":" + std::to_string(line_no) + ": ";
+    // The model reads the rows as consecutive days: a missing, repeated or misdated row would shift every
+    // window after it without a word.
+    const chrono::year_month_day date{chrono::year{d.year}, chrono::month{static_cast<unsigned>(d.month)},
+                                      chrono::day{static_cast<unsigned>(d.day)}};
+    RNNC_USER_CHECK(d.year >= 1 && d.year <= 9999 && d.month >= 1 && d.day >= 1 && date.ok())
+        << at << d.year << "-" << d.month << "-" << d.day << " is not a date";
+    const chrono::sys_days today{date};
+    RNNC_USER_CHECK(d.weekday >= 1 && d.weekday <= 7 &&
+                    chrono::weekday{today}.iso_encoding() == static_cast<unsigned>(d.weekday))
+        << at << "day_of_week " << d.weekday << ", but " << d.year << "-" << d.month << "-" << d.day << " is day "
+        << chrono::weekday{today}.iso_encoding() << " (1 Monday ... 7 Sunday)";
+    if (!days.empty()) {
+      const Day& last = days.back();
+      const chrono::sys_days previous{chrono::year_month_day{chrono::year{last.year}, chrono::month{static_cast<unsigned>(last.month)},
+                                                              chrono::day{static_cast<unsigned>(last.day)}}};
+      RNNC_USER_CHECK(today == previous + chrono::days{1})
+          << at << d.year << "-" << d.month << "-" << d.day << " does not follow " << last.year << "-" << last.month << "-"
+          << last.day << " (the rows must be consecutive days: one is missing, repeated or out of order)";
+    }
+    // A day's births in a country: a whole number, at most ten million (a larger one is a broken row, and
+    // would swamp the normalisation).
+    RNNC_USER_CHECK(d.births > 0 && d.births <= 1e7 && d.births == std::floor(d.births))
+        << at << "births " << d.births << " is not a count between 1 and 10000000";
     days.push_back(d);
   }
   RNNC_USER_CHECK(days.size() > 800) << path << ": only " << days.size() << " days; need at least two years";
@@ -140,9 +163,8 @@ int body(int argc, char** argv) {
   const int epochs = static_cast<int>(args.get_int("epochs", 40));
   const uint64_t seed = static_cast<uint64_t>(args.get_int("seed", 0));
   if (window < 7 || hidden <= 0 || batch <= 0 || epochs <= 0) throw cli::UsageError("--window >= 7, --hidden, --batch and --epochs > 0");
-  const double lr = args.get_double("lr", 3e-3);
-  if (!(lr > 0 && std::isfinite(lr))) throw cli::UsageError("--lr must be a positive number, got " + args.get("lr"));
-  if (!args.positional().empty()) throw cli::UsageError("unexpected argument '" + args.positional()[0] + "'");
+  const double lr = args.get_positive_double("lr", 3e-3);
+  args.expect_no_positional();
 
   std::vector<Day> days = read_births(path);
   const int last_year = days.back().year;

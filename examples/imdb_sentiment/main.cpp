@@ -94,7 +94,7 @@ void apply_settings(const cli::Args& args, JobConfig& c) {
   c.bidirectional = c.bidirectional || args.has("bidirectional");
   c.batch_size = static_cast<int32_t>(args.get_int("batch", c.batch_size));
   c.optimizer = args.get("optimizer", c.optimizer);
-  c.lr = args.get_double("lr", c.lr);
+  c.lr = args.get_positive_double("lr", c.lr);
   c.clip = args.get_double("clip", c.clip);
   c.seed = static_cast<uint64_t>(args.get_int("seed", static_cast<int64_t>(c.seed)));
   c.split_seed = static_cast<uint64_t>(args.get_int("split-seed", static_cast<int64_t>(c.split_seed)));
@@ -140,7 +140,6 @@ int train_command(const cli::Args& args) {
   if (c.vocab_tokens < 1) throw cli::UsageError("--vocab must be positive (the words kept besides <pad> and <unk>)");
   if (c.limit_train < 0) throw cli::UsageError("--limit must be 0 (all reviews) or positive");
   if (!(c.clip >= 0)) throw cli::UsageError("--clip must be 0 (no clipping) or positive");
-  if (!(c.lr > 0 && std::isfinite(c.lr))) throw cli::UsageError("--lr must be a positive number");
   if (!(c.word_vector_std > 0)) throw cli::UsageError("--word-vector-std must be positive");
 
   data::ImdbOptions o;

@@ -138,11 +138,17 @@ class Sgd final : public Optimizer {
 
 }  // namespace
 
+Optimizer::Optimizer(double lr) : lr_(lr) { set_learning_rate(lr); }
+
+void Optimizer::set_learning_rate(double lr) {
+  RNNC_USER_CHECK(std::isfinite(lr) && lr > 0) << "learning rate must be a positive number, got " << lr;
+  lr_ = lr;
+}
+
 std::unique_ptr<Optimizer> make_adam(const AdamOptions& options) { return std::make_unique<Adam>(options); }
 std::unique_ptr<Optimizer> make_sgd(const SgdOptions& options) { return std::make_unique<Sgd>(options); }
 
 std::unique_ptr<Optimizer> make_optimizer(const std::string& name, double lr) {
-  RNNC_USER_CHECK(std::isfinite(lr) && lr > 0) << "learning rate must be a positive number, got " << lr;
   if (name == "adam") return make_adam({.lr = lr});
   if (name == "sgd") return make_sgd({.lr = lr});
   throw_user_error("unknown optimizer '" + name + "' (expected adam or sgd)");

@@ -33,10 +33,11 @@ class Optimizer {
   virtual std::map<std::string, Tensor<float>> state() const = 0;
   virtual void load_state(const std::map<std::string, Tensor<float>>& state) = 0;
   double learning_rate() const { return lr_; }
-  void set_learning_rate(double lr) { lr_ = lr; }
+  void set_learning_rate(double lr);
 
  protected:
-  explicit Optimizer(double lr) : lr_(lr) {}
+  // UserError unless lr is a finite number > 0 (a NaN learning rate would silently make every weight NaN).
+  explicit Optimizer(double lr);
   double lr_;
 };
 

@@ -20,11 +20,24 @@ case "$which" in
   births) tool=births-forecast ;;
   charlm) tool=char-lm ;;
 esac
-expect_fail 2 "--lr must be a positive number, got -1" "$bin/$tool" --lr -1
-expect_fail 2 "--lr must be a positive number, got nan" "$bin/$tool" --lr nan
+expect_fail 2 "option '--lr' needs a positive number, got '-1'" "$bin/$tool" --lr -1
+expect_fail 2 "option '--lr' needs a positive number, got 'nan'" "$bin/$tool" --lr nan
 expect_fail 2 "unexpected argument 'stray'" "$bin/$tool" stray
 case "$which" in
   births)
+    # Rows that are not consecutive, dated days, or births that are not a count: refused by line.
+    header=year,month,date_of_month,day_of_week,births
+    printf '%s\n1969,1,1,3,8486\n1969,1,2,4,9002\n1969,1,2,4,9002\n' $header > repeated.csv
+    expect_fail 1 "repeated.csv:4: 1969-1-2 does not follow 1969-1-2" "$bin/births-forecast" --data repeated.csv
+    printf '%s\n1969,1,1,3,8486\n1969,1,3,5,9002\n' $header > missing.csv
+    expect_fail 1 "missing.csv:3: 1969-1-3 does not follow 1969-1-1" "$bin/births-forecast" --data missing.csv
+    printf '%s\n1969,2,30,7,8486\n' $header > nodate.csv
+    expect_fail 1 "nodate.csv:2: 1969-2-30 is not a date" "$bin/births-forecast" --data nodate.csv
+    printf '%s\n1969,1,1,4,8486\n' $header > weekday.csv
+    expect_fail 1 "weekday.csv:2: day_of_week 4, but 1969-1-1 is day 3" "$bin/births-forecast" --data weekday.csv
+    printf '%s\n1969,1,1,3,1e30\n' $header > huge.csv
+    expect_fail 1 "huge.csv:2: births 1e+30 is not a count" "$bin/births-forecast" --data huge.csv
+    expect_fail 1 "cannot read the births CSV 'absent.csv': no such file or directory (see" "$bin/births-forecast" --data absent.csv
     [ -f "$data/us-births-1969-1988.csv" ] || { echo "SKIP: $data/us-births-1969-1988.csv is absent"; exit 77; }
     "$bin/births-forecast" --data "$data/us-births-1969-1988.csv" --epochs 8 ;;
   charlm)

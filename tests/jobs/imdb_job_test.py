@@ -145,7 +145,7 @@ def main():
     check(r.returncode == 2 and "only --epochs may change: asked for hidden_size 9 (the checkpoint's: 8)" in r.stderr,
           "--resume with another --hidden is a usage error", r.stderr)
     for flag, value, says in [("--vocab", "0", "--vocab must be positive"), ("--limit", "-5", "--limit must be"),
-                              ("--clip", "-1", "--clip must be"), ("--lr", "nan", "--lr must be")]:
+                              ("--clip", "-1", "--clip must be"), ("--lr", "nan", "option '--lr' needs a positive number")]:
         r = run(["train", "--data", data] + SMALL + [flag, value])
         check(r.returncode == 2 and says in r.stderr, "%s %s is a usage error" % (flag, value), r.stderr)
 

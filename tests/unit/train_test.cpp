@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 
 #include "codegen/jit.h"
@@ -68,6 +69,17 @@ TEST(Optimizer, SgdWithMomentumAndScale) {
   EXPECT_FLOAT_EQ(params["w"][0], -0.45f);
   EXPECT_THROW(make_optimizer("adagrad", 0.1), UserError);
   EXPECT_THROW(make_optimizer("adam", -1), UserError);
+}
+
+TEST(Optimizer, EveryOptimizerRefusesALearningRateThatIsNotAPositiveNumber) {
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  for (double lr : {0.0, -1e-3, nan, inf}) {
+    EXPECT_THROW(make_adam({.lr = lr}), UserError) << lr;
+    EXPECT_THROW(make_sgd({.lr = lr}), UserError) << lr;
+    auto adam = make_adam({.lr = 1e-3});
+    EXPECT_THROW(adam->set_learning_rate(lr), UserError) << lr;
+    EXPECT_EQ(adam->learning_rate(), 1e-3);  // a refused rate leaves the old one
+  }
 }
 
 TEST(Optimizer, ClipGradNormAsPyTorch) {
@@ -132,10 +144,11 @@ TEST(Checkpoint, EveryTruncationAndCorruptionIsAClearError) {
   }
   EXPECT_NE(error_of([] { parse_checkpoint("PK\x03\x04 zip file", "x.zip"); }).find("not an rnnc checkpoint"),
             std::string::npos);
-  EXPECT_NE(error_of([] { load_checkpoint("/nonexistent/dir/model.ckpt"); }).find("cannot open checkpoint"),
+  EXPECT_NE(error_of([] { load_checkpoint("/nonexistent/dir/model.ckpt"); }).find(
+                "cannot read checkpoint '/nonexistent/dir/model.ckpt': no such file or directory"),
             std::string::npos);
   const std::string dir = fs::temp_directory_path().string();
-  EXPECT_NE(error_of([&] { load_checkpoint(dir); }).find("cannot open checkpoint " + dir + ": it is a directory"),
+  EXPECT_NE(error_of([&] { load_checkpoint(dir); }).find("cannot read checkpoint '" + dir + "': it is a directory"),
             std::string::npos);
 }
 
