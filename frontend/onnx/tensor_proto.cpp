@@ -4,11 +4,9 @@
 
 #include <bit>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "frontend/onnx/proto_convert.h"
+#include "ir/durable_file.h"
 #include "ir/error.h"
 
 namespace rnnc::onnx_io {
@@ -21,20 +19,6 @@ using runtime::IntTensor;
 using runtime::Tensor;
 
 namespace {
-
-std::string read_bytes(const std::string& path, const std::string& what) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::file_status st = fs::status(path, ec);
-  RNNC_USER_CHECK(fs::exists(st)) << what << " '" << path << "': no such file";
-  RNNC_USER_CHECK(!fs::is_directory(st)) << what << " '" << path << "': is a directory, not a file";
-  std::ifstream in(path, std::ios::binary);
-  RNNC_USER_CHECK(in.good()) << what << " '" << path << "': cannot open the file for reading";
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  RNNC_USER_CHECK(!in.bad()) << what << " '" << path << "': read error";
-  return buf.str();
-}
 
 // Copies n little-endian elements of type S out of raw_data into `out` (converted to D).
 template <typename S, typename D>
@@ -74,7 +58,7 @@ const Dims& TensorFile::dims() const {
 
 TensorFile read_tensor(const std::string& path) {
   const std::string what = "ONNX tensor file";
-  std::string bytes = read_bytes(path, what);
+  std::string bytes = read_file_or_say_why(path, what);
   onnx::TensorProto tp;
   RNNC_USER_CHECK(tp.ParseFromString(bytes))
       << what << " '" << path << "': not a valid TensorProto (protobuf parsing failed on " << bytes.size()
@@ -269,9 +253,22 @@ Attribute attribute_from_proto(const onnx::AttributeProto& a, const std::string&
   return out;
 }
 
+int64_t default_opset(const onnx::ModelProto& mp, const std::string& where) {
+  int64_t opset = 0;
+  for (const onnx::OperatorSetIdProto& op : mp.opset_import()) {
+    if (!op.domain().empty() && op.domain() != "ai.onnx") continue;
+    RNNC_USER_CHECK(opset == 0) << where << ": the default domain's opset is imported twice";
+    opset = op.version();
+    RNNC_USER_CHECK(opset >= 1 && opset <= kNewestOpset)
+        << where << ": opset " << opset << " is not one rnnc reads (1 to " << kNewestOpset
+        << ", ONNX 1.12; export with opset_version " << kNewestOpset << " or lower)";
+  }
+  return opset;
+}
+
 ModelInfo read_model(const std::string& path) {
   const std::string what = "ONNX model file";
-  std::string bytes = read_bytes(path, what);
+  std::string bytes = read_file_or_say_why(path, what);
   onnx::ModelProto mp;
   RNNC_USER_CHECK(mp.ParseFromString(bytes))
       << what << " '" << path << "': not a valid ModelProto (protobuf parsing failed on " << bytes.size()
@@ -283,9 +280,7 @@ ModelInfo read_model(const std::string& path) {
   info.path = path;
   info.graph_name = g.name();
   info.ir_version = mp.ir_version();
-  for (const onnx::OperatorSetIdProto& op : mp.opset_import()) {
-    if (op.domain().empty() || op.domain() == "ai.onnx") info.opset = op.version();
-  }
+  info.opset = default_opset(mp, what + " '" + path + "'");
   for (const onnx::ValueInfoProto& v : g.input()) info.graph_inputs.push_back(v.name());
   for (const onnx::ValueInfoProto& v : g.output()) info.graph_outputs.push_back(v.name());
   info.num_nodes = static_cast<size_t>(g.node_size());

@@ -340,6 +340,43 @@ TEST_F(OnnxImportTest, UnsupportedOpIsNamed) {
   expect_import_error(p, {"'root_of_y' (Relu)", "domain 'com.example'"});
 }
 
+TEST_F(OnnxImportTest, OpsetsOutsideWhatRnncReadsAreRefused) {
+  for (int64_t version : {int64_t{-1}, int64_t{0}, int64_t{18}, int64_t{1000000}}) {
+    onnx::ModelProto m = lstm_model();
+    m.mutable_opset_import(0)->set_version(version);
+    std::string p = write_model("opset.onnx", m);
+    expect_import_error(p, {"opset " + std::to_string(version) + " is not one rnnc reads (1 to 17"});
+  }
+  onnx::ModelProto twice = lstm_model();
+  auto* again = twice.add_opset_import();
+  again->set_domain("ai.onnx");
+  again->set_version(13);
+  expect_import_error(write_model("twice.onnx", twice), {"the default domain's opset is imported twice"});
+}
+
+TEST_F(OnnxImportTest, AValueDefinedTwiceIsRefused) {
+  onnx::ModelProto m = lstm_model();
+  node(m.mutable_graph(), "Identity", "again", {"X"}, {"Y_h"});
+  expect_import_error(write_model("ssa.onnx", m),
+                      {"node 1 'again' (Identity): output 'Y_h' is already defined by node 0 'encoder' (LSTM)"});
+  onnx::ModelProto over_input = lstm_model();
+  over_input.mutable_graph()->mutable_node(0)->set_output(1, "W");
+  expect_import_error(write_model("over.onnx", over_input), {"output 'W' is already defined by an initializer"});
+}
+
+TEST_F(OnnxImportTest, NamesThatAreNotUtf8ArePrintedEscaped) {
+  if (!rnnc_built()) GTEST_SKIP() << kRnnc << " is not built in this tree";
+  onnx::ModelProto m = lstm_model();
+  onnx::GraphProto* g = m.mutable_graph();
+  node(g, "Sqrt", "bad\xff\x1b[2Jname\xc3\xa9", {"Y_h"}, {"S"});
+  value_info(g->add_output(), "S", {1, 2, 4});
+  ToolRun r = run_rnnc("onnx-import " + write_model("bytes.onnx", m));
+  EXPECT_EQ(r.status, 1) << r.output;
+  // The invalid byte and the terminal escape are shown as \xNN; the valid UTF-8 (é) is kept.
+  EXPECT_NE(r.output.find("'bad\\xff\\x1b[2Jname\xc3\xa9' (Sqrt)"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find('\x1b'), std::string::npos) << r.output;
+}
+
 TEST_F(OnnxImportTest, UnsupportedAttributesAreNamed) {
   onnx::ModelProto m = lstm_model();
   attr_int(m.mutable_graph()->mutable_node(0), "flavour", 3);
