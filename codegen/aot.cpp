@@ -2,6 +2,8 @@
 
 #include <Halide.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -75,19 +77,57 @@ const char* device_enum(runtime::Device d) {
   return "rnnc::runtime::Device::Cpu";
 }
 
-// A cached file into the output folder.
-void copy_out(const fs::path& from, const fs::path& to) {
-  std::error_code ec;
-  fs::copy_file(from, to, fs::copy_options::overwrite_existing, ec);
-  RNNC_USER_CHECK(!ec) << "compile: cannot copy " << from << " to " << to << ": " << ec.message();
-}
+// The files of one compile, made in a folder of their own inside the output folder and moved into it only
+// once every one is made: a compile that fails (a target Halide cannot compile, a full disk) leaves the
+// output folder as it was, not with the objects of the targets before the failing one beside an old header.
+class StagedOutputs {
+ public:
+  explicit StagedOutputs(const fs::path& dir)
+      : dir_(dir), stage_(dir / (".rnnc-compile.tmp." + std::to_string(::getpid()))) {
+    std::error_code ec;
+    fs::remove_all(stage_, ec);
+    fs::create_directories(stage_, ec);
+    RNNC_USER_CHECK(!ec) << "compile: cannot create " << stage_ << ": " << ec.message();
+  }
+  StagedOutputs(const StagedOutputs&) = delete;
+  StagedOutputs& operator=(const StagedOutputs&) = delete;
+  ~StagedOutputs() {
+    std::error_code ec;
+    fs::remove_all(stage_, ec);
+  }
 
-void write_file(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  RNNC_USER_CHECK(out) << "cannot write " << path;
-  out << text;
-  RNNC_USER_CHECK(out.good()) << "cannot write " << path;
-}
+  // Where file `name` is made for now. A member of the static library keeps its name there.
+  fs::path staged(const std::string& name) const { return stage_ / name; }
+  // Where it will be.
+  fs::path final(const std::string& name) const { return dir_ / name; }
+  void copy_in(const fs::path& from, const std::string& name) const {
+    std::error_code ec;
+    fs::copy_file(from, staged(name), fs::copy_options::overwrite_existing, ec);
+    RNNC_USER_CHECK(!ec) << "compile: cannot copy " << from << " to " << staged(name) << ": " << ec.message();
+  }
+  void write(const std::string& name, const std::string& text) const {
+    std::ofstream out(staged(name), std::ios::binary);
+    out << text;
+    out.close();
+    RNNC_USER_CHECK(out.good()) << "compile: cannot write " << staged(name);
+  }
+  // Moves the named files into the output folder (each rename replaces the old file at once); the rest
+  // of the stage (the objects a library holds) goes with it.
+  void publish(const std::vector<std::string>& names) const {
+    for (const std::string& name : names) {  // what would stop a rename, found before the first one
+      std::error_code ec;
+      RNNC_USER_CHECK(!fs::is_directory(final(name), ec)) << "compile: cannot write " << final(name) << ": it is a directory";
+    }
+    for (const std::string& name : names) {
+      std::error_code ec;
+      fs::rename(staged(name), final(name), ec);
+      RNNC_USER_CHECK(!ec) << "compile: cannot move " << staged(name) << " to " << final(name) << ": " << ec.message();
+    }
+  }
+
+ private:
+  fs::path dir_, stage_;
+};
 
 }  // namespace
 
@@ -98,19 +138,23 @@ std::vector<std::string> compile_aot(const ir::Module& module, const AotOptions&
   for (const std::string& e : o.emit) {
     RNNC_USER_CHECK(aot_emit_kinds().count(e)) << "compile: unknown --emit kind '" << e << "'";
   }
+  std::vector<Halide::Target> targets;
+  for (const std::string& name : o.targets) {
+    Halide::Target target = parse_target(name);
+    target_device(target);  // a GPU API the executor cannot drive is rejected before compiling
+    targets.push_back(target);
+  }
   fs::path dir(o.output_dir);
   std::error_code ec;
   fs::create_directories(dir, ec);
   RNNC_USER_CHECK(!ec) << "compile: cannot create " << dir << ": " << ec.message();
-  std::vector<std::string> written;
+  const StagedOutputs out(dir);
+  std::vector<std::string> written;  // the files' names, published once all are made
 
   runtime::ExecutionPlan plan(module);
   std::vector<std::string> objects;
-  std::vector<Halide::Target> targets;
-  for (size_t i = 0; i < o.targets.size(); ++i) {
-    Halide::Target target = parse_target(o.targets[i]);
-    target_device(target);  // a GPU API the executor cannot drive is rejected before compiling
-    targets.push_back(target);
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const Halide::Target& target = targets[i];
     // One runtime for the whole library, built separately below.
     Halide::Target kernel_target = target.with_feature(Halide::Target::NoRuntime);
     std::string suffix = "_t" + std::to_string(i);
@@ -137,30 +181,26 @@ std::vector<std::string> compile_aot(const ir::Module& module, const AotOptions&
     });
     if (entry.hit && relower_on_cache_hit()) relower_plan(plan, kernel_target, o.gpu_tiling);
     for (const auto& [kind, file] : outputs) {
-      copy_out(entry.dir / file, dir / file);
-      if (kind != Halide::OutputFileType::object || o.emit.count("obj")) written.push_back((dir / file).string());
+      out.copy_in(entry.dir / file, file);
+      if (kind != Halide::OutputFileType::object || o.emit.count("obj")) written.push_back(file);
     }
-    objects.push_back((dir / (base + ".o")).string());
+    objects.push_back(out.staged(base + ".o").string());
   }
-  std::string runtime_object = (dir / (o.name + "_runtime.o")).string();
+  std::string runtime_object = out.staged(o.name + "_runtime.o").string();
   try {
     Halide::Target rt = runtime_target(targets);
     std::string key = std::string("runtime\n") + RNNC_CODEGEN_FINGERPRINT + "\n" + rt.to_string();
     CacheEntry entry = cached_build("halide_runtime", key, [&](const fs::path& cache) {
       Halide::compile_standalone_runtime((cache / "runtime.o").string(), rt);
     });
-    copy_out(entry.dir / "runtime.o", runtime_object);
-    std::string library = (dir / ("lib" + o.name + ".a")).string();
+    out.copy_in(entry.dir / "runtime.o", o.name + "_runtime.o");
+    const std::string library = "lib" + o.name + ".a";
     std::vector<std::string> members = objects;
     members.push_back(runtime_object);
-    Halide::create_static_library(members, targets.front(), library);
+    Halide::create_static_library(members, targets.front(), out.staged(library).string());
     written.push_back(library);
   } catch (const Halide::Error& e) {
     throw InternalError(std::string("compile: building the static library failed: ") + e.what());
-  }
-  fs::remove(runtime_object, ec);
-  if (!o.emit.count("obj")) {
-    for (const std::string& obj : objects) fs::remove(obj, ec);
   }
 
   // The model header: IR, kernel table per target, loader.
@@ -269,13 +309,16 @@ std::vector<std::string> compile_aot(const ir::Module& module, const AotOptions&
   h += "        why = rnnc::runtime::one_line(e.what());\n      }\n    }\n";
   h += "    if (note) *note = why + \"; running on the CPU instead\";\n  }\n";
   h += "  return load(rnnc::runtime::Device::Cpu);\n}\n\n}  // namespace rnnc_models::" + o.name + "\n";
-  write_file(dir / (o.name + ".h"), h);
-  written.push_back((dir / (o.name + ".h")).string());
+  out.write(o.name + ".h", h);
+  written.push_back(o.name + ".h");
   if (o.emit.count("ir")) {
-    write_file(dir / (o.name + ".rnnir"), ir);
-    written.push_back((dir / (o.name + ".rnnir")).string());
+    out.write(o.name + ".rnnir", ir);
+    written.push_back(o.name + ".rnnir");
   }
-  return written;
+  out.publish(written);
+  std::vector<std::string> paths;
+  for (const std::string& name : written) paths.push_back(out.final(name).string());
+  return paths;
 }
 
 }  // namespace rnnc::codegen

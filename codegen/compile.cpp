@@ -56,6 +56,25 @@ bool compiled_for(const runtime::KernelSpec& spec, const Halide::Target& target)
 
 namespace {
 
+// Halide's kernels index with 32-bit integers: a buffer of 2^31 bytes or more cannot be addressed. Said
+// here, naming the value and its type, rather than by Halide in its own words ("Buffer in1 may be
+// accessed in an unbounded way", an assertion proved to fail). Symbolic dims (time, batch) count as 1:
+// the runtime checks the sizes of a call.
+void check_addressable(const runtime::KernelSpec& spec) {
+  constexpr double kLimit = 2147483648.0;  // 2^31 bytes
+  auto check = [&](const ir::Value& v) {
+    const ir::TensorType& t = spec.function->type(v);
+    double bytes = (t.dtype == ir::DType::F64 || t.dtype == ir::DType::I64) ? 8 : 4;
+    for (const ir::Dim& d : t.shape) bytes *= d.is_symbolic() ? 1.0 : static_cast<double>(d.size);
+    RNNC_USER_CHECK(bytes < kLimit) << "codegen: kernel " << spec.name << " reads or writes %" << spec.function->value_name(v)
+                                    << " of type " << t.str() << ", " << bytes / (1 << 30)
+                                    << " GiB without its symbolic dims; compiled kernels address buffers under 2 GiB"
+                                    << " (Halide's 32-bit indexing); use a smaller hidden or input size";
+  };
+  for (const ir::Value& v : spec.inputs) check(v);
+  for (const ir::Value& v : spec.outputs) check(v);
+}
+
 // Lowers and schedules one kernel, a step's row statistics where `statistics` says; with `to_module`,
 // Halide lowers it into a module (on a GPU target that runs rnnc's own lowering passes too), which LLVM
 // then compiles. `statistics_tile`: whether materialising the step's row statistics would tile it.
@@ -91,6 +110,7 @@ std::optional<Halide::Module> lower_one(const runtime::KernelSpec& spec, const H
   const RowStatistics first =
       tile.materialise_row_statistics ? RowStatistics::materialised : RowStatistics::in_block;
   bool statistics_tile = false;
+  check_addressable(spec);
   std::optional<Halide::Module> module;
   try {
     module = lower_once(spec, target, suffix, to_module, tile, first, &statistics_tile);
