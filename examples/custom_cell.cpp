@@ -5,6 +5,7 @@
 //   build/bin/custom-cell
 #include <iostream>
 #include <random>
+#include <string>
 
 #include "frontend/model.h"
 #include "ir/printer.h"
@@ -23,7 +24,16 @@ dsl::CellDef minimal_gated_unit() {
           }};
 }
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1) {  // it takes nothing: an argument is a mistake, said, not ignored
+    const std::string usage = "usage: custom-cell (builds, prints and runs the MGU model)\n";
+    if (std::string(argv[1]) == "--help") {
+      std::cout << usage;
+      return 0;
+    }
+    std::cerr << "custom-cell: unexpected argument '" << argv[1] << "'\n" << usage;
+    return 2;
+  }
   dsl::Model m("mgu-tagger");
   Expr x = m.input("x", ir::DType::F32, {ir::time_dim(), ir::batch_dim(), ir::Dim::fixed(8)});
   Expr lengths = m.input("lengths", ir::DType::I32, {ir::batch_dim()});

@@ -4,10 +4,20 @@
 //   build/bin/tag-sequences
 #include <iostream>
 #include <random>
+#include <string>
 
 #include "mgu_tagger.h"
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1) {  // it takes nothing: an argument is a mistake, said, not ignored
+    const std::string usage = "usage: tag-sequences (runs the AOT-compiled MGU tagger)\n";
+    if (std::string(argv[1]) == "--help") {
+      std::cout << usage;
+      return 0;
+    }
+    std::cerr << "tag-sequences: unexpected argument '" << argv[1] << "'\n" << usage;
+    return 2;
+  }
   try {
     auto model = rnnc_models::mgu_tagger::load();
     model->init_params(/*seed=*/1);

@@ -13,3 +13,7 @@ config.test_exec_root = os.path.join(config.rnnc_bin_dir, "..", "tests", "lit")
 config.environment["PATH"] = os.pathsep.join(
     [config.rnnc_bin_dir, config.llvm_bin_dir, config.environment.get("PATH", os.environ.get("PATH", ""))])
 config.substitutions.append(("%inputs", os.path.join(config.rnnc_test_source, "inputs")))
+
+# The benchmarks' programs are built only with RNNC_BUILD_BENCH (not in the sanitized tree).
+if os.path.exists(os.path.join(config.rnnc_bin_dir, "fwd_loop")):
+    config.available_features.add("bench")
