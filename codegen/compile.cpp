@@ -54,26 +54,27 @@ bool compiled_for(const runtime::KernelSpec& spec, const Halide::Target& target)
   return !(spec.cpu_only && target.has_gpu_feature());
 }
 
-namespace {
-
-// Halide's kernels index with 32-bit integers: a buffer of 2^31 bytes or more cannot be addressed. Said
-// here, naming the value and its type, rather than by Halide in its own words ("Buffer in1 may be
-// accessed in an unbounded way", an assertion proved to fail). Symbolic dims (time, batch) count as 1:
-// the runtime checks the sizes of a call.
-void check_addressable(const runtime::KernelSpec& spec) {
-  constexpr double kLimit = 2147483648.0;  // 2^31 bytes
-  auto check = [&](const ir::Value& v) {
-    const ir::TensorType& t = spec.function->type(v);
-    double bytes = (t.dtype == ir::DType::F64 || t.dtype == ir::DType::I64) ? 8 : 4;
-    for (const ir::Dim& d : t.shape) bytes *= d.is_symbolic() ? 1.0 : static_cast<double>(d.size);
-    RNNC_USER_CHECK(bytes < kLimit) << "codegen: kernel " << spec.name << " reads or writes %" << spec.function->value_name(v)
-                                    << " of type " << t.str() << ", " << bytes / (1 << 30)
-                                    << " GiB without its symbolic dims; compiled kernels address buffers under 2 GiB"
-                                    << " (Halide's 32-bit indexing); use a smaller hidden or input size";
-  };
-  for (const ir::Value& v : spec.inputs) check(v);
-  for (const ir::Value& v : spec.outputs) check(v);
+void check_addressable(const runtime::ExecutionPlan& plan, const Halide::Target& target) {
+  // Symbolic dims (time, batch) count as 1 here: the runtime checks a call's sizes.
+  const double most = static_cast<double>(target.maximum_buffer_size());
+  for (const runtime::KernelSpec& spec : plan.kernels()) {
+    if (!compiled_for(spec, target)) continue;
+    std::vector<ir::Value> values = spec.inputs;
+    values.insert(values.end(), spec.outputs.begin(), spec.outputs.end());
+    for (const ir::Value& v : values) {
+      const ir::TensorType& t = spec.function->type(v);
+      double elements = 1;
+      for (const ir::Dim& d : t.shape) elements *= d.is_symbolic() ? 1.0 : static_cast<double>(d.size);
+      RNNC_USER_CHECK(elements <= most)
+          << "codegen: kernel " << spec.name << " reads or writes %" << spec.function->value_name(v) << " of type "
+          << t.str() << ", " << static_cast<long long>(elements) << " elements without its symbolic dims; kernels for "
+          << target.to_string() << " address at most " << static_cast<long long>(most)
+          << " elements a buffer (Halide's 32-bit indexing); use a smaller hidden or input size";
+    }
+  }
 }
+
+namespace {
 
 // Lowers and schedules one kernel, a step's row statistics where `statistics` says; with `to_module`,
 // Halide lowers it into a module (on a GPU target that runs rnnc's own lowering passes too), which LLVM
@@ -110,7 +111,6 @@ std::optional<Halide::Module> lower_one(const runtime::KernelSpec& spec, const H
   const RowStatistics first =
       tile.materialise_row_statistics ? RowStatistics::materialised : RowStatistics::in_block;
   bool statistics_tile = false;
-  check_addressable(spec);
   std::optional<Halide::Module> module;
   try {
     module = lower_once(spec, target, suffix, to_module, tile, first, &statistics_tile);
@@ -135,6 +135,7 @@ std::optional<Halide::Module> lower_one(const runtime::KernelSpec& spec, const H
 
 Halide::Module compile_plan(const runtime::ExecutionPlan& plan, const Halide::Target& target, const std::string& name,
                             const std::string& suffix, const GpuTiling& tile) {
+  check_addressable(plan, target);
   std::vector<Halide::Module> modules;
   for (const runtime::KernelSpec& spec : plan.kernels()) {
     if (compiled_for(spec, target)) modules.push_back(*lower_one(spec, target, suffix, true, tile));

@@ -19,6 +19,12 @@ Halide::Target parse_target(const std::string& target);
 // Whether `spec` is compiled for `target` (KernelSpec::cpu_only kernels are not, for GPU targets).
 bool compiled_for(const runtime::KernelSpec& spec, const Halide::Target& target);
 
+// A UserError naming the value, its type and size when a kernel's input or output holds more elements
+// than `target`'s kernels address (Target::maximum_buffer_size: 2^31 - 1 without LargeBuffers; Halide
+// indexes with 32 bits). The JIT and `rnnc compile` call it before the kernel cache is consulted, so
+// that a model is refused the same way whether or not it was cached; compile_plan calls it too.
+void check_addressable(const runtime::ExecutionPlan& plan, const Halide::Target& target);
+
 // Each kernel becomes the function <spec.name><suffix> (a suffix keeps several targets' kernels apart).
 // `tile`: a GPU target's steps tiled otherwise than by default (GpuTiling).
 Halide::Module compile_plan(const runtime::ExecutionPlan& plan, const Halide::Target& target, const std::string& name,

@@ -53,6 +53,7 @@ runtime::KernelTable jit_compile(const runtime::ExecutionPlan& plan, const std::
   static std::map<std::string, runtime::KernelTable> loaded;
   std::lock_guard<std::mutex> lock(mutex);
   Halide::Target target = parse_target(target_string);
+  check_addressable(plan, target);
   std::string key = jit_cache_key(plan, target.to_string());
   if (auto it = loaded.find(key); it != loaded.end()) return it->second;
 

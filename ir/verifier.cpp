@@ -10,6 +10,16 @@
 namespace rnnc::ir {
 namespace {
 
+// Whether a tensor of type `t` could exist: its fixed dims multiply to at most 2^48 elements. Sizes past
+// that are a mistake (--hidden 3000000000), and every later product of them (bytes, panels, strides)
+// would overflow int64; the compiled kernels have their own, smaller limit (codegen check_addressable).
+bool holdable(const TensorType& t) {
+  constexpr double kMostElements = 281474976710656.0;  // 2^48
+  double elements = 1;
+  for (const Dim& d : t.shape) elements *= d.is_symbolic() ? 1.0 : static_cast<double>(d.size);
+  return elements <= kMostElements;
+}
+
 class Verifier {
  public:
   Verifier(const Module& m, std::vector<Violation>& out) : module_(m), out_(out) {}
@@ -110,6 +120,12 @@ class Verifier {
 
   void node(const Function& f, NodeId n) {
     const NodeData& d = f.node(n);
+    for (const TensorType& t : d.types) {
+      if (!holdable(t)) {
+        report("type-size", describe(f, n) + " has type " + t.str() +
+                                ": more than 2^48 elements without its symbolic dims, more than any machine holds");
+      }
+    }
     if (d.op == OpKind::Arg || d.op == OpKind::Return) return;
     if (d.op == OpKind::Param) {
       const ParamDecl* decl = d.attrs.has("name") && attr_kind_of(d.attrs.values().at("name")) == AttrKind::Word
