@@ -2,8 +2,12 @@
 
 #include <Halide.h>
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -79,15 +83,17 @@ const char* device_enum(runtime::Device d) {
 
 // The files of one compile, made in a folder of their own inside the output folder and moved into it only
 // once every one is made: a compile that fails (a target Halide cannot compile, a full disk) leaves the
-// output folder as it was, not with the objects of the targets before the failing one beside an old header.
+// output folder as it was, not with the objects of the targets before the failing one beside an old
+// header. (Two compiles into one folder at once still race file by file, as two writers of one file do.)
 class StagedOutputs {
  public:
-  explicit StagedOutputs(const fs::path& dir)
-      : dir_(dir), stage_(dir / (".rnnc-compile.tmp." + std::to_string(::getpid()))) {
-    std::error_code ec;
-    fs::remove_all(stage_, ec);
-    fs::create_directories(stage_, ec);
-    RNNC_USER_CHECK(!ec) << "compile: cannot create " << stage_ << ": " << ec.message();
+  explicit StagedOutputs(const fs::path& dir) : dir_(dir) {
+    remove_abandoned_stages();
+    // Unique for this process and call: another thread or process compiling into the same folder has its own.
+    std::string pattern = (dir / (kPrefix + std::to_string(::getpid()) + ".XXXXXX")).string();
+    RNNC_USER_CHECK(::mkdtemp(pattern.data()) != nullptr)
+        << "compile: cannot create a staging folder in " << dir << ": " << std::strerror(errno);
+    stage_ = pattern;
   }
   StagedOutputs(const StagedOutputs&) = delete;
   StagedOutputs& operator=(const StagedOutputs&) = delete;
@@ -111,9 +117,10 @@ class StagedOutputs {
     out.close();
     RNNC_USER_CHECK(out.good()) << "compile: cannot write " << staged(name);
   }
-  // Moves the named files into the output folder (each rename replaces the old file at once); the rest
-  // of the stage (the objects a library holds) goes with it.
-  void publish(const std::vector<std::string>& names) const {
+  // Moves the named files into the output folder (each rename replaces the old file at once) and removes
+  // `stale` there (an earlier compile's objects this one did not emit: they would not match its library).
+  // The rest of the stage (the objects the library holds) goes with it.
+  void publish(const std::vector<std::string>& names, const std::vector<std::string>& stale) const {
     for (const std::string& name : names) {  // what would stop a rename, found before the first one
       std::error_code ec;
       RNNC_USER_CHECK(!fs::is_directory(final(name), ec)) << "compile: cannot write " << final(name) << ": it is a directory";
@@ -123,9 +130,30 @@ class StagedOutputs {
       fs::rename(staged(name), final(name), ec);
       RNNC_USER_CHECK(!ec) << "compile: cannot move " << staged(name) << " to " << final(name) << ": " << ec.message();
     }
+    for (const std::string& name : stale) {
+      std::error_code ec;
+      if (fs::is_regular_file(final(name), ec)) fs::remove(final(name), ec);
+    }
   }
 
  private:
+  static inline const std::string kPrefix = ".rnnc-compile.";
+
+  // The stages of compiles killed before they could remove them (SIGKILL, a crash): named for a process
+  // that no longer exists.
+  void remove_abandoned_stages() const {
+    std::error_code ec;
+    for (const fs::directory_entry& e : fs::directory_iterator(dir_, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind(kPrefix, 0) != 0) continue;
+      const pid_t pid = static_cast<pid_t>(std::atol(name.c_str() + kPrefix.size()));
+      if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) {
+        std::error_code ignored;
+        fs::remove_all(e.path(), ignored);
+      }
+    }
+  }
+
   fs::path dir_, stage_;
 };
 
@@ -138,10 +166,12 @@ std::vector<std::string> compile_aot(const ir::Module& module, const AotOptions&
   for (const std::string& e : o.emit) {
     RNNC_USER_CHECK(aot_emit_kinds().count(e)) << "compile: unknown --emit kind '" << e << "'";
   }
+  runtime::ExecutionPlan plan(module);
   std::vector<Halide::Target> targets;
   for (const std::string& name : o.targets) {
     Halide::Target target = parse_target(name);
     target_device(target);  // a GPU API the executor cannot drive is rejected before compiling
+    check_addressable(plan, target);
     targets.push_back(target);
   }
   fs::path dir(o.output_dir);
@@ -150,8 +180,8 @@ std::vector<std::string> compile_aot(const ir::Module& module, const AotOptions&
   RNNC_USER_CHECK(!ec) << "compile: cannot create " << dir << ": " << ec.message();
   const StagedOutputs out(dir);
   std::vector<std::string> written;  // the files' names, published once all are made
+  std::vector<std::string> stale;    // objects not emitted this time, removed if an earlier compile left them
 
-  runtime::ExecutionPlan plan(module);
   std::vector<std::string> objects;
   for (size_t i = 0; i < targets.size(); ++i) {
     const Halide::Target& target = targets[i];
@@ -185,6 +215,7 @@ std::vector<std::string> compile_aot(const ir::Module& module, const AotOptions&
       if (kind != Halide::OutputFileType::object || o.emit.count("obj")) written.push_back(file);
     }
     objects.push_back(out.staged(base + ".o").string());
+    if (!o.emit.count("obj")) stale.push_back(base + ".o");
   }
   std::string runtime_object = out.staged(o.name + "_runtime.o").string();
   try {
@@ -315,7 +346,7 @@ std::vector<std::string> compile_aot(const ir::Module& module, const AotOptions&
     out.write(o.name + ".rnnir", ir);
     written.push_back(o.name + ".rnnir");
   }
-  out.publish(written);
+  out.publish(written, stale);
   std::vector<std::string> paths;
   for (const std::string& name : written) paths.push_back(out.final(name).string());
   return paths;

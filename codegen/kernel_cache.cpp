@@ -113,6 +113,7 @@ class BuildLock {
     }
   }
   BuildLock(const BuildLock&) = delete;
+  bool held() const { return fd_ >= 0; }
   BuildLock& operator=(const BuildLock&) = delete;
   // The file goes before the lock is let go: a waiter then holds a lock on a file no longer named, and
   // rechecks the entry, which is published by then (or was never built: it builds it itself).
@@ -183,8 +184,11 @@ CacheEntry cached_build(const std::string& stem, const std::string& key,
     fs::remove_all(tmp, ec);
     throw;
   }
-  // A folder left under the name is another key's or a damaged one: ours replaces it.
-  if (fs::exists(entry, ec) && (found_damaged || recorded_key(entry) != key)) fs::remove_all(entry, ec);
+  // A folder left under the name is another key's or a damaged one: ours replaces it. Under the lock the
+  // last look is still true; without it (a read-only lock file) another process may have published a
+  // whole entry since, which a fresh look keeps.
+  const bool damaged = lock.held() ? found_damaged : found_damaged && !damage(entry).empty();
+  if (fs::exists(entry, ec) && (damaged || recorded_key(entry) != key)) fs::remove_all(entry, ec);
   std::error_code renamed;
   fs::rename(tmp, entry, renamed);
   if (renamed) {
