@@ -3,6 +3,7 @@
 #include "ir/durable_file.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -44,6 +45,30 @@ TEST(Crc32, MatchesZlibsCheckValues) {
   EXPECT_EQ(crc32("a", 1), 0xE8B7BE43u);
 }
 
+// The definition, a bit at a time: the fast version (eight bytes a step) must agree at every length and
+// alignment, the tail bytes included.
+uint32_t crc32_bit_by_bit(const char* data, size_t size) {
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < size; ++i) {
+    c ^= static_cast<uint8_t>(data[i]);
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+  }
+  return c ^ 0xFFFFFFFFu;
+}
+
+TEST(Crc32, AgreesWithTheDefinitionAtEveryLengthAndOffset) {
+  std::mt19937 gen(std::random_device{}());
+  std::string bytes(4099, '\0');
+  for (char& c : bytes) c = static_cast<char>(gen());
+  for (size_t offset = 0; offset < 8; ++offset) {
+    for (size_t size : {size_t{0}, size_t{1}, size_t{7}, size_t{8}, size_t{9}, size_t{15}, size_t{16}, size_t{17},
+                        size_t{1000}, bytes.size() - offset}) {
+      EXPECT_EQ(crc32(bytes.data() + offset, size), crc32_bit_by_bit(bytes.data() + offset, size))
+          << size << " bytes at offset " << offset;
+    }
+  }
+}
+
 TEST_F(DurableFile, ReadsBackWhatWasWrittenByteForByte) {
   std::mt19937 gen(std::random_device{}());
   for (size_t size : {size_t{0}, size_t{1}, size_t{65535}, size_t{65536}, size_t{200001}}) {
@@ -79,6 +104,25 @@ TEST_F(DurableFile, AFailedWriteKeepsTheOldFile) {
   fs::create_directories(dir_ / (".keep.txt.tmp." + std::to_string(::getpid())) / "busy");
   EXPECT_NE(error_of([&] { write_file_atomically(path, "new"); }).find("cannot write"), std::string::npos);
   EXPECT_EQ(read_file_or_say_why(path, ""), "old");
+}
+
+TEST_F(DurableFile, ADeviceIsWrittenInPlaceNotReplaced) {
+  // A rename over /dev/null would leave a plain file there (as root, where the tests may run).
+  write_file_atomically("/dev/null", "discarded");
+  check_writable("/dev/null", "the output");
+  struct stat st {};
+  ASSERT_EQ(::stat("/dev/null", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode));
+}
+
+TEST_F(DurableFile, ALinkStaysALinkAndItsTargetIsReplaced) {
+  const fs::path target = dir_ / "target.ckpt", link = dir_ / "link.ckpt";
+  write_file_atomically(target.string(), "old");
+  fs::create_symlink(target.filename(), link);
+  check_writable(link.string(), "the checkpoint");
+  write_file_atomically(link.string(), "new");
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_EQ(read_file_or_say_why(target.string(), ""), "new");
 }
 
 TEST_F(DurableFile, CheckWritableRefusesADirectoryAndAMissingFolder) {
