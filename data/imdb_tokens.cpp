@@ -110,18 +110,25 @@ int tokens_main(int argc, char** argv) {
   const uint64_t word_vector_seed = static_cast<uint64_t>(args.get_int("word-vector-seed", 0));
   options.keep_untruncated_train = word_vector_epochs > 0;
 
-  // The output files' folder is made once the data has been read: a wrong DATA leaves no empty folder.
-  if (args.has("dump-tokens")) rnnc::check_writable(args.get("dump-tokens"), "the token dump");
+  // The output files' folder is made once the data has been read: a wrong DATA leaves no empty folder. The
+  // dump is checked before anything, unless it goes into that folder, not made yet.
+  const std::string dump = args.get("dump-tokens");
+  if (!dump.empty()) {
+    namespace fs = std::filesystem;
+    const bool into_out = fs::path(dump).parent_path().lexically_normal() == fs::path(out_dir + "/x").parent_path().lexically_normal();
+    std::error_code ec;
+    if (!into_out || fs::is_directory(out_dir, ec)) rnnc::check_writable(dump, "the token dump");
+  }
   auto start = std::chrono::steady_clock::now();
   data::ImdbDataset dataset = data::read_imdb(source);
   double read_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (args.has("dump-tokens")) dump_tokens(args.get("dump-tokens"), dataset);
   size_t read_train = dataset.train.size(), read_test = dataset.test.size();
-  data::ImdbData d = data::prepare_imdb(std::move(dataset), options);
-  d.read_seconds = read_seconds;
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   if (ec) throw rnnc::UserError("cannot create " + out_dir + ": " + ec.message());
+  if (!dump.empty()) dump_tokens(dump, dataset);
+  data::ImdbData d = data::prepare_imdb(std::move(dataset), options);
+  d.read_seconds = read_seconds;
 
   d.vocab.save(out_dir + "/vocab.txt");
   data::write_token_file(out_dir + "/train.tokens", d.train);

@@ -72,7 +72,9 @@ double Args::get_double(const std::string& flag, double fallback) const {
 
 double Args::get_positive_double(const std::string& flag, double fallback) const {
   const double v = get_double(flag, fallback);
-  if (!(v > 0 && std::isfinite(v))) throw UsageError("option '--" + flag + "' needs a positive number, got '" + get(flag) + "'");
+  // Only a value given on the command line is the flag's fault; a fallback (a resumed checkpoint's) is
+  // checked where it is used.
+  if (has(flag) && !(v > 0 && std::isfinite(v))) throw UsageError("option '--" + flag + "' needs a positive number, got '" + get(flag) + "'");
   return v;
 }
 
@@ -116,10 +118,12 @@ std::string printable(std::string_view text) {
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
+    // C1 controls (U+0080..U+009F, C2 80..C2 9F) are valid UTF-8 but act on a terminal too (U+009B is CSI).
+    const bool c1_control = c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) < 0xA0;
     if ((c >= 0x20 && c < 0x7F) || c == '\n' || c == '\t') {
       out += static_cast<char>(c);
       ++i;
-    } else if (size_t n = c >= 0x80 ? utf8_sequence_length(text.substr(i)) : 0; n > 0) {
+    } else if (size_t n = c >= 0x80 && !c1_control ? utf8_sequence_length(text.substr(i)) : 0; n > 0) {
       out.append(text.substr(i, n));
       i += n;
     } else {

@@ -27,7 +27,8 @@ class Args {
   std::string get(const std::string& flag, const std::string& fallback = "") const;
   int64_t get_int(const std::string& flag, int64_t fallback) const;
   double get_double(const std::string& flag, double fallback) const;
-  // A finite number > 0 (a learning rate): a UsageError naming the flag otherwise.
+  // A finite number > 0 (a learning rate) when the flag is given: a UsageError naming it otherwise. The
+  // fallback is returned unchecked.
   double get_positive_double(const std::string& flag, double fallback) const;
   // For a tool that takes flags only: a UsageError naming the first positional word, if any.
   void expect_no_positional() const;
@@ -38,7 +39,7 @@ class Args {
 };
 
 // `text` safe to print on a terminal: valid UTF-8 is kept, as are newlines and tabs; any other byte (an
-// invalid sequence, a control character such as ESC) becomes \xNN. Messages quote names from the
+// invalid sequence, a control character such as ESC or a C1 one such as U+009B) becomes \xNN. Messages quote names from the
 // user's files (ONNX node names, paths), which may hold anything.
 std::string printable(std::string_view text);
 

@@ -56,7 +56,9 @@ std::vector<Day> read_births(const std::string& path) {
     // window after it without a word.
     const chrono::year_month_day date{chrono::year{d.year}, chrono::month{static_cast<unsigned>(d.month)},
                                       chrono::day{static_cast<unsigned>(d.day)}};
-    RNNC_USER_CHECK(d.year >= 1 && d.year <= 9999 && d.month >= 1 && d.day >= 1 && date.ok())
+    // The bounds first: chrono::month and chrono::day keep only a byte, so month 257 would pass as 1.
+    RNNC_USER_CHECK(d.year >= 1 && d.year <= 9999 && d.month >= 1 && d.month <= 12 && d.day >= 1 && d.day <= 31 &&
+                    date.ok())
         << at << d.year << "-" << d.month << "-" << d.day << " is not a date";
     const chrono::sys_days today{date};
     RNNC_USER_CHECK(d.weekday >= 1 && d.weekday <= 7 &&

@@ -33,6 +33,8 @@ case "$which" in
     expect_fail 1 "missing.csv:3: 1969-1-3 does not follow 1969-1-1" "$bin/births-forecast" --data missing.csv
     printf '%s\n1969,2,30,7,8486\n' $header > nodate.csv
     expect_fail 1 "nodate.csv:2: 1969-2-30 is not a date" "$bin/births-forecast" --data nodate.csv
+    printf '%s\n1969,1,1,3,8486\n1969,1,258,4,9002\n' $header > wrapped.csv
+    expect_fail 1 "wrapped.csv:3: 1969-1-258 is not a date" "$bin/births-forecast" --data wrapped.csv
     printf '%s\n1969,1,1,4,8486\n' $header > weekday.csv
     expect_fail 1 "weekday.csv:2: day_of_week 4, but 1969-1-1 is day 3" "$bin/births-forecast" --data weekday.csv
     printf '%s\n1969,1,1,3,1e30\n' $header > huge.csv
