@@ -7,6 +7,7 @@
 #include "ir/error.h"
 #include "ir/printer.h"
 #include "ir/verifier.h"
+#include "support/user_error.h"
 
 namespace rnnc::dsl {
 namespace {
@@ -91,14 +92,7 @@ TEST(Dsl, ImdbClassifierReadsLikeItsPyTorchOriginal) {
   EXPECT_EQ(f.result_names(), (std::vector<std::string>{"loss", "logits"}));
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using testing_support::user_error_of;
 
 TEST(Dsl, MisuseIsCaughtWhereItHappens) {
   auto build = [](CellDef cell, RecurrentOptions options = {.hidden_size = 4}) {
@@ -106,7 +100,7 @@ TEST(Dsl, MisuseIsCaughtWhereItHappens) {
     Expr x = sequence_input(m, 3);
     m.recurrent("rnn", cell, x, options);
   };
-  EXPECT_EQ(error_of([&] {
+  EXPECT_EQ(user_error_of([&] {
               build({"c", [](Cell& c) {
                        Expr h = c.state("h");
                        c.next("h", h);
@@ -114,7 +108,7 @@ TEST(Dsl, MisuseIsCaughtWhereItHappens) {
                      }});
             }),
             "in cell 'c' in layer 'rnn.l0': state 'h' given a next value twice");
-  EXPECT_EQ(error_of([&] {
+  EXPECT_EQ(user_error_of([&] {
               build({"c", [](Cell& c) {
                        Expr h = c.state("h");
                        c.state("h");
@@ -122,55 +116,55 @@ TEST(Dsl, MisuseIsCaughtWhereItHappens) {
                      }});
             }),
             "in cell 'c' in layer 'rnn.l0': state 'h' declared twice");
-  EXPECT_EQ(error_of([&] {
+  EXPECT_EQ(user_error_of([&] {
               build({"c", [](Cell& c) {
                        Expr h = c.state("h");
                        c.next("h", concat({h, h}));
                      }});
             }),
             "in cell 'c' in layer 'rnn.l0': state 'h' is f32[batch, 4] but its next value is f32[batch, 8]");
-  EXPECT_EQ(error_of([&] {
+  EXPECT_EQ(user_error_of([&] {
               build({"c", [](Cell& c) {
                        Expr h = c.state("h");
                        split(h, 3);
                      }});
             }),
             "in cell 'c' in layer 'rnn.l0': split: cannot cut dimension 1 of f32[batch, 4] into 3 equal parts");
-  EXPECT_EQ(error_of([&] { build({"c", [](Cell& c) { c.input(); }}); }),
+  EXPECT_EQ(user_error_of([&] { build({"c", [](Cell& c) { c.input(); }}); }),
             "in cell 'c' in layer 'rnn.l0': has no state (declare one with state(\"h\"))");
-  EXPECT_EQ(error_of([&] {
+  EXPECT_EQ(user_error_of([&] {
               build({"c", [](Cell& c) {
                        Expr h = c.state("h");
                        c.next("h", h + Expr());
                      }});
             }),
             "in cell 'c' in layer 'rnn.l0': add: operand 1 is an undefined expression");
-  EXPECT_EQ(error_of([&] { build(cells::lstm(), {.hidden_size = 4, .num_layers = 0}); }),
+  EXPECT_EQ(user_error_of([&] { build(cells::lstm(), {.hidden_size = 4, .num_layers = 0}); }),
             "in model 'm': recurrent 'rnn': num_layers must be >= 1");
-  EXPECT_EQ(error_of([&] {
+  EXPECT_EQ(user_error_of([&] {
               Model m("m");
               Expr x = sequence_input(m, 3);
               Expr bad = m.input("h0", DType::F32, {ir::batch_dim(), Dim::fixed(5)});
               m.recurrent_layer("rnn", cells::rnn_tanh(), x, 4, false, Expr(), {{"h", bad}});
             }),
             "in model 'm': layer 'rnn': initial state 'h' must be f32[batch, 4], got f32[batch, 5]");
-  EXPECT_EQ(error_of([&] {
+  EXPECT_EQ(user_error_of([&] {
               Model m("m");
               Expr x = sequence_input(m, 3);
               m.recurrent_layer("rnn", cells::rnn_tanh(), x, 4, false, Expr(), {{"c", x}});
             }),
             "in model 'm': layer 'rnn': initial value for 'c', which cell 'rnn-tanh' does not have");
-  EXPECT_EQ(error_of([&] {
+  EXPECT_EQ(user_error_of([&] {
               Model m("m");
               m.input("x y", DType::F32, {});
             }),
             "invalid input name 'x y': start with a letter or '_', then letters, digits, '_', '.' and '-'");
-  EXPECT_EQ(error_of([&] {
+  EXPECT_EQ(user_error_of([&] {
               Model m("m");
               m.finish();
             }),
             "in model 'm': has no outputs (call output(name, value))");
-  EXPECT_EQ(error_of([&] {
+  EXPECT_EQ(user_error_of([&] {
               Model a("a"), b("b");
               Expr x = a.input("x", DType::F32, {Dim::fixed(2)});
               Expr y = b.input("y", DType::F32, {Dim::fixed(2)});
@@ -178,7 +172,7 @@ TEST(Dsl, MisuseIsCaughtWhereItHappens) {
             }),
             "in model 'a': add: operand 1 belongs to model 'b', not here (a cell sees the model only through its "
             "input, states and parameters)");
-  EXPECT_EQ(error_of([&] {
+  EXPECT_EQ(user_error_of([&] {
               Model m("m");
               Expr x = sequence_input(m, 3);
               m.recurrent("rnn", cells::lstm(), x, {.hidden_size = 4, .bidirectional = true, .initial_states = {{}}});

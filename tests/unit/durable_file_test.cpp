@@ -12,20 +12,14 @@
 #include <string>
 
 #include "ir/error.h"
+#include "support/user_error.h"
 
 namespace rnnc {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  return "(no UserError)";
-}
+using testing_support::user_error_of;
 
 class DurableFile : public ::testing::Test {
  protected:
@@ -87,13 +81,13 @@ TEST_F(DurableFile, ReadsAFileThatReportsNoSize) {
 
 TEST_F(DurableFile, ARefusedReadNamesTheFileWhatItIsForAndWhy) {
   const std::string missing = (dir_ / "missing.ckpt").string();
-  EXPECT_EQ(error_of([&] { read_file_or_say_why(missing, "checkpoint"); }),
+  EXPECT_EQ(user_error_of([&] { read_file_or_say_why(missing, "checkpoint"); }),
             "cannot read checkpoint '" + missing + "': no such file or directory");
-  EXPECT_EQ(error_of([&] { read_file_or_say_why(dir_.string(), "checkpoint"); }),
+  EXPECT_EQ(user_error_of([&] { read_file_or_say_why(dir_.string(), "checkpoint"); }),
             "cannot read checkpoint '" + dir_.string() + "': it is a directory");
   const std::string under_a_file = (dir_ / "f.bin" / "x").string();
   write_file_atomically((dir_ / "f.bin").string(), "x");
-  EXPECT_EQ(error_of([&] { read_file_or_say_why(under_a_file, ""); }),
+  EXPECT_EQ(user_error_of([&] { read_file_or_say_why(under_a_file, ""); }),
             "cannot read '" + under_a_file + "': not a directory");
 }
 
@@ -102,7 +96,7 @@ TEST_F(DurableFile, AFailedWriteKeepsTheOldFile) {
   write_file_atomically(path, "old");
   // A directory where the temporary file would go makes the write fail before the rename.
   fs::create_directories(dir_ / (".keep.txt.tmp." + std::to_string(::getpid())) / "busy");
-  EXPECT_NE(error_of([&] { write_file_atomically(path, "new"); }).find("cannot write"), std::string::npos);
+  EXPECT_NE(user_error_of([&] { write_file_atomically(path, "new"); }).find("cannot write"), std::string::npos);
   EXPECT_EQ(read_file_or_say_why(path, ""), "old");
 }
 
@@ -126,9 +120,9 @@ TEST_F(DurableFile, ALinkStaysALinkAndItsTargetIsReplaced) {
 }
 
 TEST_F(DurableFile, CheckWritableRefusesADirectoryAndAMissingFolder) {
-  EXPECT_NE(error_of([&] { check_writable(dir_.string(), "the checkpoint"); }).find("it is a directory"),
+  EXPECT_NE(user_error_of([&] { check_writable(dir_.string(), "the checkpoint"); }).find("it is a directory"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { check_writable((dir_ / "no" / "x").string(), "the checkpoint"); }).find(
+  EXPECT_NE(user_error_of([&] { check_writable((dir_ / "no" / "x").string(), "the checkpoint"); }).find(
                 "cannot write the checkpoint"),
             std::string::npos);
   check_writable((dir_ / "fine").string(), "the checkpoint");

@@ -19,6 +19,7 @@
 #include "runtime/train/fit.h"
 #include "runtime/train/optimizer.h"
 #include "runtime/train/trainable_model.h"
+#include "support/user_error.h"
 
 namespace rnnc::train {
 namespace {
@@ -119,19 +120,12 @@ TEST(Checkpoint, RoundTripsAndIsWrittenAtomically) {
   fs::remove_all(dir);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing_support::user_error_of;
 
 TEST(Checkpoint, EveryTruncationAndCorruptionIsAClearError) {
   const std::string bytes = serialize_checkpoint(sample_checkpoint());
   for (size_t len = 0; len < bytes.size(); ++len) {
-    std::string msg = error_of([&] { parse_checkpoint(bytes.substr(0, len), "cut.ckpt"); });
+    std::string msg = user_error_of([&] { parse_checkpoint(bytes.substr(0, len), "cut.ckpt"); });
     ASSERT_NE(msg.find("checkpoint cut.ckpt: "), std::string::npos) << len << ": " << msg;
   }
   std::mt19937 gen(7);
@@ -139,16 +133,16 @@ TEST(Checkpoint, EveryTruncationAndCorruptionIsAClearError) {
     std::string bad = bytes;
     size_t at = gen() % bad.size();
     bad[at] = static_cast<char>(bad[at] ^ (1 + gen() % 255));
-    std::string msg = error_of([&] { parse_checkpoint(bad, "flip.ckpt"); });
+    std::string msg = user_error_of([&] { parse_checkpoint(bad, "flip.ckpt"); });
     ASSERT_NE(msg.find("checkpoint flip.ckpt: "), std::string::npos) << "flipped byte " << at;
   }
-  EXPECT_NE(error_of([] { parse_checkpoint("PK\x03\x04 zip file", "x.zip"); }).find("not an rnnc checkpoint"),
+  EXPECT_NE(user_error_of([] { parse_checkpoint("PK\x03\x04 zip file", "x.zip"); }).find("not an rnnc checkpoint"),
             std::string::npos);
-  EXPECT_NE(error_of([] { load_checkpoint("/nonexistent/dir/model.ckpt"); }).find(
+  EXPECT_NE(user_error_of([] { load_checkpoint("/nonexistent/dir/model.ckpt"); }).find(
                 "cannot read checkpoint '/nonexistent/dir/model.ckpt': no such file or directory"),
             std::string::npos);
   const std::string dir = fs::temp_directory_path().string();
-  EXPECT_NE(error_of([&] { load_checkpoint(dir); }).find("cannot read checkpoint '" + dir + "': it is a directory"),
+  EXPECT_NE(user_error_of([&] { load_checkpoint(dir); }).find("cannot read checkpoint '" + dir + "': it is a directory"),
             std::string::npos);
 }
 
@@ -157,7 +151,7 @@ TEST(Checkpoint, EveryTruncationAndCorruptionIsAClearError) {
 TEST(Checkpoint, DimsBesideAZeroDimAreBoundedToo) {
   Checkpoint c;
   c.tensors["param/w"] = Tensor<float>({0, int64_t{1} << 62, int64_t{1} << 62}, std::vector<float>{});
-  std::string msg = error_of([&] { parse_checkpoint(serialize_checkpoint(c), "big.ckpt"); });
+  std::string msg = user_error_of([&] { parse_checkpoint(serialize_checkpoint(c), "big.ckpt"); });
   EXPECT_NE(msg.find("checkpoint big.ckpt: tensor 'param/w' has an impossible dimension 4611686018427387904"),
             std::string::npos) << msg;
   // A zero-sized tensor itself is fine (and copies nothing: memcpy from a null pointer was UB).
@@ -271,7 +265,7 @@ TEST_F(Fit, NonFiniteLossStopsAndKeepsTheLastCheckpoint) {
   model_->params().at("fc.bias")[0] = NAN;
   o.epochs = 2;
   o.resume = false;
-  std::string msg = error_of([&] { fit(*model_, *adam, ToyData(), o); });
+  std::string msg = user_error_of([&] { fit(*model_, *adam, ToyData(), o); });
   EXPECT_NE(msg.find("training diverged: the loss is nan at epoch 1, step 1"), std::string::npos) << msg;
   EXPECT_NE(msg.find("last good checkpoint"), std::string::npos) << msg;
   EXPECT_EQ(serialize_checkpoint(load_checkpoint(ckpt)), before);
@@ -291,11 +285,11 @@ TEST_F(Fit, AnUnwritableCheckpointFailsBeforeTraining) {
   fs::path dir = temp_dir("unwritable");
   auto adam = make_adam({});
   FitOptions o{.epochs = 1, .checkpoint = (dir / "missing" / "m.ckpt").string(), .progress_seconds = 1e9};
-  std::string msg = error_of([&] { fit(*model_, *adam, data, o); });
+  std::string msg = user_error_of([&] { fit(*model_, *adam, data, o); });
   EXPECT_NE(msg.find("cannot write the checkpoint " + o.checkpoint + ": No such file or directory"), std::string::npos)
       << msg;
   FitOptions curve{.epochs = 1, .curve_svg = dir.string(), .progress_seconds = 1e9};
-  msg = error_of([&] { fit(*model_, *adam, data, curve); });
+  msg = user_error_of([&] { fit(*model_, *adam, data, curve); });
   EXPECT_NE(msg.find("cannot write the training curve " + dir.string() + ": it is a directory"), std::string::npos)
       << msg;
   EXPECT_EQ(data.batches, 0);
@@ -303,7 +297,7 @@ TEST_F(Fit, AnUnwritableCheckpointFailsBeforeTraining) {
   model_->init_params(4);
   model_->params().at("fc.bias")[0] = NAN;
   FitOptions fresh{.epochs = 1, .checkpoint = (dir / "never.ckpt").string(), .progress_seconds = 1e9};
-  msg = error_of([&] { fit(*model_, *adam, data, fresh); });
+  msg = user_error_of([&] { fit(*model_, *adam, data, fresh); });
   EXPECT_NE(msg.find("training diverged"), std::string::npos) << msg;
   EXPECT_EQ(msg.find("checkpoint"), std::string::npos) << msg;
   fs::remove_all(dir);
@@ -317,7 +311,7 @@ TEST_F(Fit, ResumeRefusesAnotherModelsCheckpoint) {
   save_checkpoint_atomically(c, ckpt);
   auto adam = make_adam({});
   FitOptions o{.epochs = 1, .checkpoint = ckpt, .resume = true};
-  EXPECT_NE(error_of([&] { fit(*model_, *adam, ToyData(), o); }).find("holds model 'something-else'"), std::string::npos);
+  EXPECT_NE(user_error_of([&] { fit(*model_, *adam, ToyData(), o); }).find("holds model 'something-else'"), std::string::npos);
   fs::remove_all(dir);
 }
 
