@@ -91,8 +91,9 @@ class StagedOutputs {
     remove_abandoned_stages();
     // Unique for this process and call: another thread or process compiling into the same folder has its own.
     std::string pattern = (dir / (kPrefix + std::to_string(::getpid()) + ".XXXXXX")).string();
-    RNNC_USER_CHECK(::mkdtemp(pattern.data()) != nullptr)
-        << "compile: cannot create a staging folder in " << dir << ": " << std::strerror(errno);
+    const bool made = ::mkdtemp(pattern.data()) != nullptr;
+    const int error = errno;  // before the message is built, which may change errno
+    RNNC_USER_CHECK(made) << "compile: cannot create a staging folder in " << dir << ": " << std::strerror(error);
     stage_ = pattern;
   }
   StagedOutputs(const StagedOutputs&) = delete;
