@@ -309,26 +309,42 @@ bool looks_like_gzip(std::string_view bytes) {
 
 bool looks_like_tar(std::string_view bytes) { return bytes.size() >= kBlock && checksum_ok(bytes.substr(0, kBlock)); }
 
+namespace {
+
+using File = std::unique_ptr<FILE, int (*)(FILE*)>;
+
+// errno is kept before a message is built: building it may change errno.
+File open_for_reading(const std::string& path) {
+  File f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  const int error = errno;
+  RNNC_USER_CHECK(f != nullptr) << "cannot open " << path << ": " << std::strerror(error);
+  return f;
+}
+
+// fread's count, or a UserError when the read failed.
+size_t read_some(FILE* f, char* into, size_t size, const std::string& path) {
+  const size_t n = std::fread(into, 1, size, f);
+  const int error = errno;
+  RNNC_USER_CHECK(n == size || !std::ferror(f)) << "cannot read " << path << ": " << std::strerror(error);
+  return n;
+}
+
+}  // namespace
+
 void read_file_chunks(const std::string& path, const std::function<void(std::string_view)>& consume) {
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  RNNC_USER_CHECK(f != nullptr) << "cannot open " << path << ": " << std::strerror(errno);
+  File f = open_for_reading(path);
   std::string buffer(1 << 20, '\0');
-  while (true) {
-    size_t n = std::fread(buffer.data(), 1, buffer.size(), f.get());
+  for (;;) {
+    const size_t n = read_some(f.get(), buffer.data(), buffer.size(), path);  // checked before `consume` runs
     if (n > 0) consume(std::string_view(buffer.data(), n));
-    if (n < buffer.size()) {
-      RNNC_USER_CHECK(!std::ferror(f.get())) << "cannot read " << path << ": " << std::strerror(errno);
-      break;
-    }
+    if (n < buffer.size()) break;
   }
 }
 
 std::string read_file_prefix(const std::string& path, size_t n) {
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  RNNC_USER_CHECK(f != nullptr) << "cannot open " << path << ": " << std::strerror(errno);
+  File f = open_for_reading(path);
   std::string out(n, '\0');
-  out.resize(std::fread(out.data(), 1, n, f.get()));
-  RNNC_USER_CHECK(!std::ferror(f.get())) << "cannot read " << path << ": " << std::strerror(errno);
+  out.resize(read_some(f.get(), out.data(), n, path));
   return out;
 }
 

@@ -22,8 +22,9 @@ void Output::commit() {
   errno = 0;
   std_out_.flush();
   const bool flushed = std::fflush(stdout) == 0;
+  const int error = errno;  // before the message is built, which may change errno
   RNNC_USER_CHECK(std_out_.good() && flushed)
-      << "cannot write standard output" << (errno ? std::string(": ") + std::strerror(errno) : std::string());
+      << "cannot write standard output" << (error ? std::string(": ") + std::strerror(error) : std::string());
 }
 
 }  // namespace rnnc::cli
