@@ -63,8 +63,7 @@ void check_addressable(const runtime::ExecutionPlan& plan, const Halide::Target&
     values.insert(values.end(), spec.outputs.begin(), spec.outputs.end());
     for (const ir::Value& v : values) {
       const ir::TensorType& t = spec.function->type(v);
-      double elements = 1;
-      for (const ir::Dim& d : t.shape) elements *= d.is_symbolic() ? 1.0 : static_cast<double>(d.size);
+      const double elements = ir::fixed_element_count(t);
       RNNC_USER_CHECK(elements <= most)
           << "codegen: kernel " << spec.name << " reads or writes %" << spec.function->value_name(v) << " of type "
           << t.str() << ", " << static_cast<long long>(elements) << " elements without its symbolic dims; kernels for "

@@ -113,8 +113,8 @@ class BuildLock {
     }
   }
   BuildLock(const BuildLock&) = delete;
-  bool held() const { return fd_ >= 0; }
   BuildLock& operator=(const BuildLock&) = delete;
+  bool held() const { return fd_ >= 0; }
   // The file goes before the lock is let go: a waiter then holds a lock on a file no longer named, and
   // rechecks the entry, which is published by then (or was never built: it builds it itself).
   ~BuildLock() {

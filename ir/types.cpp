@@ -26,6 +26,12 @@ bool dtype_from_name(const std::string& name, DType* out) {
 
 std::string Dim::str() const { return is_symbolic() ? symbol : std::to_string(size); }
 
+double fixed_element_count(const TensorType& t) {
+  double elements = 1;
+  for (const Dim& d : t.shape) elements *= d.is_symbolic() ? 1.0 : static_cast<double>(d.size);
+  return elements;
+}
+
 std::string shape_str(const Shape& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + shape[i].str();

@@ -47,6 +47,10 @@ struct TensorType {
 };
 
 std::string shape_str(const Shape& shape);
+
+// The product of `t`'s fixed dims (a symbolic dim counts as 1), in double so that no size overflows:
+// what the verifier and the code generator bound.
+double fixed_element_count(const TensorType& t);
 std::ostream& operator<<(std::ostream& os, const Dim& d);
 std::ostream& operator<<(std::ostream& os, const TensorType& t);
 

@@ -15,9 +15,7 @@ namespace {
 // would overflow int64; the compiled kernels have their own, smaller limit (codegen check_addressable).
 bool holdable(const TensorType& t) {
   constexpr double kMostElements = 281474976710656.0;  // 2^48
-  double elements = 1;
-  for (const Dim& d : t.shape) elements *= d.is_symbolic() ? 1.0 : static_cast<double>(d.size);
-  return elements <= kMostElements;
+  return fixed_element_count(t) <= kMostElements;
 }
 
 class Verifier {
