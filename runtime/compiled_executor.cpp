@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <numeric>
 #include <optional>
@@ -66,6 +67,28 @@ Buffer copy_of(const Buffer& b) {
   Buffer out(b.type(), nullptr, b.dimensions(), shape.data());
   out.allocate(pool_allocate, pool_free);
   out.copy_from(b);
+  return out;
+}
+
+// A buffer shaped like `b` (its extents and mins), dense but for its outermost dim (a sequence's time),
+// whose stride is rounded up to a multiple of `align` bytes.
+Buffer make_outer_padded(const Buffer& b, size_t align) {
+  std::vector<halide_dimension_t> shape(b.raw_buffer()->dim, b.raw_buffer()->dim + b.dimensions());
+  const int outer = b.dimensions() - 1;
+  int64_t stride = 1;
+  for (int d = 0; d < outer; ++d) {
+    shape[d].stride = static_cast<int32_t>(stride);
+    stride *= shape[d].extent;
+  }
+  const int64_t bytes = b.type().bytes();
+  const int64_t multiple = static_cast<int64_t>(std::lcm(align, static_cast<size_t>(bytes))) / bytes;  // elements
+  stride = (stride + multiple - 1) / multiple * multiple;
+  RNNC_USER_CHECK(stride * shape[outer].extent <= std::numeric_limits<int32_t>::max())
+      << "a sequence of " << shape[outer].extent << " steps of " << stride << " elements, each step padded to a multiple of "
+      << align << " bytes for the device's views, has more elements than a buffer may address (2^31 - 1)";
+  shape[outer].stride = static_cast<int32_t>(stride);
+  Buffer out(b.type(), nullptr, b.dimensions(), shape.data());
+  out.allocate(pool_allocate, pool_free);
   return out;
 }
 
@@ -400,6 +423,7 @@ struct RunContext {
   int row_threads = 0;                       // at most this many threads a scan (0: the hardware's)
   const std::function<void(int, int, int)>* chunk_hook = nullptr;  // tests: called by a part before each chunk
   std::atomic<int64_t>* rows_handed_over = nullptr;           // counts hand-overs
+  size_t view_alignment = 1;  // GPU runs: where a view may start (runtime/device.h view_alignment_bytes)
 };
 
 class Run {
@@ -487,10 +511,12 @@ class Run {
     check_index_args(f_, bound);
   }
 
-  // A device-to-device copy of a whole buffer, ordered with the kernels (and recorded).
+  // A device-to-device copy of a whole buffer, ordered with the kernels (and recorded). The two may
+  // differ in strides (one padded for views: steps_viewable), except while recording.
   void copy_on_device(const Buffer& src, Buffer& dst) {
-    RNNC_INTERNAL_CHECK(src.size_in_bytes() == dst.size_in_bytes()) << "device copy between buffers of different sizes";
+    RNNC_INTERNAL_CHECK(dims_of(src) == dims_of(dst)) << "device copy between buffers of different shapes";
     if (streams_) {
+      RNNC_INTERNAL_CHECK(src.size_in_bytes() == dst.size_in_bytes()) << "recorded device copy between different layouts";
       GraphRecording::Copy c{dst.raw_buffer()->device, src.raw_buffer()->device, src.size_in_bytes()};
       streams_->copy_device_to_device(c.dst, c.src, c.bytes, streams_->launch_stream(),
                                       "a scan's carry initialisation, while recording");
@@ -730,6 +756,22 @@ class Run {
     return b.transposed(b.dimensions() - 2, b.dimensions() - 1);
   }
 
+  // Whether a kernel may be handed each step of `b` (a [time, …] buffer) as a view. On OpenCL a view is
+  // a sub-buffer, which must start at a multiple of the device's base alignment (128 bytes on pocl):
+  // the steps of a [T, 3, 5] float sequence (60 bytes each) are not, and the scan then reads and writes
+  // a copy whose time stride is padded (viewable_steps_like).
+  bool steps_viewable(const Buffer& b) const {
+    const int time = b.dimensions() - 1;
+    if (context_.view_alignment <= 1 || time < 0 || b.dim(time).extent() <= 1) return true;
+    return static_cast<size_t>(b.dim(time).stride()) * b.type().bytes() % context_.view_alignment == 0;
+  }
+
+  Buffer viewable_steps_like(const Buffer& b) {
+    Buffer padded = make_outer_padded(b, context_.view_alignment);
+    upload(padded, gpu_);  // allocated there; the host's data is not current, so nothing is copied
+    return padded;
+  }
+
   void run_scan(const PlanStep& step, const KernelSpec& spec) {
     const NodeId scan = step.node;
     ir::ScanLayout l = ir::ScanLayout::of(f_, scan);
@@ -807,6 +849,11 @@ class Run {
     std::vector<Buffer> sequences, zero_steps, invariants, stacked, scratch;
     for (int64_t j = 0; j < l.sequences; ++j) {
       sequences.push_back(resident(get(operands[l.sequence_operand(j)])));
+      if (!steps_viewable(sequences.back())) {
+        Buffer padded = viewable_steps_like(sequences.back());
+        copy_on_device(sequences.back(), padded);
+        sequences.back() = padded;
+      }
       const ir::TensorType& t = body.type(body.arg(l.sequence_arg(j)));
       zero_steps.push_back(fresh(t.dtype, concrete(t, bindings_), /*zeroed=*/true));
     }
@@ -817,11 +864,16 @@ class Run {
       invariants.push_back(panels ? panels_of(w, pool_allocate, pool_free) : resident(w));
     }
     std::map<int64_t, Buffer> carry_views;  // stacked outputs that are views of a carry's history
+    std::vector<std::pair<int64_t, Buffer>> unviewable_outputs;  // written through padded copies
     const std::vector<Buffer> carry_history = stack_carries(step, spec, steps, carry, carry_views);
     for (int64_t o = 0; o < l.outputs; ++o) {
       IrValue result{scan, l.output_result(o)};
       auto view = carry_views.find(o);
       stacked.push_back(view != carry_views.end() ? view->second : stacked_output(result));
+      if (!steps_viewable(stacked.back())) {
+        unviewable_outputs.push_back({o, stacked.back()});
+        stacked.back() = viewable_steps_like(stacked.back());
+      }
       const ir::TensorType& t = body.type(body.results()[l.body_output(o)]);
       scratch.push_back(fresh(t.dtype, concrete(t, bindings_)));
     }
@@ -1053,6 +1105,10 @@ class Run {
         b.set_host_dirty(false);
         b.set_device_dirty(true);
       }
+      for (auto& [o, dense] : unviewable_outputs) {
+        copy_on_device(stacked[o], dense);
+        stacked[o] = dense;
+      }
     }
     if (rec_) {
       for (auto* group : {&carry, &next, &zero_steps, &stacked, &scratch}) {
@@ -1160,6 +1216,7 @@ void CompiledModule::load(KernelTable kernels) {
   param_cache_->clear();  // results of the kernels loaded before
   kernels_ = std::move(kernels);
   device_interface_ = device;
+  view_alignment_ = view_alignment_bytes(kernels_.device);
   cuda_graphs_ = false;
 }
 
@@ -1389,6 +1446,7 @@ std::vector<Buffer> CompiledModule::run_buffers(const std::string& function, con
   RunContext device{device_interface_, keep_params_on_device_, &device_params_mutex_, &device_params_,
                        feed_chunk_bytes_, device_interface_ ? nullptr : param_cache_.get(), row_split_.get(),
                        row_stealing_, row_threads_, &chunk_hook_, rows_handed_over_.get()};
+  device.view_alignment = view_alignment_;
   std::vector<Buffer> results = Run(*plan_, kernels_, params_, *f, profiling_ ? &profile_ : nullptr, device)(args);
   if (device_interface_ && results_on_host_) {
     for (Buffer& b : results) b = host_view(b);

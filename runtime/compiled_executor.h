@@ -150,6 +150,7 @@ class CompiledModule {
 
   KernelTable kernels_;
   const halide_device_interface_t* device_interface_ = nullptr;  // GPU kernels only
+  size_t view_alignment_ = 1;  // where a view of a device buffer may start (view_alignment_bytes)
   std::map<std::string, Tensor<float>> params_;
   bool profiling_ = false;
   mutable std::map<std::string, KernelTime> profile_;

@@ -2,7 +2,9 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -138,6 +140,38 @@ std::string device_description(Device device) {
     return "OpenCL device";
   }
   return std::string("OpenCL: ") + name;
+}
+
+size_t view_alignment_bytes(Device device) {
+  if (device != Device::OpenCL) return 1;
+  // Where the loader cannot say (no platform, no device), the kernels cannot run either; a page then
+  // is more than any device asks for.
+  constexpr size_t kFallback = 4096;
+  using Platforms = int (*)(unsigned, void**, unsigned*);
+  using Devices = int (*)(void*, uint64_t, unsigned, void**, unsigned*);
+  using Info = int (*)(void*, unsigned, size_t, void*, size_t*);
+  auto platforms = driver_symbol<Platforms>("clGetPlatformIDs");
+  auto devices = driver_symbol<Devices>("clGetDeviceIDs");
+  auto info = driver_symbol<Info>("clGetDeviceInfo");
+  unsigned np = 0;
+  if (!platforms || !devices || !info || platforms(0, nullptr, &np) != 0 || np == 0) return kFallback;
+  std::vector<void*> platform_ids(np);
+  if (platforms(np, platform_ids.data(), nullptr) != 0) return kFallback;
+  const uint64_t all_types = 0xFFFFFFFF;        // CL_DEVICE_TYPE_ALL
+  const unsigned base_address_align = 0x1019;  // CL_DEVICE_MEM_BASE_ADDR_ALIGN: a cl_uint, in bits
+  size_t bytes = 0;
+  for (void* p : platform_ids) {
+    unsigned nd = 0;
+    if (devices(p, all_types, 0, nullptr, &nd) != 0 || nd == 0) continue;
+    std::vector<void*> device_ids(nd);
+    if (devices(p, all_types, nd, device_ids.data(), nullptr) != 0) continue;
+    for (void* d : device_ids) {
+      uint32_t bits = 0;
+      if (info(d, base_address_align, sizeof bits, &bits, nullptr) != 0 || bits % 8 != 0) return kFallback;
+      if (bits > 0) bytes = std::lcm(std::max<size_t>(bytes, 1), size_t{bits} / 8);
+    }
+  }
+  return bytes > 0 ? bytes : kFallback;
 }
 
 Device usable_device_or_cpu(Device requested, std::string* note) {

@@ -2,6 +2,7 @@
 // also runs on a CPU through pocl, for testing GPU schedules without a GPU).
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace rnnc::runtime {
@@ -26,6 +27,12 @@ std::string device_unavailable_reason(Device device);
 // The first device's name and driver version, for reports ("NVIDIA H100 80GB HBM3, CUDA driver 12080");
 // "cpu" for the CPU. Empty when the device is unavailable.
 std::string device_description(Device device);
+
+// The multiple of bytes at which a view into a device buffer (a time step of a sequence) may start on
+// `device`: on OpenCL, where Halide hands kernels views as sub-buffers, CL_DEVICE_MEM_BASE_ADDR_ALIGN
+// (a multiple of every present device's, whichever one Halide opens); 1 for the CPU and CUDA, which
+// offset by pointer arithmetic.
+size_t view_alignment_bytes(Device device);
 
 // A message for one line of output: line breaks become spaces.
 std::string one_line(std::string s);

@@ -146,8 +146,7 @@ bool check(const Model& m, Device device, bool graphs) {
   for (const auto& [name, p] : compiled->params()) {
     reference.set_param(name, runtime::Tensor<double>(p.shape, std::vector<double>(p.data.begin(), p.data.end())));
   }
-  // OpenCL offsets a time step only by multiples of the device's alignment (128 bytes on pocl): 32 rows.
-  const int64_t time = 5, batch = device == Device::OpenCL ? 32 : 3;
+  const int64_t time = 5, batch = 3;
   const ir::Function& fwd = *module.find_function("forward");
   const ir::Function& bwd = *module.find_function("backward");
   std::mt19937 gen(11);

@@ -227,18 +227,14 @@ Device device_under_test() {
   return runtime::parse_device(d && *d ? d : "cuda");
 }
 
-// OpenCL cannot offset a buffer (a time step of a sequence) by other than a multiple of the device's
-// base alignment (128 bytes on pocl): there, sequences of several steps take batches of 32 rows.
-bool aligned_steps_only() { return device_under_test() == Device::OpenCL; }
-
 class GpuModelTest : public ::testing::TestWithParam<GpuModel> {};
 
 TEST_P(GpuModelTest, ForwardBackwardMatchReference) {
-  check_against_reference(GetParam(), device_under_test(), 6, aligned_steps_only() ? 32 : 3);
+  check_against_reference(GetParam(), device_under_test(), 6, 3);
 }
 // Ragged tiles: more rows than two tiles of rows, fewer than three.
 TEST_P(GpuModelTest, RaggedBatch) {
-  check_against_reference(GetParam(), device_under_test(), aligned_steps_only() ? 1 : 3, 37);
+  check_against_reference(GetParam(), device_under_test(), 3, 37);
 }
 TEST_P(GpuModelTest, OneStepOneRow) { check_against_reference(GetParam(), device_under_test(), 1, 1); }
 // Replays of recorded CUDA graphs, on inputs other than the recording's. An odd number of steps: a
