@@ -2,7 +2,6 @@
 
 #include <dlfcn.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <numeric>
 #include <string>
@@ -80,22 +79,41 @@ std::string cuda_reason() {
   return "";
 }
 
-std::string opencl_reason() {
+// The OpenCL loader's entry points used here, looked up in the loaded loader (null where it lacks one).
+struct OpenCl {
   using Platforms = int (*)(unsigned, void**, unsigned*);
   using Devices = int (*)(void*, uint64_t, unsigned, void**, unsigned*);
-  auto platforms = driver_symbol<Platforms>("clGetPlatformIDs");
-  auto devices = driver_symbol<Devices>("clGetDeviceIDs");
-  if (!platforms || !devices) return "--device opencl: the OpenCL loader lacks clGetPlatformIDs/clGetDeviceIDs";
-  unsigned np = 0;
-  if (platforms(0, nullptr, &np) != 0 || np == 0) return "--device opencl: no OpenCL platform (no ICD installed)";
-  std::vector<void*> ids(np);
-  platforms(np, ids.data(), nullptr);
-  for (void* p : ids) {
-    unsigned nd = 0;
-    const uint64_t all_types = 0xFFFFFFFF;  // CL_DEVICE_TYPE_ALL
-    if (devices(p, all_types, 0, nullptr, &nd) == 0 && nd > 0) return "";
+  using Info = int (*)(void*, unsigned, size_t, void*, size_t*);
+  static constexpr uint64_t kAllTypes = 0xFFFFFFFF;  // CL_DEVICE_TYPE_ALL
+  Platforms platforms = driver_symbol<Platforms>("clGetPlatformIDs");
+  Devices devices = driver_symbol<Devices>("clGetDeviceIDs");
+  Info info = driver_symbol<Info>("clGetDeviceInfo");
+
+  std::vector<void*> platform_ids() const {
+    unsigned n = 0;
+    if (!platforms || platforms(0, nullptr, &n) != 0 || n == 0) return {};
+    std::vector<void*> ids(n);
+    return platforms(n, ids.data(), nullptr) == 0 ? ids : std::vector<void*>{};
   }
-  return "--device opencl: no OpenCL device on this machine";
+  // Every platform's devices, in the loader's order.
+  std::vector<void*> device_ids() const {
+    std::vector<void*> all;
+    for (void* p : devices ? platform_ids() : std::vector<void*>{}) {
+      unsigned n = 0;
+      if (devices(p, kAllTypes, 0, nullptr, &n) != 0 || n == 0) continue;
+      std::vector<void*> ids(n);
+      if (devices(p, kAllTypes, n, ids.data(), nullptr) == 0) all.insert(all.end(), ids.begin(), ids.end());
+    }
+    return all;
+  }
+};
+
+std::string opencl_reason() {
+  const OpenCl cl;
+  if (!cl.platforms || !cl.devices) return "--device opencl: the OpenCL loader lacks clGetPlatformIDs/clGetDeviceIDs";
+  if (cl.platform_ids().empty()) return "--device opencl: no OpenCL platform (no ICD installed)";
+  if (cl.device_ids().empty()) return "--device opencl: no OpenCL device on this machine";
+  return "";
 }
 
 }  // namespace
@@ -126,17 +144,10 @@ std::string device_description(Device device) {
     if (version) version(&v);
     return std::string(name) + ", CUDA driver " + std::to_string(v);
   }
-  using Platforms = int (*)(unsigned, void**, unsigned*);
-  using Devices = int (*)(void*, uint64_t, unsigned, void**, unsigned*);
-  using Info = int (*)(void*, unsigned, size_t, void*, size_t*);
-  auto platforms = driver_symbol<Platforms>("clGetPlatformIDs");
-  auto devices = driver_symbol<Devices>("clGetDeviceIDs");
-  auto info = driver_symbol<Info>("clGetDeviceInfo");
-  void* platform = nullptr;
-  void* dev = nullptr;
+  const OpenCl cl;
+  const std::vector<void*> ids = cl.device_ids();
   const unsigned device_name_param = 0x102B;  // CL_DEVICE_NAME
-  if (!info || platforms(1, &platform, nullptr) != 0 || devices(platform, 0xFFFFFFFF, 1, &dev, nullptr) != 0 ||
-      info(dev, device_name_param, sizeof name - 1, name, nullptr) != 0) {
+  if (!cl.info || ids.empty() || cl.info(ids[0], device_name_param, sizeof name - 1, name, nullptr) != 0) {
     return "OpenCL device";
   }
   return std::string("OpenCL: ") + name;
@@ -147,31 +158,17 @@ size_t view_alignment_bytes(Device device) {
   // Where the loader cannot say (no platform, no device), the kernels cannot run either; a page then
   // is more than any device asks for.
   constexpr size_t kFallback = 4096;
-  using Platforms = int (*)(unsigned, void**, unsigned*);
-  using Devices = int (*)(void*, uint64_t, unsigned, void**, unsigned*);
-  using Info = int (*)(void*, unsigned, size_t, void*, size_t*);
-  auto platforms = driver_symbol<Platforms>("clGetPlatformIDs");
-  auto devices = driver_symbol<Devices>("clGetDeviceIDs");
-  auto info = driver_symbol<Info>("clGetDeviceInfo");
-  unsigned np = 0;
-  if (!platforms || !devices || !info || platforms(0, nullptr, &np) != 0 || np == 0) return kFallback;
-  std::vector<void*> platform_ids(np);
-  if (platforms(np, platform_ids.data(), nullptr) != 0) return kFallback;
-  const uint64_t all_types = 0xFFFFFFFF;        // CL_DEVICE_TYPE_ALL
+  const OpenCl cl;
+  const std::vector<void*> ids = cl.device_ids();
+  if (!cl.info || ids.empty()) return kFallback;
   const unsigned base_address_align = 0x1019;  // CL_DEVICE_MEM_BASE_ADDR_ALIGN: a cl_uint, in bits
-  size_t bytes = 0;
-  for (void* p : platform_ids) {
-    unsigned nd = 0;
-    if (devices(p, all_types, 0, nullptr, &nd) != 0 || nd == 0) continue;
-    std::vector<void*> device_ids(nd);
-    if (devices(p, all_types, nd, device_ids.data(), nullptr) != 0) continue;
-    for (void* d : device_ids) {
-      uint32_t bits = 0;
-      if (info(d, base_address_align, sizeof bits, &bits, nullptr) != 0 || bits % 8 != 0) return kFallback;
-      if (bits > 0) bytes = std::lcm(std::max<size_t>(bytes, 1), size_t{bits} / 8);
-    }
+  size_t bytes = 1;
+  for (void* d : ids) {
+    uint32_t bits = 0;
+    if (cl.info(d, base_address_align, sizeof bits, &bits, nullptr) != 0 || bits == 0 || bits % 8 != 0) return kFallback;
+    bytes = std::lcm(bytes, size_t{bits} / 8);
   }
-  return bytes > 0 ? bytes : kFallback;
+  return bytes;
 }
 
 Device usable_device_or_cpu(Device requested, std::string* note) {
