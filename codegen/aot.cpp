@@ -2,7 +2,9 @@
 
 #include <Halide.h>
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -84,7 +86,8 @@ const char* device_enum(runtime::Device d) {
 // The files of one compile, made in a folder of their own inside the output folder and moved into it only
 // once every one is made: a compile that fails (a target Halide cannot compile, a full disk) leaves the
 // output folder as it was, not with the objects of the targets before the failing one beside an old
-// header. (Two compiles into one folder at once still race file by file, as two writers of one file do.)
+// header. Two compiles into one folder at once publish one after the other: the folder ends with the
+// whole set of files of the last one, not a mix.
 class StagedOutputs {
  public:
   explicit StagedOutputs(const fs::path& dir) : dir_(dir) {
@@ -122,6 +125,7 @@ class StagedOutputs {
   // `stale` there (an earlier compile's objects this one did not emit: they would not match its library).
   // The rest of the stage (the objects the library holds) goes with it.
   void publish(const std::vector<std::string>& names, const std::vector<std::string>& stale) const {
+    const FolderLock lock(dir_);
     for (const std::string& name : names) {  // what would stop a rename, found before the first one
       std::error_code ec;
       RNNC_USER_CHECK(!fs::is_directory(final(name), ec)) << "compile: cannot write " << final(name) << ": it is a directory";
@@ -139,6 +143,27 @@ class StagedOutputs {
 
  private:
   static inline const std::string kPrefix = ".rnnc-compile.";
+
+  // An advisory lock on the folder itself (flock on its descriptor): nothing to create or leave behind.
+  class FolderLock {
+   public:
+    explicit FolderLock(const fs::path& dir) : fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+      int rc = fd_ < 0 ? -1 : 0;
+      if (rc == 0) {
+        do rc = ::flock(fd_, LOCK_EX);
+        while (rc != 0 && errno == EINTR);
+      }
+      const int error = errno;  // before the message is built
+      if (rc != 0 && fd_ >= 0) ::close(fd_);
+      RNNC_USER_CHECK(rc == 0) << "compile: cannot lock " << dir << " to publish into it: " << std::strerror(error);
+    }
+    FolderLock(const FolderLock&) = delete;
+    FolderLock& operator=(const FolderLock&) = delete;
+    ~FolderLock() { ::close(fd_); }  // releases the lock
+
+   private:
+    int fd_;
+  };
 
   // The stages of compiles killed before they could remove them (SIGKILL, a crash): named for a process
   // that no longer exists.
