@@ -86,8 +86,8 @@ const char* device_enum(runtime::Device d) {
 // The files of one compile, made in a folder of their own inside the output folder and moved into it only
 // once every one is made: a compile that fails (a target Halide cannot compile, a full disk) leaves the
 // output folder as it was, not with the objects of the targets before the failing one beside an old
-// header. Two compiles into one folder at once publish one after the other: the folder ends with the
-// whole set of files of the last one, not a mix.
+// header. Two compiles into one folder at once publish one after the other (on one machine): every file
+// the last one writes is its own, none half of one compile and half of the other.
 class StagedOutputs {
  public:
   explicit StagedOutputs(const fs::path& dir) : dir_(dir) {
@@ -145,21 +145,26 @@ class StagedOutputs {
   static inline const std::string kPrefix = ".rnnc-compile.";
 
   // An advisory lock on the folder itself (flock on its descriptor): nothing to create or leave behind.
+  // Where none can be had, the files are published without it, as before there was one: a folder the
+  // compile may write but not read (EACCES), a file system without flock on directories (NFS:
+  // EBADF, ENOLCK, EOPNOTSUPP).
   class FolderLock {
    public:
     explicit FolderLock(const fs::path& dir) : fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
-      int rc = fd_ < 0 ? -1 : 0;
-      if (rc == 0) {
-        do rc = ::flock(fd_, LOCK_EX);
-        while (rc != 0 && errno == EINTR);
+      if (fd_ < 0) return;
+      int rc = 0;
+      do rc = ::flock(fd_, LOCK_EX);
+      while (rc != 0 && errno == EINTR);
+      if (rc != 0) {
+        ::close(fd_);
+        fd_ = -1;
       }
-      const int error = errno;  // before the message is built
-      if (rc != 0 && fd_ >= 0) ::close(fd_);
-      RNNC_USER_CHECK(rc == 0) << "compile: cannot lock " << dir << " to publish into it: " << std::strerror(error);
     }
     FolderLock(const FolderLock&) = delete;
     FolderLock& operator=(const FolderLock&) = delete;
-    ~FolderLock() { ::close(fd_); }  // releases the lock
+    ~FolderLock() {
+      if (fd_ >= 0) ::close(fd_);  // releases the lock
+    }
 
    private:
     int fd_;

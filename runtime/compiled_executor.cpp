@@ -514,7 +514,8 @@ class Run {
   // A device-to-device copy of a whole buffer, ordered with the kernels (and recorded). The two may
   // differ in strides (one padded for views: steps_viewable), except while recording.
   void copy_on_device(const Buffer& src, Buffer& dst) {
-    RNNC_INTERNAL_CHECK(dims_of(src) == dims_of(dst)) << "device copy between buffers of different shapes";
+    RNNC_INTERNAL_CHECK(src.type() == dst.type() && dims_of(src) == dims_of(dst))
+        << "device copy between buffers of different types or shapes";
     if (streams_) {
       RNNC_INTERNAL_CHECK(src.size_in_bytes() == dst.size_in_bytes()) << "recorded device copy between different layouts";
       GraphRecording::Copy c{dst.raw_buffer()->device, src.raw_buffer()->device, src.size_in_bytes()};

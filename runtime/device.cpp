@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <numeric>
 #include <string>
@@ -155,20 +156,18 @@ std::string device_description(Device device) {
 
 size_t view_alignment_bytes(Device device) {
   if (device != Device::OpenCL) return 1;
-  // Where the loader cannot say (no platform, no device), the kernels cannot run either; a page then
-  // is more than any device asks for.
+  // A device that does not answer (or answers other than whole bytes) is left out; where none answers,
+  // a page, more than any device asks for.
   constexpr size_t kFallback = 4096;
   const OpenCl cl;
-  const std::vector<void*> ids = cl.device_ids();
-  if (!cl.info || ids.empty()) return kFallback;
   const unsigned base_address_align = 0x1019;  // CL_DEVICE_MEM_BASE_ADDR_ALIGN: a cl_uint, in bits
-  size_t bytes = 1;
-  for (void* d : ids) {
+  size_t bytes = 0;
+  for (void* d : cl.info ? cl.device_ids() : std::vector<void*>{}) {
     uint32_t bits = 0;
-    if (cl.info(d, base_address_align, sizeof bits, &bits, nullptr) != 0 || bits == 0 || bits % 8 != 0) return kFallback;
-    bytes = std::lcm(bytes, size_t{bits} / 8);
+    if (cl.info(d, base_address_align, sizeof bits, &bits, nullptr) != 0 || bits == 0 || bits % 8 != 0) continue;
+    bytes = std::lcm(std::max<size_t>(bytes, 1), size_t{bits} / 8);
   }
-  return bytes;
+  return bytes > 0 ? bytes : kFallback;
 }
 
 Device usable_device_or_cpu(Device requested, std::string* note) {
