@@ -7,11 +7,13 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "codegen/compile.h"
 #include "codegen/fingerprint.h"  // generated: RNNC_CODEGEN_FINGERPRINT
@@ -86,8 +88,8 @@ const char* device_enum(runtime::Device d) {
 // The files of one compile, made in a folder of their own inside the output folder and moved into it only
 // once every one is made: a compile that fails (a target Halide cannot compile, a full disk) leaves the
 // output folder as it was, not with the objects of the targets before the failing one beside an old
-// header. Two compiles into one folder at once publish one after the other (on one machine): every file
-// the last one writes is its own, none half of one compile and half of the other.
+// header. Two compiles into one folder at once publish one after the other (on one machine), and each
+// removes what earlier compiles of its library left: the folder ends with the last one's files alone.
 class StagedOutputs {
  public:
   explicit StagedOutputs(const fs::path& dir) : dir_(dir) {
@@ -122,9 +124,10 @@ class StagedOutputs {
     RNNC_USER_CHECK(out.good()) << "compile: cannot write " << staged(name);
   }
   // Moves the named files into the output folder (each rename replaces the old file at once) and removes
-  // `stale` there (an earlier compile's objects this one did not emit: they would not match its library).
-  // The rest of the stage (the objects the library holds) goes with it.
-  void publish(const std::vector<std::string>& names, const std::vector<std::string>& stale) const {
+  // the files an earlier compile of `library` left there that this one did not make (per-target objects,
+  // statements, assembly: they would not match its library, or would describe other code). The rest of
+  // the stage (the objects the library holds) goes with it.
+  void publish(const std::vector<std::string>& names, const std::string& library) const {
     const FolderLock lock(dir_);
     for (const std::string& name : names) {  // what would stop a rename, found before the first one
       std::error_code ec;
@@ -135,14 +138,37 @@ class StagedOutputs {
       fs::rename(staged(name), final(name), ec);
       RNNC_USER_CHECK(!ec) << "compile: cannot move " << staged(name) << " to " << final(name) << ": " << ec.message();
     }
-    for (const std::string& name : stale) {
-      std::error_code ec;
-      if (fs::is_regular_file(final(name), ec)) fs::remove(final(name), ec);
+    const std::set<std::string> published(names.begin(), names.end());
+    std::vector<fs::path> left_over;  // found first, removed after: not while the folder is being read
+    std::error_code ec;
+    for (const fs::directory_entry& e : fs::directory_iterator(dir_, ec)) {
+      const std::string file = e.path().filename().string();
+      std::error_code ignored;
+      if (!published.count(file) && emitted_by_compile_of(library, file) && e.is_regular_file(ignored)) {
+        left_over.push_back(e.path());
+      }
+    }
+    for (const fs::path& file : left_over) {
+      std::error_code ignored;
+      fs::remove(file, ignored);
     }
   }
 
  private:
   static inline const std::string kPrefix = ".rnnc-compile.";
+
+  // Whether `file` is a name `rnnc compile --name library` may make beside its library and header:
+  // target I's library_tI.o, .stmt, .stmt.html, .s, .ll or _kernels.h, or library.rnnir.
+  static bool emitted_by_compile_of(const std::string& library, const std::string& file) {
+    if (file == library + ".rnnir") return true;
+    const std::string prefix = library + "_t";
+    if (file.rfind(prefix, 0) != 0) return false;
+    size_t end = prefix.size();
+    while (end < file.size() && std::isdigit(static_cast<unsigned char>(file[end]))) ++end;
+    if (end == prefix.size()) return false;
+    static const std::set<std::string> kinds = {".o", ".stmt", ".stmt.html", ".s", ".ll", "_kernels.h"};
+    return kinds.count(file.substr(end)) > 0;
+  }
 
   // An advisory lock on the folder itself (flock on its descriptor): nothing to create or leave behind.
   // Where none can be had, the files are published without it, as before there was one: a folder the
@@ -211,7 +237,6 @@ std::vector<std::string> compile_aot(const ir::Module& module, const AotOptions&
   RNNC_USER_CHECK(!ec) << "compile: cannot create " << dir << ": " << ec.message();
   const StagedOutputs out(dir);
   std::vector<std::string> written;  // the files' names, published once all are made
-  std::vector<std::string> stale;    // objects not emitted this time, removed if an earlier compile left them
 
   std::vector<std::string> objects;
   for (size_t i = 0; i < targets.size(); ++i) {
@@ -246,7 +271,6 @@ std::vector<std::string> compile_aot(const ir::Module& module, const AotOptions&
       if (kind != Halide::OutputFileType::object || o.emit.count("obj")) written.push_back(file);
     }
     objects.push_back(out.staged(base + ".o").string());
-    if (!o.emit.count("obj")) stale.push_back(base + ".o");
   }
   std::string runtime_object = out.staged(o.name + "_runtime.o").string();
   try {
@@ -377,7 +401,7 @@ std::vector<std::string> compile_aot(const ir::Module& module, const AotOptions&
     out.write(o.name + ".rnnir", ir);
     written.push_back(o.name + ".rnnir");
   }
-  out.publish(written, stale);
+  out.publish(written, o.name);
   std::vector<std::string> paths;
   for (const std::string& name : written) paths.push_back(out.final(name).string());
   return paths;
