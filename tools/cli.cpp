@@ -120,7 +120,10 @@ std::string printable(std::string_view text) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
     // C1 controls (U+0080..U+009F, C2 80..C2 9F) are valid UTF-8 but act on a terminal too (U+009B is CSI).
     const bool c1_control = c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) < 0xA0;
-    if ((c >= 0x20 && c < 0x7F) || c == '\n' || c == '\t') {
+    if (c == '\\') {
+      out += "\\\\";  // doubled, so that a \xNN in the text is told apart from an escaped byte
+      ++i;
+    } else if ((c >= 0x20 && c < 0x7F) || c == '\n' || c == '\t') {
       out += static_cast<char>(c);
       ++i;
     } else if (size_t n = c >= 0x80 && !c1_control ? utf8_sequence_length(text.substr(i)) : 0; n > 0) {

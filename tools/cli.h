@@ -39,8 +39,9 @@ class Args {
 };
 
 // `text` safe to print on a terminal: valid UTF-8 is kept, as are newlines and tabs; any other byte (an
-// invalid sequence, a control character such as ESC or a C1 one such as U+009B) becomes \xNN. Messages
-// quote names from the user's files (ONNX node names, paths), which may hold anything.
+// invalid sequence, a control character such as ESC or a C1 one such as U+009B) becomes \xNN, and a
+// backslash is doubled (a name holding the four characters \xff prints as \\xff, not as the byte).
+// Messages quote names from the user's files (ONNX node names, paths), which may hold anything.
 std::string printable(std::string_view text);
 
 // Runs a tool's body, mapping exceptions to messages and exit statuses: 0 ok, 1 error, 2 usage. The
