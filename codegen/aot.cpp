@@ -4,7 +4,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -16,6 +15,7 @@
 #include <set>
 
 #include "codegen/compile.h"
+#include "codegen/exclusive_lock.h"
 #include "codegen/fingerprint.h"  // generated: RNNC_CODEGEN_FINGERPRINT
 #include "codegen/jit.h"
 #include "codegen/kernel_cache.h"
@@ -176,16 +176,8 @@ class StagedOutputs {
   // EBADF, ENOLCK, EOPNOTSUPP).
   class FolderLock {
    public:
-    explicit FolderLock(const fs::path& dir) : fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
-      if (fd_ < 0) return;
-      int rc = 0;
-      do rc = ::flock(fd_, LOCK_EX);
-      while (rc != 0 && errno == EINTR);
-      if (rc != 0) {
-        ::close(fd_);
-        fd_ = -1;
-      }
-    }
+    explicit FolderLock(const fs::path& dir)
+        : fd_(lock_exclusively(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC))) {}
     FolderLock(const FolderLock&) = delete;
     FolderLock& operator=(const FolderLock&) = delete;
     ~FolderLock() {

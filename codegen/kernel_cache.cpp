@@ -1,16 +1,15 @@
 #include "codegen/kernel_cache.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
+#include "codegen/exclusive_lock.h"
 #include "ir/durable_file.h"
 #include "ir/error.h"
 
@@ -101,17 +100,8 @@ std::string damage(const fs::path& entry) {
 // cache) it holds nothing and each process builds on its own, as before.
 class BuildLock {
  public:
-  explicit BuildLock(fs::path path) : path_(std::move(path)) {
-    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) return;
-    while (::flock(fd_, LOCK_EX) != 0) {
-      if (errno != EINTR) {
-        ::close(fd_);
-        fd_ = -1;
-        return;
-      }
-    }
-  }
+  explicit BuildLock(fs::path path)
+      : path_(std::move(path)), fd_(lock_exclusively(::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644))) {}
   BuildLock(const BuildLock&) = delete;
   BuildLock& operator=(const BuildLock&) = delete;
   bool held() const { return fd_ >= 0; }
@@ -126,7 +116,7 @@ class BuildLock {
 
  private:
   fs::path path_;
-  int fd_ = -1;
+  int fd_;
 };
 
 }  // namespace
