@@ -70,16 +70,20 @@ Buffer copy_of(const Buffer& b) {
   return out;
 }
 
+// `b`'s dims (extents and mins) with row-major strides: dim 0 dense, each next one's stride the product
+// of the extents before it.
+std::vector<halide_dimension_t> row_major_shape(const Buffer& b) {
+  std::vector<halide_dimension_t> shape(b.raw_buffer()->dim, b.raw_buffer()->dim + b.dimensions());
+  for (int d = 0, stride = 1; d < b.dimensions(); stride *= shape[d].extent, ++d) shape[d].stride = stride;
+  return shape;
+}
+
 // A buffer shaped like `b` (its extents and mins), dense but for its outermost dim (a sequence's time),
 // whose stride is rounded up to a multiple of `align` bytes.
 Buffer make_outer_padded(const Buffer& b, size_t align) {
-  std::vector<halide_dimension_t> shape(b.raw_buffer()->dim, b.raw_buffer()->dim + b.dimensions());
+  std::vector<halide_dimension_t> shape = row_major_shape(b);
   const int outer = b.dimensions() - 1;
-  int64_t stride = 1;
-  for (int d = 0; d < outer; ++d) {
-    shape[d].stride = static_cast<int32_t>(stride);
-    stride *= shape[d].extent;
-  }
+  int64_t stride = shape[outer].stride;
   const int64_t bytes = b.type().bytes();
   const int64_t multiple = static_cast<int64_t>(std::lcm(align, static_cast<size_t>(bytes))) / bytes;  // elements
   stride = (stride + multiple - 1) / multiple * multiple;
@@ -94,12 +98,9 @@ Buffer make_outer_padded(const Buffer& b, size_t align) {
 
 // `b` in row-major order: itself where it already is, else a copy (a scan's batch-major output).
 Buffer row_major(const Buffer& b) {
-  std::vector<halide_dimension_t> shape(b.raw_buffer()->dim, b.raw_buffer()->dim + b.dimensions());
+  const std::vector<halide_dimension_t> shape = row_major_shape(b);
   bool already = true;
-  for (int d = 0, stride = 1; d < b.dimensions(); stride *= shape[d].extent, ++d) {
-    already &= shape[d].stride == stride || shape[d].extent == 1;
-    shape[d].stride = stride;
-  }
+  for (int d = 0; d < b.dimensions(); ++d) already &= b.dim(d).stride() == shape[d].stride || shape[d].extent == 1;
   if (already) return b;
   Buffer out(b.type(), nullptr, b.dimensions(), shape.data());
   out.allocate();
